@@ -1,0 +1,46 @@
+# AIMSS Tracker. A new user needs two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(PYTHON) -m uv
+
+# Tests run against the local PostgreSQL and Redis, as production does.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aimss
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+TEST_ENV := DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+	DJANGO_DEBUG=true
+
+.PHONY: install run test lint typecheck migrations-check pytest bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+run: install
+	@scripts/run.sh
+
+test: install lint typecheck migrations-check pytest
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck:
+	$(VENV)/bin/mypy .
+
+migrations-check:
+	AIMSS_BENCH=true $(PY) manage.py makemigrations --check --dry-run
+
+pytest:
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* var/broker

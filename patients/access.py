@@ -1,0 +1,87 @@
+"""The one place that decides which patients a user may see.
+
+Patients see only themselves; nurses and clinicians only patients of their clinics;
+administrators everyone; researchers no identified patient at all (they read de-identified
+cohort data through the analytics selectors). Everything outside a user's reach is a 404, on
+pages and API alike, so that an id outside her reach cannot even be confirmed to exist.
+
+Views use :func:`get_patient_or_404` / :func:`scope_to_user`; page views that are for staff or
+for patients only use :func:`care_staff_required` / :func:`patient_required`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+
+from .models import Patient, User
+
+M = TypeVar("M", bound=Model)
+ViewFunc = Callable[..., HttpResponse]
+
+NO_ONE = Q(pk__in=[])
+
+
+def patient_filter(user: Any, path: str = "") -> Q:
+    """A filter selecting what ``user`` may see; ``path`` leads from the model to its Patient.
+
+    ``path=""`` filters Patient itself; ``path="patient"`` filters a model with a ``patient``
+    foreign key; ``path="response__patient"`` follows further.
+    """
+    prefix = f"{path}__" if path else ""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NO_ONE
+    if user.is_admin_role:
+        return Q()
+    if user.is_care_staff:
+        return Q(**{f"{prefix}clinic__memberships__user": user})
+    if user.is_patient_role:
+        return Q(**{f"{prefix}user": user})
+    return NO_ONE
+
+
+def patients_visible_to(user: Any) -> QuerySet[Patient]:
+    return Patient.objects.filter(patient_filter(user))
+
+
+def scope_to_user(queryset: QuerySet[M], user: Any, *, path: str = "patient") -> QuerySet[M]:
+    """Restrict a queryset of patient-owned objects to those ``user`` may see."""
+    return queryset.filter(patient_filter(user, path))
+
+
+def get_patient_or_404(user: Any, pk: Any) -> Patient:
+    return get_object_or_404(patients_visible_to(user).select_related("clinic"), pk=pk)
+
+
+def get_owned_or_404(queryset: QuerySet[M], user: Any, *, path: str = "patient", **lookup: Any) -> M:
+    """Fetch one patient-owned object, or 404 if it does not exist or is outside her reach."""
+    return get_object_or_404(scope_to_user(queryset, user, path=path), **lookup)
+
+
+def is_care_staff_or_admin(user: User) -> bool:
+    return user.is_active and (user.is_care_staff or user.is_admin_role)
+
+
+def _role_required(test: Callable[[User], bool]) -> Callable[[ViewFunc], ViewFunc]:
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not test(request.user):  # type: ignore[arg-type]
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+care_staff_required = _role_required(is_care_staff_or_admin)
+staff_required = _role_required(lambda user: user.is_active and not user.is_patient_role)
+patient_required = _role_required(lambda user: user.is_patient_role)

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class PatientsConfig(AppConfig):
+    name = "patients"
+    verbose_name = "Clinics, people and patients"
+
+    def ready(self) -> None:
+        from .roles import sync_role_groups
+
+        # Permissions exist only after migrate has run, so groups are synced then.
+        post_migrate.connect(sync_role_groups, sender=self)

@@ -1,0 +1,137 @@
+"""``manage.py seed_demo``: two clinics, demo logins of every role and a calibrated cohort."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from patients.demo import CLINICS, demo_profiles
+from patients.models import Clinic, Patient, Role, StaffMembership, User
+from patients.roles import sync_role_groups
+from patients.services import user_create
+
+DEFAULT_PASSWORD = "aimss-demo-2026"  # noqa: S105  (demo only; printed by make run)
+
+# username, role, clinic codes
+STAFF = [
+    ("nurse", Role.NURSE, ["rbc"]),
+    ("clinician", Role.CLINICIAN, ["rbc"]),
+    ("nurse2", Role.NURSE, ["hcc"]),
+    ("clinician2", Role.CLINICIAN, ["hcc"]),
+    ("researcher", Role.RESEARCHER, ["rbc", "hcc"]),
+    ("admin", Role.ADMIN, []),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo: two clinics, logins patient1..N, nurse, clinician, nurse2, clinician2, "
+        "researcher and admin, and a synthetic cohort calibrated to STUDY.md (deterministic per "
+        "seed). Does nothing if the demo is already there, unless --reset."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+        parser.add_argument(
+            "--patients", type=int, default=253, help="cohort size (default 253, as the study)"
+        )
+        parser.add_argument(
+            "--password", default=DEFAULT_PASSWORD, help="password of every demo login"
+        )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="erase ALL clinics, patients and users first (demo databases only)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        n_patients: int = options["patients"]
+        if n_patients < 1:
+            raise CommandError("--patients must be at least 1.")
+        if options["reset"]:
+            self._erase()
+        elif User.objects.filter(username="nurse").exists():
+            self.stdout.write("The demo is already seeded; nothing to do (use --reset to redo).")
+            return
+        with transaction.atomic():
+            counts = seed_demo(n_patients=n_patients, seed=options["seed"], password=options["password"])
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {counts['clinics']} clinics, {counts['patients']} patients and "
+                f"{counts['staff']} staff logins (seed {options['seed']})."
+            )
+        )
+
+    def _erase(self) -> None:
+        with transaction.atomic():
+            Patient.objects.all().delete()
+            StaffMembership.objects.all().delete()
+            User.objects.all().delete()
+            Clinic.objects.all().delete()
+
+
+def seed_demo(*, n_patients: int, seed: int, password: str) -> dict[str, int]:
+    """Write the demo cohort; one Argon2 hash serves every demo login."""
+    sync_role_groups()
+    password_hash = make_password(password)
+    clinics = {c["code"]: Clinic.objects.create(**c) for c in CLINICS}
+    for username, role, codes in STAFF:
+        user_create(
+            username=username,
+            role=role,
+            password_hash=password_hash,
+            clinics=[clinics[c] for c in codes],
+            email=f"{username}@example.org",
+            is_superuser=role == Role.ADMIN,
+        )
+
+    profiles = demo_profiles(n_patients, seed)
+    users = User.objects.bulk_create(
+        [
+            User(
+                username=f"patient{p.index}",
+                password=password_hash,
+                role=Role.PATIENT,
+                first_name=p.given_name,
+                last_name=p.family_name,
+                email=f"patient{p.index}@example.org",
+                preferred_language=p.language,
+            )
+            for p in profiles
+        ]
+    )
+    patient_group = Group.objects.get(name=Role.PATIENT)
+    User.groups.through.objects.bulk_create(
+        [User.groups.through(user_id=u.pk, group_id=patient_group.pk) for u in users]
+    )
+    patients = []
+    for profile, user in zip(profiles, users, strict=True):
+        clinic = clinics[profile.clinic_code]
+        patient = Patient(
+            clinic=clinic,
+            user=user,
+            record_number=profile.record_number,
+            given_name=profile.given_name,
+            family_name=profile.family_name,
+            birth_date=profile.birth_date,
+            height_cm=profile.height_cm,
+            weight_kg=profile.weight_kg,
+            tnm_stage=profile.tnm_stage,
+            surgery=profile.surgery,
+            chemotherapy=profile.chemotherapy,
+            radiotherapy=profile.radiotherapy,
+            aimss_diagnosis_date=profile.aimss_diagnosis_date,
+            email=user.email,
+            preferred_language=profile.language,
+            time_zone=clinic.time_zone,
+        )
+        # Field and model validation without per-row queries; constraints hold in the database.
+        patient.clean_fields(exclude=["clinic", "user"])
+        patient.clean()
+        patients.append(patient)
+    Patient.objects.bulk_create(patients, batch_size=1000)
+    return {"clinics": len(clinics), "patients": len(patients), "staff": len(STAFF)}

@@ -1,0 +1,271 @@
+"""Clinics, the people who use the product, and patients with their study baseline.
+
+Baseline characteristics follow Table 1 of STUDY.md (Liang et al.). Derived values (age, BMI)
+are computed from what was recorded and never stored a second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# Plausibility bounds for adult body measures (SPEC: "impossible values get a clear error").
+BMI_MIN = Decimal("10")  # kg/m²
+BMI_MAX = Decimal("80")  # kg/m²
+HEIGHT_CM_MIN, HEIGHT_CM_MAX = 100, 250
+WEIGHT_KG_MIN, WEIGHT_KG_MAX = 20, 350
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    CHINESE_SIMPLIFIED = "zh-hans", "简体中文"
+
+
+class Role(models.TextChoices):
+    PATIENT = "patient", _("Patient")
+    NURSE = "nurse", _("Nurse")
+    CLINICIAN = "clinician", _("Clinician")
+    RESEARCHER = "researcher", _("Researcher")
+    ADMIN = "admin", _("Administrator")
+
+
+# Roles that care for identified patients of their clinics.
+CARE_ROLES = frozenset({Role.NURSE, Role.CLINICIAN})
+
+
+class Clinic(models.Model):
+    """A site. A patient belongs to one clinic; staff belong to one or more."""
+
+    name = models.CharField(max_length=200, unique=True)
+    code = models.SlugField(max_length=32, unique=True, help_text=_("Short code, e.g. 'rbc'."))
+    time_zone = models.CharField(max_length=64, default="UTC")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A login. ``role`` decides what the user may do; clinics decide whom she may see."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
+    clinics = models.ManyToManyField(
+        Clinic, through="StaffMembership", related_name="staff", blank=True
+    )
+    preferred_language = models.CharField(
+        max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+
+    class Meta:
+        ordering = ["username"]
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.is_superuser or self.role == Role.ADMIN
+
+    @property
+    def is_care_staff(self) -> bool:
+        return self.role in CARE_ROLES
+
+    @property
+    def is_patient_role(self) -> bool:
+        return self.role == Role.PATIENT and not self.is_superuser
+
+
+class StaffMembership(models.Model):
+    """A staff member's membership of one clinic."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["clinic__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "clinic"], name="unique_staff_membership"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.clinic}"
+
+
+class TnmStage(models.TextChoices):
+    # Stage IV (metastatic) is outside the study population and the product's scope (STUDY.md).
+    STAGE_0_I = "0-I", "0/I"
+    STAGE_II = "II", "II"
+    STAGE_III = "III", "III"
+
+
+class Surgery(models.TextChoices):
+    LUMPECTOMY = "lumpectomy", _("Lumpectomy")
+    MASTECTOMY = "mastectomy", _("Mastectomy")
+
+
+class MenopausalStatus(models.TextChoices):
+    NATURAL = "natural", _("Postmenopausal (natural)")
+    SURGICAL = "surgical", _("Postmenopausal (surgical)")
+    INDUCED = "induced", _("Postmenopausal (treatment-induced)")
+
+
+class HrStatus(models.TextChoices):
+    ER_PR_POSITIVE = "er+pr+", "ER+ PR+"
+    ER_POSITIVE_PR_NEGATIVE = "er+pr-", "ER+ PR-"
+    ER_NEGATIVE_PR_POSITIVE = "er-pr+", "ER- PR+"
+
+
+def age_on(birth_date: dt.date, on: dt.date) -> int:
+    """Whole years between ``birth_date`` and ``on``."""
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def bmi(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
+    """Body-mass index in kg/m², to one decimal."""
+    metres = Decimal(height_cm) / 100
+    return (Decimal(weight_kg) / (metres * metres)).quantize(Decimal("0.1"))
+
+
+class Patient(models.Model):
+    """A woman on adjuvant aromatase-inhibitor therapy, with the study's baseline record."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    user = models.OneToOneField(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="patient",
+        help_text=_("Her login, if she uses the patient pages."),
+    )
+    record_number = models.CharField(_("record number"), max_length=32)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    height_cm = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        validators=[MinValueValidator(HEIGHT_CM_MIN), MaxValueValidator(HEIGHT_CM_MAX)],
+    )
+    weight_kg = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        validators=[MinValueValidator(WEIGHT_KG_MIN), MaxValueValidator(WEIGHT_KG_MAX)],
+    )
+    tnm_stage = models.CharField(_("TNM stage"), max_length=3, choices=TnmStage.choices)
+    surgery = models.CharField(max_length=16, choices=Surgery.choices)
+    chemotherapy = models.BooleanField()
+    radiotherapy = models.BooleanField()
+    menopausal_status = models.CharField(
+        max_length=16, choices=MenopausalStatus.choices, default=MenopausalStatus.NATURAL
+    )
+    hr_status = models.CharField(
+        _("hormone-receptor status"),
+        max_length=8,
+        choices=HrStatus.choices,
+        default=HrStatus.ER_PR_POSITIVE,
+    )
+    aimss_diagnosis_date = models.DateField(
+        _("AIMSS diagnosis date"),
+        null=True,
+        blank=True,
+        help_text=_("Empty while she has no aromatase inhibitor-associated symptoms."),
+    )
+    email = models.EmailField(blank=True)
+    preferred_language = models.CharField(
+        max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+    time_zone = models.CharField(max_length=64, default="UTC")
+    quiet_hours_start = models.TimeField(default=dt.time(21, 0))
+    quiet_hours_end = models.TimeField(default=dt.time(8, 0))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "record_number"], name="unique_record_number_per_clinic"
+            ),
+            models.CheckConstraint(
+                condition=Q(tnm_stage__in=TnmStage.values), name="patient_tnm_stage_in_scope"
+            ),
+            models.CheckConstraint(
+                condition=Q(height_cm__gte=HEIGHT_CM_MIN, height_cm__lte=HEIGHT_CM_MAX),
+                name="patient_height_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_kg__gte=WEIGHT_KG_MIN, weight_kg__lte=WEIGHT_KG_MAX),
+                name="patient_weight_plausible",
+            ),
+            # BMI = weight / (height/100)², so 10 <= BMI <= 80 without a division.
+            models.CheckConstraint(
+                condition=Q(
+                    weight_kg__gte=F("height_cm") * F("height_cm") * BMI_MIN / 10000,
+                    weight_kg__lte=F("height_cm") * F("height_cm") * BMI_MAX / 10000,
+                ),
+                name="patient_bmi_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(aimss_diagnosis_date__isnull=True)
+                | Q(aimss_diagnosis_date__gt=F("birth_date")),
+                name="patient_diagnosis_after_birth",
+            ),
+        ]
+        indexes = [models.Index(fields=["clinic", "family_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name} ({self.record_number})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def age(self) -> int:
+        return age_on(self.birth_date, timezone.localdate())
+
+    @property
+    def bmi(self) -> Decimal:
+        return bmi(self.height_cm, self.weight_kg)
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        today = timezone.localdate()
+        if self.birth_date and self.birth_date > today:
+            errors.setdefault("birth_date", []).append(_("Birth date cannot be in the future."))
+        if self.tnm_stage and self.tnm_stage not in TnmStage.values:
+            errors.setdefault("tnm_stage", []).append(
+                _("Stage %(stage)s is out of scope: choose 0/I, II or III (stage IV is excluded).")
+                % {"stage": self.tnm_stage}
+            )
+        if self.height_cm is not None and self.weight_kg is not None and self.height_cm > 0:
+            value = bmi(self.height_cm, self.weight_kg)
+            if not BMI_MIN <= value <= BMI_MAX:
+                errors.setdefault("weight_kg", []).append(
+                    _(
+                        "Height %(h)s cm and weight %(w)s kg give a BMI of %(bmi)s kg/m², "
+                        "outside the possible 10-80; check both values."
+                    )
+                    % {"h": self.height_cm, "w": self.weight_kg, "bmi": value}
+                )
+        if self.aimss_diagnosis_date:
+            if self.aimss_diagnosis_date > today:
+                errors.setdefault("aimss_diagnosis_date", []).append(
+                    _("The AIMSS diagnosis date cannot be in the future.")
+                )
+            if self.birth_date and self.aimss_diagnosis_date <= self.birth_date:
+                errors.setdefault("aimss_diagnosis_date", []).append(
+                    _("The AIMSS diagnosis date must come after the birth date.")
+                )
+        if errors:
+            raise ValidationError(errors)

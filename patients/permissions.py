@@ -1,0 +1,24 @@
+"""DRF permissions built on :mod:`patients.access`."""
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from .access import is_care_staff_or_admin
+
+
+class IsCareStaff(BasePermission):
+    """Nurses, clinicians and administrators."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.is_authenticated) and is_care_staff_or_admin(
+            request.user  # type: ignore[arg-type]
+        )
+
+
+class IsPatient(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.is_authenticated) and bool(
+            request.user.is_patient_role  # type: ignore[union-attr]
+        )

@@ -1,0 +1,82 @@
+"""Writes for clinics, users and patients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from .models import Clinic, Patient, Role, StaffMembership, User
+
+
+@transaction.atomic
+def user_set_role(*, user: User, role: str) -> User:
+    """Give ``user`` the role and exactly the matching permission group."""
+    user.role = Role(role)
+    user.is_staff = user.role == Role.ADMIN or user.is_superuser  # Django admin access
+    user.save(update_fields=["role", "is_staff"])
+    role_groups = Group.objects.filter(name__in=Role.values)
+    user.groups.remove(*role_groups.exclude(name=user.role))
+    group, _created = Group.objects.get_or_create(name=user.role)
+    user.groups.add(group)
+    return user
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    role: str,
+    password: str | None = None,
+    password_hash: str | None = None,
+    clinics: Iterable[Clinic] = (),
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    preferred_language: str = "en",
+    is_superuser: bool = False,
+) -> User:
+    """Create a login with its role and clinic memberships.
+
+    ``password_hash`` lets bulk seeding reuse one Argon2 hash instead of hashing per user.
+    """
+    user = User(
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        preferred_language=preferred_language,
+        is_superuser=is_superuser,
+    )
+    if password_hash is not None:
+        user.password = password_hash
+    else:
+        user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    user_set_role(user=user, role=role)
+    StaffMembership.objects.bulk_create(
+        [StaffMembership(user=user, clinic=clinic) for clinic in clinics]
+    )
+    return user
+
+
+@transaction.atomic
+def patient_create(*, clinic: Clinic, user: User | None = None, **fields: Any) -> Patient:
+    """Create a patient after full validation (clear errors, nothing saved on failure)."""
+    patient = Patient(clinic=clinic, user=user, **fields)
+    patient.full_clean()
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, patient: Patient, **fields: Any) -> Patient:
+    """Change a patient's record after full validation."""
+    for name, value in fields.items():
+        setattr(patient, name, value)
+    patient.full_clean()
+    patient.save()
+    return patient

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from patients.models import Clinic, Patient, Role, User
+from tests.factories import TEST_PASSWORD, ClinicFactory, PatientFactory, UserFactory
+
+
+@dataclass
+class World:
+    """Two clinics, each with a nurse, a clinician and a patient; a researcher and an admin."""
+
+    clinic_a: Clinic
+    clinic_b: Clinic
+    patient_a: Patient
+    patient_b: Patient
+    nurse_a: User
+    nurse_b: User
+    clinician_a: User
+    clinician_b: User
+    researcher: User
+    admin: User
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    clinic_a = ClinicFactory(code="a", name="Clinic A")
+    clinic_b = ClinicFactory(code="b", name="Clinic B")
+    return World(
+        clinic_a=clinic_a,
+        clinic_b=clinic_b,
+        patient_a=PatientFactory(clinic=clinic_a, given_name="Alice"),
+        patient_b=PatientFactory(clinic=clinic_b, given_name="Beatrix"),
+        nurse_a=UserFactory(username="nurse_a", role=Role.NURSE, clinics=[clinic_a]),
+        nurse_b=UserFactory(username="nurse_b", role=Role.NURSE, clinics=[clinic_b]),
+        clinician_a=UserFactory(username="clin_a", role=Role.CLINICIAN, clinics=[clinic_a]),
+        clinician_b=UserFactory(username="clin_b", role=Role.CLINICIAN, clinics=[clinic_b]),
+        researcher=UserFactory(
+            username="researcher", role=Role.RESEARCHER, clinics=[clinic_a, clinic_b]
+        ),
+        admin=UserFactory(username="admin", role=Role.ADMIN, is_superuser=True),
+    )
+
+
+def client_for(user: User | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+__all__ = ["TEST_PASSWORD", "World", "client_for"]

@@ -1,0 +1,64 @@
+"""Factories with explicit, plausible clinical values (STUDY.md Table 1 ranges)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+
+from patients.models import Clinic, Patient, Role, User
+from patients.services import user_set_role
+
+TEST_PASSWORD = "correct-horse-battery"  # noqa: S105
+
+
+class ClinicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Clinic
+        django_get_or_create = ("code",)
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+    code = factory.Sequence(lambda n: f"c{n}")
+    time_zone = "Europe/London"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password(TEST_PASSWORD)
+    role = Role.PATIENT
+
+    @factory.post_generation
+    def clinics(self, create: bool, extracted: list[Clinic] | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.clinics.add(*extracted)
+
+    @factory.post_generation
+    def sync_role(self, create: bool, extracted: object, **kwargs: object) -> None:
+        if create:
+            user_set_role(user=self, role=self.role)
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    clinic = factory.SubFactory(ClinicFactory)
+    user = factory.SubFactory(UserFactory, role=Role.PATIENT)
+    record_number = factory.Sequence(lambda n: f"MRN-{n:05d}")
+    given_name = "Margaret"
+    family_name = factory.Sequence(lambda n: f"Testpatient{n}")
+    birth_date = dt.date(1961, 5, 14)
+    height_cm = Decimal("160.0")
+    weight_kg = Decimal("62.0")
+    tnm_stage = "II"
+    surgery = "lumpectomy"
+    chemotherapy = True
+    radiotherapy = True
+    aimss_diagnosis_date = dt.date(2024, 3, 1)
+    email = factory.LazyAttribute(lambda p: f"{p.family_name.lower()}@example.org")
