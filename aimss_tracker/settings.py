@@ -29,7 +29,10 @@ ALLOWED_HOSTS = env.list(
 if not DEBUG:
     missing = [
         name
-        for name, value in (("DJANGO_SECRET_KEY", SECRET_KEY), ("DJANGO_ALLOWED_HOSTS", ALLOWED_HOSTS))
+        for name, value in (
+            ("DJANGO_SECRET_KEY", SECRET_KEY),
+            ("DJANGO_ALLOWED_HOSTS", ALLOWED_HOSTS),
+        )
         if not value
     ]
     if missing:
@@ -96,9 +99,7 @@ TEMPLATES = [
 # Persistent connections: without them every request pays a new connection (inserts ~8x slower).
 CONN_MAX_AGE = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'aimss.sqlite3'}"
-    )
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'aimss.sqlite3'}")
 }
 DATABASES["default"]["CONN_MAX_AGE"] = CONN_MAX_AGE
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -162,7 +163,9 @@ EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("DJANGO_EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("DJANGO_EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=False)
-DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="AIMSS Tracker <noreply@localhost>")
+DEFAULT_FROM_EMAIL = env.str(
+    "DJANGO_DEFAULT_FROM_EMAIL", default="AIMSS Tracker <noreply@localhost>"
+)
 
 # --- Celery ---------------------------------------------------------------------------------
 # Settings the Celery documentation asks for when the broker is Redis and work must not be lost

@@ -18,7 +18,11 @@ api_patterns = [
 
 urlpatterns = [
     path("", patient_views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("patients.urls")),
     path("api/v1/", include((api_patterns, "api"))),

@@ -6,3 +6,6 @@ class BenchRow(models.Model):
 
     label = models.CharField(max_length=32)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.pk}"

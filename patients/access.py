@@ -59,7 +59,9 @@ def get_patient_or_404(user: Any, pk: Any) -> Patient:
     return get_object_or_404(patients_visible_to(user).select_related("clinic"), pk=pk)
 
 
-def get_owned_or_404(queryset: QuerySet[M], user: Any, *, path: str = "patient", **lookup: Any) -> M:
+def get_owned_or_404(
+    queryset: QuerySet[M], user: Any, *, path: str = "patient", **lookup: Any
+) -> M:
     """Fetch one patient-owned object, or 404 if it does not exist or is outside her reach."""
     return get_object_or_404(scope_to_user(queryset, user, path=path), **lookup)
 

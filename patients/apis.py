@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
@@ -12,7 +14,9 @@ from .models import Patient
 class PatientSerializer(serializers.ModelSerializer):
     age = serializers.IntegerField(read_only=True)
     bmi = serializers.DecimalField(max_digits=4, decimal_places=1, read_only=True)
-    clinic = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    clinic: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = Patient

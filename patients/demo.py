@@ -29,7 +29,10 @@ BASELINE_AVERAGE_PAIN = {"monotherapy": (5.52, 1.42), "combined": (6.23, 1.30)} 
 BASELINE_INTERFERENCE = {"monotherapy": (6.09, 1.32), "combined": (6.93, 1.36)}  # BPI item 9 mean
 
 # Counts per group, Table 1 (scaled to the cohort size).
-TNM = {"monotherapy": {"0-I": 100, "II": 68, "III": 14}, "combined": {"0-I": 29, "II": 30, "III": 12}}
+TNM = {
+    "monotherapy": {"0-I": 100, "II": 68, "III": 14},
+    "combined": {"0-I": 29, "II": 30, "III": 12},
+}
 CHEMOTHERAPY = {"monotherapy": 76, "combined": 39}
 RADIOTHERAPY = {"monotherapy": 123, "combined": 51}
 AI_DRUG = {
@@ -55,17 +58,89 @@ SHARE_CHINESE_FIRST_CLINIC = 0.1
 SHARE_CHINESE_SECOND_CLINIC = 0.8
 
 GIVEN_NAMES = [
-    "Alice", "Barbara", "Carol", "Diane", "Elaine", "Frances", "Gillian", "Helen", "Irene",
-    "Janet", "Karen", "Linda", "Margaret", "Nora", "Olive", "Patricia", "Rosemary", "Susan",
-    "Teresa", "Valerie", "Wendy", "Yvonne", "Angela", "Brenda", "Christine", "Deborah",
+    "Alice",
+    "Barbara",
+    "Carol",
+    "Diane",
+    "Elaine",
+    "Frances",
+    "Gillian",
+    "Helen",
+    "Irene",
+    "Janet",
+    "Karen",
+    "Linda",
+    "Margaret",
+    "Nora",
+    "Olive",
+    "Patricia",
+    "Rosemary",
+    "Susan",
+    "Teresa",
+    "Valerie",
+    "Wendy",
+    "Yvonne",
+    "Angela",
+    "Brenda",
+    "Christine",
+    "Deborah",
 ]
 FAMILY_NAMES = [
-    "Ashworth", "Bennett", "Carter", "Dawson", "Ellis", "Fletcher", "Graham", "Hughes",
-    "Irving", "Jenkins", "Knight", "Lawson", "Morgan", "Norris", "Owens", "Parker", "Quinn",
-    "Reid", "Shaw", "Turner", "Underwood", "Vaughan", "Walsh", "Young",
+    "Ashworth",
+    "Bennett",
+    "Carter",
+    "Dawson",
+    "Ellis",
+    "Fletcher",
+    "Graham",
+    "Hughes",
+    "Irving",
+    "Jenkins",
+    "Knight",
+    "Lawson",
+    "Morgan",
+    "Norris",
+    "Owens",
+    "Parker",
+    "Quinn",
+    "Reid",
+    "Shaw",
+    "Turner",
+    "Underwood",
+    "Vaughan",
+    "Walsh",
+    "Young",
 ]
-ZH_GIVEN_NAMES = ["秀英", "桂英", "玉兰", "淑珍", "丽华", "美玲", "慧敏", "静", "红梅", "春燕", "雪梅", "建华"]
-ZH_FAMILY_NAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "林", "郭"]
+ZH_GIVEN_NAMES = [
+    "秀英",
+    "桂英",
+    "玉兰",
+    "淑珍",
+    "丽华",
+    "美玲",
+    "慧敏",
+    "静",
+    "红梅",
+    "春燕",
+    "雪梅",
+    "建华",
+]
+ZH_FAMILY_NAMES = [
+    "王",
+    "李",
+    "张",
+    "刘",
+    "陈",
+    "杨",
+    "黄",
+    "赵",
+    "周",
+    "吴",
+    "徐",
+    "孙",
+    "林",
+    "郭",
+]
 
 
 @dataclass(frozen=True)

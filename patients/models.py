@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -239,7 +240,7 @@ class Patient(models.Model):
         return bmi(self.height_cm, self.weight_kg)
 
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[Any]] = {}
         today = timezone.localdate()
         if self.birth_date and self.birth_date > today:
             errors.setdefault("birth_date", []).append(_("Birth date cannot be in the future."))

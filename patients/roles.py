@@ -40,8 +40,9 @@ def sync_role_groups(**_: Any) -> None:
         group, _created = Group.objects.get_or_create(name=role)
         wanted = [
             p
-            for p in Permission.objects.filter(content_type__app_label__in={a for a, _ in perms})
-            .select_related("content_type")
+            for p in Permission.objects.filter(
+                content_type__app_label__in={a for a, _ in perms}
+            ).select_related("content_type")
             if (p.content_type.app_label, p.codename) in set(perms)
         ]
         group.permissions.set(wanted)

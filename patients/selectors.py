@@ -10,7 +10,9 @@ from .access import patients_visible_to
 from .models import Clinic, Patient, User
 
 
-def patient_list(*, user: User, search: str = "", clinic_id: int | None = None) -> QuerySet[Patient]:
+def patient_list(
+    *, user: User, search: str = "", clinic_id: int | None = None
+) -> QuerySet[Patient]:
     """Patients ``user`` may see, optionally searched by name or record number."""
     patients = patients_visible_to(user).select_related("clinic")
     if clinic_id:
@@ -42,8 +44,6 @@ def cohort_summary(*, user: User) -> list[dict[str, Any]]:
             n_stage_ii=Count("patients", filter=Q(patients__tnm_stage="II")),
             n_stage_iii=Count("patients", filter=Q(patients__tnm_stage="III")),
         )
-        .values(
-            "name", "n_patients", "n_diagnosed", "n_stage_0_i", "n_stage_ii", "n_stage_iii"
-        )
+        .values("name", "n_patients", "n_diagnosed", "n_stage_0_i", "n_stage_ii", "n_stage_iii")
     )
-    return list(rows)
+    return [dict(row) for row in rows]

@@ -27,21 +27,21 @@ class World:
 
 @pytest.fixture
 def world(db: None) -> World:
-    clinic_a = ClinicFactory(code="a", name="Clinic A")
-    clinic_b = ClinicFactory(code="b", name="Clinic B")
+    clinic_a = ClinicFactory.create(code="a", name="Clinic A")
+    clinic_b = ClinicFactory.create(code="b", name="Clinic B")
     return World(
         clinic_a=clinic_a,
         clinic_b=clinic_b,
-        patient_a=PatientFactory(clinic=clinic_a, given_name="Alice"),
-        patient_b=PatientFactory(clinic=clinic_b, given_name="Beatrix"),
-        nurse_a=UserFactory(username="nurse_a", role=Role.NURSE, clinics=[clinic_a]),
-        nurse_b=UserFactory(username="nurse_b", role=Role.NURSE, clinics=[clinic_b]),
-        clinician_a=UserFactory(username="clin_a", role=Role.CLINICIAN, clinics=[clinic_a]),
-        clinician_b=UserFactory(username="clin_b", role=Role.CLINICIAN, clinics=[clinic_b]),
-        researcher=UserFactory(
+        patient_a=PatientFactory.create(clinic=clinic_a, given_name="Alice"),
+        patient_b=PatientFactory.create(clinic=clinic_b, given_name="Beatrix"),
+        nurse_a=UserFactory.create(username="nurse_a", role=Role.NURSE, clinics=[clinic_a]),
+        nurse_b=UserFactory.create(username="nurse_b", role=Role.NURSE, clinics=[clinic_b]),
+        clinician_a=UserFactory.create(username="clin_a", role=Role.CLINICIAN, clinics=[clinic_a]),
+        clinician_b=UserFactory.create(username="clin_b", role=Role.CLINICIAN, clinics=[clinic_b]),
+        researcher=UserFactory.create(
             username="researcher", role=Role.RESEARCHER, clinics=[clinic_a, clinic_b]
         ),
-        admin=UserFactory(username="admin", role=Role.ADMIN, is_superuser=True),
+        admin=UserFactory.create(username="admin", role=Role.ADMIN, is_superuser=True),
     )
 
 

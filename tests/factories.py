@@ -13,7 +13,7 @@ from patients.services import user_set_role
 TEST_PASSWORD = "correct-horse-battery"  # noqa: S105
 
 
-class ClinicFactory(factory.django.DjangoModelFactory):
+class ClinicFactory(factory.django.DjangoModelFactory[Clinic]):
     class Meta:
         model = Clinic
         django_get_or_create = ("code",)
@@ -23,7 +23,7 @@ class ClinicFactory(factory.django.DjangoModelFactory):
     time_zone = "Europe/London"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -34,17 +34,17 @@ class UserFactory(factory.django.DjangoModelFactory):
     role = Role.PATIENT
 
     @factory.post_generation
-    def clinics(self, create: bool, extracted: list[Clinic] | None, **kwargs: object) -> None:
+    def clinics(obj: User, create: bool, extracted: list[Clinic] | None, **kwargs: object) -> None:  # noqa: N805
         if create and extracted:
-            self.clinics.add(*extracted)
+            obj.clinics.add(*extracted)
 
     @factory.post_generation
-    def sync_role(self, create: bool, extracted: object, **kwargs: object) -> None:
+    def sync_role(obj: User, create: bool, extracted: object, **kwargs: object) -> None:  # noqa: N805
         if create:
-            user_set_role(user=self, role=self.role)
+            user_set_role(user=obj, role=obj.role)
 
 
-class PatientFactory(factory.django.DjangoModelFactory):
+class PatientFactory(factory.django.DjangoModelFactory[Patient]):
     class Meta:
         model = Patient
 

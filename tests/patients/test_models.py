@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,7 +17,7 @@ from tests.factories import ClinicFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
-VALID = {
+VALID: dict[str, Any] = {
     "record_number": "R-1",
     "given_name": "Ada",
     "family_name": "Lovelace",
@@ -34,12 +35,12 @@ def test_age_and_bmi_are_derived_from_what_was_recorded() -> None:
     assert age_on(dt.date(1960, 6, 15), dt.date(2025, 6, 14)) == 64
     assert age_on(dt.date(1960, 6, 15), dt.date(2025, 6, 15)) == 65
     assert bmi(Decimal("160"), Decimal("64")) == Decimal("25.0")
-    patient = PatientFactory(height_cm=Decimal("150"), weight_kg=Decimal("45"))
+    patient = PatientFactory.create(height_cm=Decimal("150"), weight_kg=Decimal("45"))
     assert patient.bmi == Decimal("20.0")
 
 
 def test_a_valid_patient_is_created() -> None:
-    patient = patient_create(clinic=ClinicFactory(), **VALID)
+    patient = patient_create(clinic=ClinicFactory.create(), **VALID)
     assert Patient.objects.get(pk=patient.pk).family_name == "Lovelace"
 
 
@@ -63,7 +64,7 @@ def test_impossible_values_are_refused_with_a_clear_message(
 ) -> None:
     # when a patient with an impossible value is created
     with pytest.raises(ValidationError) as caught:
-        patient_create(clinic=ClinicFactory(), **{**VALID, **change})
+        patient_create(clinic=ClinicFactory.create(), **{**VALID, **change})
     # then the error names the field and says what is wrong, and nothing was saved
     messages = " ".join(caught.value.message_dict[field])
     assert words in messages
@@ -71,7 +72,7 @@ def test_impossible_values_are_refused_with_a_clear_message(
 
 
 def test_an_update_with_an_impossible_value_changes_nothing() -> None:
-    patient = PatientFactory(weight_kg=Decimal("60"))
+    patient = PatientFactory.create(weight_kg=Decimal("60"))
     with pytest.raises(ValidationError):
         patient_update(patient=patient, weight_kg=Decimal("400"))
     patient.refresh_from_db()
@@ -88,14 +89,14 @@ def test_an_update_with_an_impossible_value_changes_nothing() -> None:
     ],
 )
 def test_the_database_refuses_impossible_values_written_directly(change: dict[str, object]) -> None:
-    patient = PatientFactory()
+    patient = PatientFactory.create()
     with pytest.raises(IntegrityError), transaction.atomic():
         Patient.objects.filter(pk=patient.pk).update(**change)
 
 
 def test_record_numbers_are_unique_within_a_clinic() -> None:
-    clinic = ClinicFactory()
-    PatientFactory(clinic=clinic, record_number="X-1")
-    PatientFactory(record_number="X-1")  # another clinic: fine
+    clinic = ClinicFactory.create()
+    PatientFactory.create(clinic=clinic, record_number="X-1")
+    PatientFactory.create(record_number="X-1")  # another clinic: fine
     with pytest.raises(IntegrityError), transaction.atomic():
-        PatientFactory(clinic=clinic, record_number="X-1")
+        PatientFactory.create(clinic=clinic, record_number="X-1")

@@ -58,7 +58,9 @@ class Command(BaseCommand):
             self.stdout.write("The demo is already seeded; nothing to do (use --reset to redo).")
             return
         with transaction.atomic():
-            counts = seed_demo(n_patients=n_patients, seed=options["seed"], password=options["password"])
+            counts = seed_demo(
+                n_patients=n_patients, seed=options["seed"], password=options["password"]
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {counts['clinics']} clinics, {counts['patients']} patients and "

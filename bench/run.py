@@ -1,0 +1,231 @@
+"""``make bench``: the server as production runs it, measured from this machine.
+
+Starts gunicorn with ``DEBUG`` off on PostgreSQL (database ``aimss_bench`` unless
+``BENCH_DATABASE_URL`` says otherwise), drives each scenario of ``bench/scenarios.py`` with
+``--clients`` concurrent keep-alive connections for ``--seconds``, and writes requests/s and
+latency percentiles as JSON (``bench/results/latest.json`` unless ``--out``). Every run measures
+the two ceilings (a bare text view and a bare one-row insert) so that other endpoints are
+reported as a ratio to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.scenarios import SCENARIOS, Scenario  # noqa: E402
+
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/aimss_bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback
+        "DJANGO_STATIC_ROOT": str(ROOT / "var" / "bench-static"),
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": database_url,
+        "AIMSS_BENCH": "true",
+        "AIMSS_STAFF_MFA": "off",
+    }
+
+
+def ensure_database(database_url: str) -> None:
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1].split("?")[0]
+    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def wait_for(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not listen on port {port} within {timeout} s")
+
+
+def drive(port: int, scenario: Scenario, clients: int, seconds: float) -> dict[str, Any]:
+    """``clients`` threads, one keep-alive connection each, as fast as the server answers."""
+    prepared = scenario.prepare(port, clients)
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    stop = threading.Event()
+    measuring = threading.Event()
+
+    def client(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        n = 0
+        while not stop.is_set():
+            method, path, body, headers = prepared.request(i, n)
+            n += 1
+            start = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status in scenario.ok_statuses
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            elapsed = time.perf_counter() - start
+            if measuring.is_set():
+                latencies[i].append(elapsed)
+                errors[i] += 0 if ok else 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    time.sleep(min(2.0, seconds / 3))  # warm-up: connections, caches, JIT-free but lazy imports
+    measuring.set()
+    started = time.perf_counter()
+    time.sleep(seconds)
+    measuring.clear()
+    duration = time.perf_counter() - started
+    stop.set()
+    for t in threads:
+        t.join(timeout=35)
+    all_latencies = sorted(x for per in latencies for x in per)
+    count = len(all_latencies)
+
+    def pct(p: float) -> float:
+        if not all_latencies:
+            return float("nan")
+        return round(all_latencies[min(count - 1, int(p / 100 * count))] * 1000, 2)
+
+    return {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "clients": clients,
+        "seconds": round(duration, 2),
+        "requests": count,
+        "errors": sum(errors),
+        "requests_per_second": round(count / duration, 1),
+        "latency_ms": {
+            "mean": round(statistics.fmean(all_latencies) * 1000, 2) if count else None,
+            "p50": pct(50),
+            "p95": pct(95),
+            "p99": pct(99),
+            "max": round(all_latencies[-1] * 1000, 2) if count else None,
+        },
+        **prepared.extra(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 10)))
+    parser.add_argument("--clients", type=int, default=int(os.environ.get("BENCH_CLIENTS", 8)))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 3)))
+    parser.add_argument("--only", nargs="*", help="scenario names (ceilings always run)")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.json"))
+    args = parser.parse_args()
+
+    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
+    ensure_database(database_url)
+    env = server_env(database_url)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "collectstatic", "--noinput", "-v", "0")
+
+    scenarios = [s for s in SCENARIOS if s.ceiling or not args.only or s.name in args.only]
+    for scenario in scenarios:
+        scenario.setup(env)
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "aimss_tracker.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        wait_for(port)
+        results = []
+        for scenario in scenarios:
+            result = drive(port, scenario, args.clients, args.seconds)
+            results.append(result)
+            print(
+                f"{result['scenario']:<28} {result['requests_per_second']:>8} req/s  "
+                f"p50 {result['latency_ms']['p50']:>7} ms  p95 {result['latency_ms']['p95']:>7} ms"
+                f"  errors {result['errors']}",
+                flush=True,
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    ceilings = {
+        r["scenario"]: r["requests_per_second"]
+        for r in results
+        if r["scenario"].startswith("ceiling")
+    }
+    for r in results:
+        for name, rps in ceilings.items():
+            r[f"ratio_to_{name}"] = round(r["requests_per_second"] / rps, 3) if rps else None
+    report = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "server": f"gunicorn gthread, {args.workers} workers x 4 threads, DEBUG off, PostgreSQL",
+        "clients": args.clients,
+        "results": results,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0 if all(r["errors"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The demo cohort: every role can log in, and the baseline follows STUDY.md Table 1."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from patients.demo import demo_profiles, group_sizes
+from patients.models import Clinic, Patient, Role, User
+
+
+def test_profiles_are_deterministic_per_seed() -> None:
+    assert demo_profiles(40, seed=7) == demo_profiles(40, seed=7)
+    assert demo_profiles(40, seed=7) != demo_profiles(40, seed=8)
+
+
+def test_the_default_cohort_reproduces_table_1() -> None:
+    # given the study's 253 patients
+    profiles = demo_profiles(253, seed=1)
+    by_group = {g: [p for p in profiles if p.group == g] for g in ("monotherapy", "combined")}
+    mono, combined = by_group["monotherapy"], by_group["combined"]
+    # then group sizes and categorical counts are the published ones
+    assert (len(mono), len(combined)) == (182, 71)
+    assert Counter(p.tnm_stage for p in mono) == {"0-I": 100, "II": 68, "III": 14}
+    assert Counter(p.tnm_stage for p in combined) == {"0-I": 29, "II": 30, "III": 12}
+    assert sum(p.chemotherapy for p in mono) == 76
+    assert sum(p.chemotherapy for p in combined) == 39
+    assert sum(p.radiotherapy for p in mono) == 123
+    assert Counter(p.ai_drug for p in combined) == {
+        "anastrozole": 59,
+        "exemestane": 6,
+        "letrozole": 6,
+    }
+    assert Counter(p.surgery for p in mono) == {"lumpectomy": 112, "mastectomy": 70}
+    # and continuous characteristics are close to the published mean ± SD
+    pain = [p.baseline_average_pain for p in mono]
+    assert statistics.mean(pain) == pytest.approx(5.52, abs=0.1)
+    interference = [p.baseline_interference for p in combined]
+    assert statistics.mean(interference) == pytest.approx(6.93, abs=0.1)
+    assert statistics.stdev(interference) == pytest.approx(1.36, abs=0.15)
+    bmis = [float(p.weight_kg / (p.height_cm / 100) ** 2) for p in mono]
+    assert statistics.mean(bmis) == pytest.approx(24.29, abs=0.1)
+    months = [(p.aimss_diagnosis_date - p.ai_start_date).days / 30.4375 for p in combined]
+    assert statistics.mean(months) == pytest.approx(3.80, abs=0.1)
+
+
+def test_group_sizes_scale_with_the_cohort() -> None:
+    assert group_sizes(2530) == {"monotherapy": 1820, "combined": 710}
+    assert sum(group_sizes(17).values()) == 17
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_logins_of_every_role_once() -> None:
+    # when the demo is seeded twice
+    call_command("seed_demo", patients=30, seed=3, password="demo-secret-pw")
+    call_command("seed_demo", patients=30, seed=3, password="demo-secret-pw")
+    # then there are two clinics, 30 patients, and one login per demo name
+    assert Clinic.objects.count() == 2
+    assert Patient.objects.count() == 30
+    roles = dict(User.objects.values_list("username", "role"))
+    assert roles["nurse"] == roles["nurse2"] == Role.NURSE
+    assert roles["clinician"] == roles["clinician2"] == Role.CLINICIAN
+    assert roles["researcher"] == Role.RESEARCHER
+    assert roles["admin"] == Role.ADMIN
+    assert roles["patient30"] == Role.PATIENT
+    # and every one of them can log in with the given password
+    for username in ("patient1", "nurse", "nurse2", "clinician", "researcher", "admin"):
+        assert authenticate(username=username, password="demo-secret-pw") is not None
+    # and patient1 meets the first clinic's nurse
+    nurse = User.objects.get(username="nurse")
+    patient1 = Patient.objects.get(user__username="patient1")
+    assert nurse.clinics.filter(pk=patient1.clinic_id).exists()
+    assert not User.objects.get(username="nurse2").clinics.filter(pk=patient1.clinic_id).exists()
+    assert User.objects.get(username="patient1").groups.filter(name="patient").exists()
+
+
+@pytest.mark.django_db
+def test_reset_recreates_the_same_cohort() -> None:
+    call_command("seed_demo", patients=12, seed=5)
+    first = list(
+        Patient.objects.order_by("record_number").values_list("record_number", "birth_date")
+    )
+    call_command("seed_demo", patients=12, seed=5, reset=True)
+    again = list(
+        Patient.objects.order_by("record_number").values_list("record_number", "birth_date")
+    )
+    assert first == again
