@@ -10,9 +10,13 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aimss
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
-	DJANGO_DEBUG=true
+	DJANGO_DEBUG=true AIMSS_STAFF_MFA=off
+# The deployment check runs with production-like settings (RELIABILITY 9).
+DEPLOY_ENV := DJANGO_DEBUG=false DJANGO_SECRET_KEY=deploy-check-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+	DJANGO_ALLOWED_HOSTS=aimss.example.org DATABASE_URL=$(TEST_DATABASE_URL) \
+	CELERY_BROKER_URL=$(TEST_BROKER_URL)
 
-.PHONY: install run test lint typecheck migrations-check pytest bench clean
+.PHONY: install run test lint typecheck migrations-check deploy-check pytest bench clean
 
 install: $(VENV)/.installed
 
@@ -24,7 +28,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 run: install
 	@scripts/run.sh
 
-test: install lint typecheck migrations-check pytest
+test: install lint typecheck migrations-check deploy-check pytest
 
 lint:
 	$(VENV)/bin/ruff check .
@@ -35,6 +39,9 @@ typecheck:
 
 migrations-check:
 	AIMSS_BENCH=true $(PY) manage.py makemigrations --check --dry-run
+
+deploy-check:
+	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 
 pytest:
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)

@@ -55,6 +55,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_celery_beat",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "patients",
     "assessments",
     "adherence",
@@ -67,13 +72,20 @@ if AIMSS_BENCH:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "aimss_tracker.security.SessionLimitsMiddleware",
+    "aimss_tracker.security.StaffSecondFactorMiddleware",
+    "aimss_tracker.security.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it sees the login failures of every view above it (RELIABILITY 6).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "aimss_tracker.urls"
@@ -115,6 +127,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -----------------------------------------------------------------------
 AUTH_USER_MODEL = "patients.User"
+AUTHENTICATION_BACKENDS = [
+    # Refuses locked-out users before any password is checked, on every login path.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -126,7 +143,31 @@ AUTH_PASSWORD_VALIDATORS = [
         "OPTIONS": {"min_length": 8},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # ASVS 5.0 V6.2: at least 64 characters must be allowed; 128 bounds the hashing cost.
+    {"NAME": "patients.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
 ]
+
+# Lockout after repeated failures (django-axes), per username and address (RELIABILITY 6).
+AXES_FAILURE_LIMIT = env.int("AIMSS_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AIMSS_LOGIN_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# A second factor (TOTP, with one-use recovery codes) for every staff login before any health
+# data (RELIABILITY 7). Only AIMSS_STAFF_MFA=off turns it off: for the demo and for tests not
+# about it; a system check warns when it is off with DEBUG false.
+AIMSS_STAFF_MFA = env.str("AIMSS_STAFF_MFA", default="on").lower() not in {"off", "false", "0"}
+OTP_TOTP_ISSUER = "AIMSS Tracker"
+AIMSS_RECOVERY_CODES = 10
+
+# Sessions: idle and absolute limits (RELIABILITY 8). Django cycles the key at login, and a
+# password change ends every other session of the user (session auth hash).
+AIMSS_IDLE_TIMEOUT_STAFF = env.int("AIMSS_IDLE_TIMEOUT_STAFF_SECONDS", default=15 * 60)
+AIMSS_IDLE_TIMEOUT_PATIENT = env.int("AIMSS_IDLE_TIMEOUT_PATIENT_SECONDS", default=30 * 60)
+AIMSS_SESSION_ABSOLUTE_LIMIT = env.int("AIMSS_SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
+SESSION_COOKIE_AGE = AIMSS_SESSION_ABSOLUTE_LIMIT
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -219,6 +260,21 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security -------------------------------------------------------------------------------
+# A CSP without inline script or style: every script and stylesheet is a static file.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -232,6 +288,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # __Host- cookies: secure, whole site, bound to this host only (no Domain attribute).
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 # --- Logging: no health information, ever; only ids and event names are logged -----------
 LOGGING = {

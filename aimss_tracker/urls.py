@@ -16,14 +16,26 @@ api_patterns = [
     *router.urls,
 ]
 
+account_patterns = [
+    path("accounts/login/", patient_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/mfa/", patient_views.mfa_verify, name="mfa_verify"),
+    path("accounts/mfa/setup/", patient_views.mfa_setup, name="mfa_setup"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(success_url="/accounts/password/done/"),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+]
+
 urlpatterns = [
     path("", patient_views.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    *account_patterns,
     path("", include("patients.urls")),
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),

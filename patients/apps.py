@@ -7,6 +7,7 @@ class PatientsConfig(AppConfig):
     verbose_name = "Clinics, people and patients"
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deployment checks)
         from .roles import sync_role_groups
 
         # Permissions exist only after migrate has run, so groups are synced then.

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+export AIMSS_STAFF_MFA=${AIMSS_STAFF_MFA:-off}  # the demo; production keeps the second factor on
 HOST=${AIMSS_HOST:-127.0.0.1}
 PORT=${AIMSS_PORT:-8000}
 

@@ -63,3 +63,47 @@ def test_tests_run_on_the_production_parts() -> None:
     # make test points the suite at PostgreSQL and Redis, as production runs
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     assert settings.CELERY_BROKER_URL.startswith("redis://")
+
+
+PRODUCTION = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "p" * 60,
+    "DJANGO_ALLOWED_HOSTS": "aimss.example.org",
+}
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AIMSS_"))}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_deploy_check_warns_when_staff_mfa_is_off_in_production() -> None:
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, AIMSS_STAFF_MFA="off"
+    )
+    assert result.returncode != 0
+    assert "aimss.W001" in result.stderr + result.stdout
+
+
+def test_production_cookies_are_secure_host_cookies() -> None:
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SESSION_COOKIE_SECURE,"
+        " s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0)"
+    )
+    result = _manage("shell", "-c", code, **PRODUCTION)
+    assert result.stdout.strip().splitlines()[-1].split() == [
+        "__Host-sessionid",
+        "__Host-csrftoken",
+        "True",
+        "True",
+        "True",
+    ]

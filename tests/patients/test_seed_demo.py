@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from patients.demo import demo_profiles, group_sizes
 from patients.models import Clinic, Patient, Role, User
@@ -69,7 +70,8 @@ def test_seed_demo_creates_logins_of_every_role_once() -> None:
     assert roles["patient30"] == Role.PATIENT
     # and every one of them can log in with the given password
     for username in ("patient1", "nurse", "nurse2", "clinician", "researcher", "admin"):
-        assert authenticate(username=username, password="demo-secret-pw") is not None
+        request = RequestFactory().post("/accounts/login/")
+        assert authenticate(request, username=username, password="demo-secret-pw") is not None
     # and patient1 meets the first clinic's nurse
     nurse = User.objects.get(username="nurse")
     patient1 = Patient.objects.get(user__username="patient1")

@@ -1,0 +1,112 @@
+"""Request-level safeguards: session limits, the staff second factor, no caching of pages.
+
+RELIABILITY.md items 7 and 8 and the ``Cache-Control: no-store`` part of item 9.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+SESSION_STARTED = "aimss_auth_started_at"
+SESSION_LAST_SEEN = "aimss_last_seen_at"
+LAST_SEEN_RESOLUTION = 30  # seconds: the session is rewritten at most this often for activity
+
+
+def _is_staff(user: Any) -> bool:
+    return bool(user.is_authenticated) and not user.is_patient_role
+
+
+def session_mark_login(request: HttpRequest) -> None:
+    """Start the absolute and idle clocks of a new login."""
+    now = int(time.time())
+    request.session[SESSION_STARTED] = now
+    request.session[SESSION_LAST_SEEN] = now
+
+
+class SessionLimitsMiddleware:
+    """Ends a session after inactivity (15 minutes for staff) or after an absolute limit."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            now = int(time.time())
+            started = request.session.setdefault(SESSION_STARTED, now)
+            last_seen = request.session.get(SESSION_LAST_SEEN, now)
+            idle_limit = (
+                settings.AIMSS_IDLE_TIMEOUT_STAFF
+                if _is_staff(user)
+                else settings.AIMSS_IDLE_TIMEOUT_PATIENT
+            )
+            if (
+                now - last_seen > idle_limit
+                or now - started > settings.AIMSS_SESSION_ABSOLUTE_LIMIT
+            ):
+                logout(request)
+                messages.info(request, _("You were signed out to protect your information."))
+                if request.path.startswith("/api/"):
+                    return JsonResponse({"detail": _("Your session has ended.")}, status=401)
+                return redirect(
+                    f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}"
+                )
+            if now - last_seen >= LAST_SEEN_RESOLUTION or SESSION_LAST_SEEN not in request.session:
+                request.session[SESSION_LAST_SEEN] = now
+        return self.get_response(request)
+
+
+# Paths a staff member may use before her second factor: to give it, or to leave.
+MFA_EXEMPT_PREFIXES = ("/accounts/mfa/", "/accounts/logout/", "/accounts/login/", "/static/")
+
+
+class StaffSecondFactorMiddleware:
+    """Staff must pass a second factor before any page or API call (RELIABILITY 7)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user: Any = request.user
+        if (
+            settings.AIMSS_STAFF_MFA
+            and _is_staff(user)
+            and not user.is_verified()
+            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": _("A second factor is required: verify it at /accounts/mfa/.")},
+                    status=403,
+                )
+            return redirect(
+                f"{reverse('mfa_verify')}?{urlencode({'next': request.get_full_path()})}"
+            )
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Pages and API answers for a signed-in user are never stored by browsers or proxies."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.user.is_authenticated or request.path.startswith(("/api/", "/accounts/")):
+            patch_cache_control(response, no_store=True, private=True)
+        return response
