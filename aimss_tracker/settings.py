@@ -60,9 +60,11 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
+    "django_htmx",
     "patients",
     "assessments",
     "adherence",
+    "followup",
 ]
 # The benchmark app (bare text and insert views) exists only when asked for.
 AIMSS_BENCH = env.bool("AIMSS_BENCH", default=False)
@@ -195,6 +197,9 @@ STORAGES = {
     },
 }
 
+# Absolute links in e-mails (the flag queue, questionnaire links) start with this.
+AIMSS_BASE_URL = env.str("AIMSS_BASE_URL", default="http://127.0.0.1:8000")
+
 # --- E-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
@@ -238,6 +243,20 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Periodic sweeps, installed into the database scheduler when beat starts. Each expires before
+# the next run so that a backlog never piles up duplicates; each is safe to run twice.
+CELERY_BEAT_SCHEDULE = {
+    "notifications-sweep": {
+        "task": "followup.tasks.notifications_sweep_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "escalation-sweep": {
+        "task": "followup.tasks.escalation_sweep_task",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

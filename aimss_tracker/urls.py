@@ -5,11 +5,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
+from followup import apis as followup_apis
 from patients import apis as patient_apis
 from patients import views as patient_views
 
 router = SimpleRouter()
 router.register("patients", patient_apis.PatientViewSet, basename="patient")
+router.register("flags", followup_apis.FlagViewSet, basename="flag")
 
 api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -37,6 +39,7 @@ urlpatterns = [
     path("", patient_views.home, name="home"),
     *account_patterns,
     path("", include("patients.urls")),
+    path("", include("followup.urls")),
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -9,12 +10,15 @@ from .access import is_care_staff_or_admin
 
 
 class IsCareStaff(BasePermission):
-    """Nurses, clinicians and administrators."""
+    """Nurses, clinicians and administrators. Anyone else signed in gets 404, as on pages:
+    a staff route does not exist for a patient or a researcher."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated) and is_care_staff_or_admin(
-            request.user  # type: ignore[arg-type]
-        )
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if not is_care_staff_or_admin(request.user):
+            raise NotFound
+        return True
 
 
 class IsPatient(BasePermission):

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 
 import factory
+from django.contrib.auth.hashers import make_password
 
 from patients.models import Clinic, Patient, Role, User
 from patients.services import user_set_role
 
 TEST_PASSWORD = "correct-horse-battery"  # noqa: S105
+
+
+@functools.cache
+def _test_password_hash() -> str:
+    """One Argon2 hash for every test user: hashing costs ~0.2 s each by design."""
+    return make_password(TEST_PASSWORD)
 
 
 class ClinicFactory(factory.django.DjangoModelFactory[Clinic]):
@@ -30,7 +38,7 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
-    password = factory.django.Password(TEST_PASSWORD)
+    password = factory.LazyFunction(lambda: _test_password_hash())
     role = Role.PATIENT
 
     @factory.post_generation

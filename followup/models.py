@@ -1,0 +1,255 @@
+"""Flags raised by the rules of SPEC section 3, the actions nurses take on them, and the
+notifications they cause.
+
+Invariants live in the database: at most one unresolved flag of a kind per patient (a new
+trigger attaches to it; alert fatigue was the main cost of ePRO alerting in PRO-TECT), one
+trigger per source event and kind (evaluating the same response twice changes nothing), and
+one notification per flag, recipient and reason.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from patients.models import Clinic, Patient
+
+
+class FlagKind(models.TextChoices):
+    HIGH_INTERFERENCE = "high_interference", _("High pain interference")
+    WORSENING = "worsening", _("Worsening")
+    ADHERENCE_LAPSE = "adherence_lapse", _("Adherence lapse")
+    OVERDUE = "overdue", _("Overdue reassessment")
+
+
+class FlagStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLAIMED = "claimed", _("Claimed")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Priority(models.IntegerChoices):
+    HIGH = 1, _("High")
+    NORMAL = 2, _("Normal")
+
+
+# High interference and a lapse threaten the AI itself: they notify nurses and escalate.
+KIND_PRIORITY = {
+    FlagKind.HIGH_INTERFERENCE: Priority.HIGH,
+    FlagKind.ADHERENCE_LAPSE: Priority.HIGH,
+    FlagKind.WORSENING: Priority.NORMAL,
+    FlagKind.OVERDUE: Priority.NORMAL,
+}
+
+
+class TriggerSource(models.TextChoices):
+    RESPONSE = "response", _("BPI-SF response")
+    CHECK_IN = "check_in", _("Adherence check-in")
+    TREATMENT_EVENT = "treatment_event", _("Recorded interruption")
+    SCHEDULE_SLOT = "schedule_slot", _("Missed reassessment")
+
+
+class ActionKind(models.TextChoices):
+    CALLED_PATIENT = "called_patient", _("Called patient")
+    ADVICE_GIVEN = "advice_given", _("Advice given")
+    REFERRED = "referred", _("Referred")
+    ESCALATED_TO_CLINICIAN = "escalated_to_clinician", _("Escalated to clinician")
+    MANAGEMENT_CHANGED = "management_changed", _("Management changed")
+    NO_ACTION_NEEDED = "no_action_needed", _("No action needed")
+    RESOLVED = "resolved", _("Resolved")
+    REOPENED = "reopened", _("Reopened")
+
+
+# The actions a nurse chooses from; "resolved" and "reopened" are recorded by those services.
+CARE_ACTIONS = [
+    ActionKind.CALLED_PATIENT,
+    ActionKind.ADVICE_GIVEN,
+    ActionKind.REFERRED,
+    ActionKind.ESCALATED_TO_CLINICIAN,
+    ActionKind.MANAGEMENT_CHANGED,
+    ActionKind.NO_ACTION_NEEDED,
+]
+
+
+class FlagRules(models.Model):
+    """A clinic's flag thresholds (SPEC section 3 defaults). Interference and adherence
+    thresholds live on the clinic itself because scores and check-ins use them too."""
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="flag_rules")
+    # Worsening: average pain or interference up by >= 2 points from the previous response
+    # (about 2 points is a meaningful change for worst pain; STUDY.md, BPI-SF facts).
+    worsening_points = models.DecimalField(max_digits=3, decimal_places=1, default=2)
+    # Overdue: a reassessment still missing this many days after its due date.
+    overdue_days = models.PositiveSmallIntegerField(default=7)
+    # Unclaimed high-priority flags escalate to the clinicians after this many hours.
+    escalation_hours = models.PositiveSmallIntegerField(default=24)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "flag rules"
+        ordering = ["clinic__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(worsening_points__gt=0, worsening_points__lte=10),
+                name="flag_rules_worsening_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(escalation_hours__gte=1), name="flag_rules_escalation_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Flag rules of {self.clinic}"
+
+
+class Flag(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="flags")
+    kind = models.CharField(max_length=24, choices=FlagKind.choices)
+    status = models.CharField(max_length=12, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+    opened_at = models.DateTimeField()
+    last_triggered_at = models.DateTimeField()
+    trigger_count = models.PositiveIntegerField(default=1)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claimed_flags",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    first_action_at = models.DateTimeField(null=True, blank=True)
+    first_action_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["priority", "opened_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind"],
+                condition=~Q(status=FlagStatus.RESOLVED),
+                name="one_unresolved_flag_per_kind",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=FlagKind.values), name="flag_kind_known"),
+            models.CheckConstraint(
+                condition=~Q(status=FlagStatus.CLAIMED) | Q(claimed_by__isnull=False),
+                name="claimed_flag_has_claimant",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=FlagStatus.RESOLVED) | Q(resolved_at__isnull=False),
+                name="resolved_flag_has_time",
+            ),
+        ]
+        indexes = [
+            # The queue: unresolved flags, priority then age.
+            models.Index(
+                fields=["priority", "opened_at"],
+                condition=~Q(status=FlagStatus.RESOLVED),
+                name="flag_queue_idx",
+            ),
+            # The escalation sweep: open, high priority, not yet escalated.
+            models.Index(
+                fields=["opened_at"],
+                condition=Q(status=FlagStatus.OPEN, escalated_at__isnull=True, priority=1),
+                name="flag_escalation_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} flag #{self.pk}"
+
+    @property
+    def is_high_priority(self) -> bool:
+        return self.priority == Priority.HIGH
+
+
+class FlagTrigger(models.Model):
+    """One event that raised or re-raised a flag."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="triggers")
+    kind = models.CharField(max_length=24, choices=FlagKind.choices)
+    source = models.CharField(max_length=20, choices=TriggerSource.choices)
+    source_id = models.BigIntegerField()
+    value = models.DecimalField(
+        max_digits=4, decimal_places=2, null=True, blank=True, help_text=_("e.g. the score")
+    )
+    triggered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["triggered_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "source", "source_id"], name="one_trigger_per_source_and_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} from {self.source} {self.source_id}"
+
+
+class FlagAction(models.Model):
+    """What a nurse (or clinician) did about a flag."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="actions")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=24, choices=ActionKind.choices)
+    note = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} on flag #{self.flag_id}"
+
+
+class NotificationReason(models.TextChoices):
+    OPENED = "opened", _("High-priority flag opened")
+    ESCALATED = "escalated", _("Unclaimed flag escalated")
+
+
+class FlagNotification(models.Model):
+    """An e-mail to a staff member about a flag; sent once (claim, then send)."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.CharField(max_length=12, choices=NotificationReason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flag", "recipient", "reason"], name="one_notification_per_reason"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(sent_at__isnull=True),
+                name="notification_unsent_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} notification for flag #{self.flag_id}"

@@ -1,0 +1,90 @@
+"""Reads for the nurse queue: the scoped queue, counts, and time from flag to first action."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from patients.access import scope_to_user
+from patients.models import User
+
+from .models import Flag, FlagKind, FlagStatus
+
+QUEUE_STATUSES = (FlagStatus.OPEN, FlagStatus.CLAIMED)
+ANY_STATUS = "any"
+
+
+def flag_queue(
+    *,
+    user: User,
+    kind: str = "",
+    clinic_id: int | None = None,
+    mine: bool = False,
+    status: str = "",
+    patient_id: int | None = None,
+) -> QuerySet[Flag]:
+    """Flags of the patients ``user`` may see: unresolved by default, priority then age."""
+    flags = scope_to_user(Flag.objects.all(), user, path="patient")
+    if status == ANY_STATUS:
+        pass
+    elif status:
+        flags = flags.filter(status=status)
+    else:
+        flags = flags.filter(status__in=QUEUE_STATUSES)
+    if kind:
+        flags = flags.filter(kind=kind)
+    if clinic_id:
+        flags = flags.filter(patient__clinic_id=clinic_id)
+    if patient_id:
+        flags = flags.filter(patient_id=patient_id)
+    if mine:
+        flags = flags.filter(claimed_by=user)
+    return flags.select_related("patient__clinic", "claimed_by").order_by(
+        "priority", "opened_at", "id"
+    )
+
+
+def flag_counts(*, user: User, clinic_id: int | None = None) -> dict[str, int]:
+    """Unresolved flags per kind (every kind present, zero when none), in one query."""
+    flags = flag_queue(user=user, clinic_id=clinic_id).order_by()
+    counts = dict(flags.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
+    return {kind: counts.get(kind, 0) for kind in FlagKind.values}
+
+
+@dataclass(frozen=True)
+class ResponseTime:
+    label: str
+    flags: int
+    median_hours: float
+
+
+def _median_hours(rows: list[tuple[Any, Any]]) -> float:
+    return round(
+        statistics.median((acted - opened).total_seconds() / 3600 for opened, acted in rows), 1
+    )
+
+
+def time_to_first_action(
+    *, user: User, clinic_id: int | None = None
+) -> dict[str, list[ResponseTime]]:
+    """Median hours from a flag opening to its first recorded action, per clinic and nurse."""
+    flags = scope_to_user(Flag.objects.filter(first_action_at__isnull=False), user, path="patient")
+    if clinic_id:
+        flags = flags.filter(patient__clinic_id=clinic_id)
+    rows = flags.values_list(
+        "patient__clinic__name", "first_action_by__username", "opened_at", "first_action_at"
+    )
+    by_clinic: dict[str, list[tuple[Any, Any]]] = {}
+    by_nurse: dict[str, list[tuple[Any, Any]]] = {}
+    for clinic, nurse, opened, acted in rows:
+        by_clinic.setdefault(clinic, []).append((opened, acted))
+        by_nurse.setdefault(nurse or "—", []).append((opened, acted))
+    return {
+        "clinics": [
+            ResponseTime(k, len(v), _median_hours(v)) for k, v in sorted(by_clinic.items())
+        ],
+        "nurses": [ResponseTime(k, len(v), _median_hours(v)) for k, v in sorted(by_nurse.items())],
+    }

@@ -1,0 +1,316 @@
+"""Writes for flags: raise (idempotent), claim (one winner), act, resolve, reopen, escalate,
+and the claim-then-send of notification e-mails.
+
+Concurrency follows healthchecks: a conditional ``UPDATE ... WHERE`` decides who wins, and the
+row count says whether we did. Raising a flag locks the patient's row so that two workers
+evaluating the same event serialise, and the unique trigger makes the second a no-op.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from patients.models import Clinic, Patient, Role, User
+
+from .models import (
+    CARE_ACTIONS,
+    KIND_PRIORITY,
+    ActionKind,
+    Flag,
+    FlagAction,
+    FlagKind,
+    FlagNotification,
+    FlagRules,
+    FlagStatus,
+    FlagTrigger,
+    NotificationReason,
+    Priority,
+)
+
+logger = logging.getLogger(__name__)
+
+# A notification claimed this long ago but never marked sent is assumed lost (a worker died
+# between claim and send) and is sent again by the sweep.
+NOTIFICATION_CLAIM_LEASE = dt.timedelta(minutes=10)
+ESCALATION_BATCH = 500
+
+
+class FlagConflict(Exception):
+    """The flag is not in the state the action needs (someone else got there first)."""
+
+
+def flag_rules_of(clinic: Clinic) -> FlagRules:
+    """The clinic's flag rules, or the defaults of SPEC section 3 if it has set none."""
+    try:
+        return clinic.flag_rules
+    except FlagRules.DoesNotExist:
+        return FlagRules(clinic=clinic)
+
+
+@dataclass(frozen=True)
+class RaiseResult:
+    flag: Flag
+    opened: bool  # a new flag was opened
+    attached: bool  # the trigger was new (False: this event had already been evaluated)
+
+
+def _dispatch_on_commit(task_name: str, *ids: int) -> None:
+    """Queue a task after commit; if the broker is down, the sweeps will catch up."""
+    from . import tasks
+
+    task = getattr(tasks, task_name)
+
+    def send() -> None:
+        try:
+            task.delay(*ids)
+        except Exception:  # broker outage: logged with ids only, the sweep resends
+            logger.warning("could not queue %s for ids %s; the sweep will", task_name, ids)
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def flag_raise(
+    *,
+    patient_id: int,
+    kind: str,
+    source: str,
+    source_id: int,
+    value: Decimal | float | None = None,
+    at: dt.datetime | None = None,
+) -> RaiseResult:
+    """Open a flag of ``kind`` for the patient, or attach this trigger to her open one.
+
+    Idempotent: the same source event raises a kind at most once, ever (running the
+    evaluation twice, or on two workers at once, yields one flag and one trigger).
+    """
+    kind = FlagKind(kind)
+    Patient.objects.select_for_update().only("pk").get(pk=patient_id)
+    existing = (
+        FlagTrigger.objects.filter(kind=kind, source=source, source_id=source_id)
+        .select_related("flag")
+        .first()
+    )
+    if existing is not None:
+        return RaiseResult(flag=existing.flag, opened=False, attached=False)
+    now = at or timezone.now()
+    flag = (
+        Flag.objects.filter(patient_id=patient_id, kind=kind)
+        .exclude(status=FlagStatus.RESOLVED)
+        .first()
+    )
+    opened = flag is None
+    if flag is None:
+        flag = Flag.objects.create(
+            patient_id=patient_id,
+            kind=kind,
+            priority=KIND_PRIORITY[kind],
+            opened_at=now,
+            last_triggered_at=now,
+        )
+    else:
+        Flag.objects.filter(pk=flag.pk).update(
+            last_triggered_at=now, trigger_count=F("trigger_count") + 1
+        )
+        flag.refresh_from_db()
+    FlagTrigger.objects.create(
+        flag=flag,
+        kind=kind,
+        source=source,
+        source_id=source_id,
+        value=None if value is None else Decimal(str(value)).quantize(Decimal("0.01")),
+        triggered_at=now,
+    )
+    logger.info("flag %s %s (kind %s)", flag.pk, "opened" if opened else "re-triggered", kind)
+    if opened and flag.priority == Priority.HIGH:
+        notifications_create(flag=flag, reason=NotificationReason.OPENED)
+    return RaiseResult(flag=flag, opened=opened, attached=True)
+
+
+def _recipients(flag: Flag, reason: str) -> list[User]:
+    role = Role.NURSE if reason == NotificationReason.OPENED else Role.CLINICIAN
+    return list(
+        User.objects.filter(
+            role=role, is_active=True, memberships__clinic_id=flag.patient.clinic_id
+        ).distinct()
+    )
+
+
+def notifications_create(*, flag: Flag, reason: str) -> list[FlagNotification]:
+    """One notification per recipient for this flag and reason; sent after commit."""
+    recipients = _recipients(flag, reason)
+    FlagNotification.objects.bulk_create(
+        [FlagNotification(flag=flag, recipient=user, reason=reason) for user in recipients],
+        ignore_conflicts=True,
+    )
+    created = list(FlagNotification.objects.filter(flag=flag, reason=reason, sent_at__isnull=True))
+    for notification in created:
+        _dispatch_on_commit("send_flag_notification_task", notification.pk)
+    return created
+
+
+def notification_send(*, notification_id: int) -> bool:
+    """Claim the notification, send its e-mail, mark it sent. False if not ours to send.
+
+    The e-mail names no patient and no score: only that a flag waits in the queue.
+    """
+    now = timezone.now()
+    claimed = (
+        FlagNotification.objects.filter(pk=notification_id, sent_at__isnull=True)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - NOTIFICATION_CLAIM_LEASE))
+        .update(claimed_at=now)
+    )
+    if claimed != 1:
+        return False
+    notification = FlagNotification.objects.select_related(
+        "recipient", "flag__patient__clinic"
+    ).get(pk=notification_id)
+    recipient = notification.recipient
+    if not recipient.email:
+        FlagNotification.objects.filter(pk=notification_id).update(sent_at=timezone.now())
+        return False
+    base = settings.AIMSS_BASE_URL.rstrip("/")
+    context = {
+        "recipient": recipient,
+        "clinic": notification.flag.patient.clinic.name,
+        "reason": notification.reason,
+        "url": f"{base}{reverse('followup:flag', args=[notification.flag_id])}",
+        "queue_url": f"{base}{reverse('followup:queue')}",
+    }
+    with translation.override(recipient.preferred_language):
+        subject = render_to_string("followup/email/flag_subject.txt", context).strip()
+        text = render_to_string("followup/email/flag.txt", context)
+        html = render_to_string("followup/email/flag.html", context)
+    message = EmailMultiAlternatives(subject, text, to=[recipient.email])
+    message.attach_alternative(html, "text/html")
+    message.send()
+    FlagNotification.objects.filter(pk=notification_id).update(sent_at=timezone.now())
+    logger.info("notification %s sent for flag %s", notification_id, notification.flag_id)
+    return True
+
+
+def notifications_pending(*, now: dt.datetime | None = None) -> list[int]:
+    """Ids of notifications never sent, or claimed by a worker that died."""
+    now = now or timezone.now()
+    return list(
+        FlagNotification.objects.filter(sent_at__isnull=True)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - NOTIFICATION_CLAIM_LEASE))
+        .values_list("pk", flat=True)[:1000]
+    )
+
+
+def flags_escalate_due(*, now: dt.datetime | None = None) -> list[int]:
+    """Escalate open high-priority flags nobody claimed within the clinic's time."""
+    now = now or timezone.now()
+    escalated: list[int] = []
+    for clinic in Clinic.objects.select_related("flag_rules"):
+        rules = flag_rules_of(clinic)
+        due = Flag.objects.filter(
+            status=FlagStatus.OPEN,
+            priority=Priority.HIGH,
+            escalated_at__isnull=True,
+            patient__clinic_id=clinic.pk,
+            opened_at__lte=now - dt.timedelta(hours=rules.escalation_hours),
+        ).values_list("pk", flat=True)[:ESCALATION_BATCH]
+        for flag_id in due:
+            with transaction.atomic():
+                won = Flag.objects.filter(
+                    pk=flag_id, status=FlagStatus.OPEN, escalated_at__isnull=True
+                ).update(escalated_at=now)
+                if won:
+                    flag = Flag.objects.select_related("patient").get(pk=flag_id)
+                    notifications_create(flag=flag, reason=NotificationReason.ESCALATED)
+                    escalated.append(flag_id)
+    return escalated
+
+
+def _conflict_message(flag: Flag, user: User) -> str:
+    if flag.status == FlagStatus.RESOLVED:
+        return _("This flag was already resolved.")
+    if flag.claimed_by_id and flag.claimed_by_id != user.pk:
+        who = flag.claimed_by.get_full_name() or flag.claimed_by.get_username()  # type: ignore[union-attr]
+        return _("%(who)s is already working on this flag.") % {"who": who}
+    return _("This flag changed meanwhile; reload the queue.")
+
+
+def flag_claim(*, flag_id: int, user: User) -> Flag:
+    """Claim an open flag. Of two nurses claiming at once, one wins; the other is told who."""
+    won = Flag.objects.filter(pk=flag_id, status=FlagStatus.OPEN).update(
+        status=FlagStatus.CLAIMED, claimed_by=user, claimed_at=timezone.now()
+    )
+    flag = Flag.objects.select_related("claimed_by").get(pk=flag_id)
+    if not won and not (flag.status == FlagStatus.CLAIMED and flag.claimed_by_id == user.pk):
+        raise FlagConflict(_conflict_message(flag, user))
+    return flag
+
+
+@transaction.atomic
+def flag_record_action(*, flag_id: int, user: User, action: str, note: str = "") -> FlagAction:
+    """Record what was done; an open flag is claimed by whoever acts on it first."""
+    if action not in CARE_ACTIONS:
+        raise ValidationError({"action": _("Choose one of the listed actions.")})
+    flag = Flag.objects.select_for_update().get(pk=flag_id)
+    if flag.status == FlagStatus.RESOLVED or (
+        flag.status == FlagStatus.CLAIMED and flag.claimed_by_id != user.pk
+    ):
+        raise FlagConflict(_conflict_message(flag, user))
+    now = timezone.now()
+    if flag.status == FlagStatus.OPEN:
+        flag.status, flag.claimed_by, flag.claimed_at = FlagStatus.CLAIMED, user, now
+    if flag.first_action_at is None:
+        flag.first_action_at, flag.first_action_by = now, user
+    flag.save()
+    recorded = FlagAction(flag=flag, actor=user, action=action, note=note.strip())
+    recorded.full_clean()
+    recorded.save()
+    return recorded
+
+
+@transaction.atomic
+def flag_resolve(*, flag_id: int, user: User, note: str = "") -> Flag:
+    flag = Flag.objects.select_for_update().get(pk=flag_id)
+    if flag.status == FlagStatus.RESOLVED or (
+        flag.status == FlagStatus.CLAIMED and flag.claimed_by_id != user.pk
+    ):
+        raise FlagConflict(_conflict_message(flag, user))
+    now = timezone.now()
+    flag.status, flag.resolved_at, flag.resolved_by = FlagStatus.RESOLVED, now, user
+    if flag.claimed_by_id is None:
+        flag.claimed_by, flag.claimed_at = user, now
+    if flag.first_action_at is None:
+        flag.first_action_at, flag.first_action_by = now, user
+    flag.save()
+    FlagAction.objects.create(flag=flag, actor=user, action=ActionKind.RESOLVED, note=note.strip())
+    return flag
+
+
+@transaction.atomic
+def flag_reopen(*, flag_id: int, user: User, note: str = "") -> Flag:
+    flag = Flag.objects.select_for_update().get(pk=flag_id)
+    if flag.status != FlagStatus.RESOLVED:
+        raise FlagConflict(_("Only a resolved flag can be reopened."))
+    newer = (
+        Flag.objects.filter(patient_id=flag.patient_id, kind=flag.kind)
+        .exclude(status=FlagStatus.RESOLVED)
+        .exists()
+    )
+    if newer:
+        raise FlagConflict(_("A newer flag of this kind is already open for this patient."))
+    flag.status = FlagStatus.OPEN
+    flag.claimed_by = flag.claimed_at = flag.resolved_at = flag.resolved_by = None
+    flag.save()
+    FlagAction.objects.create(flag=flag, actor=user, action=ActionKind.REOPENED, note=note.strip())
+    return flag

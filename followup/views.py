@@ -1,0 +1,109 @@
+"""The nurse flag queue and a flag beside the patient's quick view (htmx in place, plain
+forms without it)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from patients.access import care_staff_required, get_owned_or_404
+from patients.models import User
+from patients.selectors import clinics_of
+
+from . import services
+from .models import CARE_ACTIONS, Flag, FlagKind, FlagStatus
+from .selectors import flag_counts, flag_queue, time_to_first_action
+
+FLAGS_PER_PAGE = 25
+
+
+@care_staff_required
+def queue(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in FlagKind.values else ""
+    clinic = request.GET.get("clinic", "")
+    clinic_id = int(clinic) if clinic.isdigit() else None
+    mine = request.GET.get("mine") == "1"
+    flags = flag_queue(user=user, kind=kind, clinic_id=clinic_id, mine=mine)
+    page = Paginator(flags, FLAGS_PER_PAGE).get_page(request.GET.get("page"))
+    counts = flag_counts(user=user, clinic_id=clinic_id)
+    return render(
+        request,
+        "followup/queue.html",
+        {
+            "page": page,
+            "counts": [(k, FlagKind(k).label, n) for k, n in counts.items()],
+            "kinds": FlagKind.choices,
+            "kind": kind,
+            "clinics": clinics_of(user),
+            "clinic_id": clinic,
+            "mine": mine,
+            "actions": [(a.value, a.label) for a in CARE_ACTIONS],
+            "response_times": time_to_first_action(user=user, clinic_id=clinic_id),
+        },
+    )
+
+
+@care_staff_required
+@require_http_methods(["GET", "POST"])
+def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the flag beside the patient's quick view. POST ``op``: claim, act, resolve, reopen."""
+    user: User = request.user  # type: ignore[assignment]
+    flag = get_owned_or_404(
+        Flag.objects.select_related("patient__clinic", "claimed_by"), user, pk=pk
+    )
+    if request.method == "POST":
+        op = request.POST.get("op", "")
+        note = request.POST.get("note", "")
+        try:
+            if op == "claim":
+                services.flag_claim(flag_id=flag.pk, user=user)
+            elif op == "act":
+                services.flag_record_action(
+                    flag_id=flag.pk, user=user, action=request.POST.get("action", ""), note=note
+                )
+            elif op == "resolve":
+                services.flag_resolve(flag_id=flag.pk, user=user, note=note)
+            elif op == "reopen":
+                services.flag_reopen(flag_id=flag.pk, user=user, note=note)
+            else:
+                messages.error(request, "Unknown operation.")
+        except services.FlagConflict as conflict:
+            messages.warning(request, str(conflict))
+        except ValidationError as invalid:
+            messages.error(request, " ".join(invalid.messages))
+        flag = Flag.objects.select_related("patient__clinic", "claimed_by").get(pk=flag.pk)
+        if request.headers.get("HX-Request") == "true":
+            return render(request, "followup/_flag_row.html", _row_context(flag, user, request))
+        back = request.POST.get("back", "")
+        return redirect(
+            back if back == reverse("followup:queue") else reverse("followup:flag", args=[flag.pk])
+        )
+    return render(
+        request,
+        "followup/flag_detail.html",
+        {
+            **_row_context(flag, user, request),
+            "triggers": flag.triggers.all(),
+            "history": flag.actions.select_related("actor"),
+            "other_flags": flag_queue(user=user, patient_id=flag.patient_id).exclude(pk=flag.pk),
+        },
+    )
+
+
+def _row_context(flag: Flag, user: User, request: HttpRequest) -> dict[str, object]:
+    return {
+        "flag": flag,
+        "actions": [(a.value, a.label) for a in CARE_ACTIONS],
+        "mine": flag.claimed_by_id == user.pk,
+        "resolved": flag.status == FlagStatus.RESOLVED,
+        "row_messages": list(messages.get_messages(request))
+        if request.headers.get("HX-Request") == "true"
+        else [],
+    }
