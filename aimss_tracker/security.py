@@ -110,3 +110,40 @@ class NoStoreMiddleware:
         if request.user.is_authenticated or request.path.startswith(("/api/", "/accounts/")):
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+# A reminder link signs the patient in for her questionnaire only (SPEC section 3).
+LINK_SCOPE_SESSION_KEY = "aimss_link_scope"
+LINK_SCOPE_URL_NAMES = frozenset(
+    {
+        "assessments:new",
+        "assessments:detail",
+        "adherence:check_in",
+        "followup:questionnaire_link",
+        "logout",
+        "login",
+        "set_language",
+    }
+)
+
+
+class LinkScopeMiddleware:
+    """A session opened by a reminder link reaches the questionnaire pages and nothing else;
+    anything else asks for a real login."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Any, args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        if LINK_SCOPE_SESSION_KEY not in request.session or request.resolver_match is None:
+            return None
+        if request.resolver_match.view_name in LINK_SCOPE_URL_NAMES:
+            return None
+        logout(request)
+        messages.info(request, _("Log in to see the rest of your records."))
+        return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")

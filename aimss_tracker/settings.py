@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "aimss_tracker.security.SessionLimitsMiddleware",
     "aimss_tracker.security.StaffSecondFactorMiddleware",
+    "aimss_tracker.security.LinkScopeMiddleware",
     "aimss_tracker.security.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that it sees the login failures of every view above it (RELIABILITY 6).
@@ -250,6 +251,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "followup.tasks.notifications_sweep_task",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    "schedules-sync": {
+        "task": "followup.tasks.schedules_sync_task",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
+    "reminders-sweep": {
+        "task": "followup.tasks.reminders_sweep_task",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    "overdue-sweep": {
+        "task": "followup.tasks.overdue_sweep_task",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
     },
     "escalation-sweep": {
         "task": "followup.tasks.escalation_sweep_task",

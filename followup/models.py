@@ -9,6 +9,8 @@ one notification per flag, recipient and reason.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -253,3 +255,126 @@ class FlagNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} notification for flag #{self.flag_id}"
+
+
+def default_initial_months() -> list[int]:
+    # Baseline, months 1, 2 and 3: the study's 3-month trajectory (SPEC section 3).
+    return [0, 1, 2, 3]
+
+
+class ScheduleRules(models.Model):
+    """A clinic's reassessment schedule: baseline, months 1-3, then every 3 months (the
+    guideline's 2-4 months), due at a local hour."""
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="schedule_rules")
+    initial_months = models.JSONField(default=default_initial_months)
+    interval_months = models.PositiveSmallIntegerField(default=3)
+    due_time = models.TimeField(default=dt.time(9, 0), help_text=_("Patient's local time."))
+    link_valid_days = models.PositiveSmallIntegerField(default=14)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "schedule rules"
+        ordering = ["clinic__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(interval_months__gte=1, interval_months__lte=12),
+                name="schedule_interval_1_to_12_months",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Schedule of {self.clinic}"
+
+
+class PatientSchedule(models.Model):
+    """A per-patient override of her clinic's schedule."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="schedule")
+    interval_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    paused = models.BooleanField(default=False, help_text=_("No new slots or reminders."))
+    note = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["patient_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(interval_months__isnull=True)
+                | Q(interval_months__gte=1, interval_months__lte=12),
+                name="patient_schedule_interval_1_to_12_months",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Schedule override of patient {self.patient_id}"
+
+
+class ReassessmentSlot(models.Model):
+    """One due reassessment (BPI-SF plus adherence check-in) of one patient."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="slots")
+    months_after_diagnosis = models.PositiveSmallIntegerField()
+    due_date = models.DateField(help_text=_("In the patient's time zone."))
+    due_at = models.DateTimeField(help_text=_("The clinic's due time on the due date, local."))
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient_id", "due_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "months_after_diagnosis"], name="one_slot_per_patient_month"
+            ),
+        ]
+        indexes = [
+            # The reminder and overdue sweeps poll open slots by due time.
+            models.Index(
+                fields=["due_at"], condition=Q(completed_at__isnull=True), name="slot_open_due_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reassessment of patient {self.patient_id} due {self.due_date}"
+
+
+class ReminderSend(models.Model):
+    """One reminder e-mail for a slot; the database allows one per slot and attempt."""
+
+    slot = models.ForeignKey(ReassessmentSlot, on_delete=models.CASCADE, related_name="reminders")
+    attempt = models.PositiveSmallIntegerField(help_text=_("0 at the due time, then 1, 2."))
+    claim = models.UUIDField(help_text=_("The sweep that claimed it."))
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["slot_id", "attempt"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot", "attempt"], name="one_reminder_per_slot_attempt"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["claimed_at"], condition=Q(sent_at__isnull=True), name="reminder_unsent_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder {self.attempt} of slot {self.slot_id}"
+
+
+class QuestionnaireLink(models.Model):
+    """The signed, expiring, single-use link of a reminder. Only a hash of the token is kept."""
+
+    slot = models.ForeignKey(ReassessmentSlot, on_delete=models.CASCADE, related_name="links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Link for slot {self.slot_id}"

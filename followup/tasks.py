@@ -22,3 +22,24 @@ def notifications_sweep_task() -> None:
 @shared_task(ignore_result=True)
 def escalation_sweep_task() -> None:
     services.flags_escalate_due()
+
+
+@shared_task(ignore_result=True)
+def schedules_sync_task() -> None:
+    from .schedules import schedules_sync_all
+
+    schedules_sync_all()
+
+
+@shared_task(ignore_result=True)
+def reminders_sweep_task() -> None:
+    from .schedules import reminders_send_due
+
+    reminders_send_due()
+
+
+@shared_task(ignore_result=True)
+def overdue_sweep_task() -> None:
+    from .schedules import overdue_flags_raise
+
+    overdue_flags_raise()

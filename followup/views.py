@@ -4,6 +4,7 @@ forms without it)."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -11,15 +12,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from aimss_tracker.security import LINK_SCOPE_SESSION_KEY, session_mark_login
 from patients.access import care_staff_required, get_owned_or_404
 from patients.models import User
 from patients.selectors import clinics_of
 
 from . import services
 from .models import CARE_ACTIONS, Flag, FlagKind, FlagStatus
+from .schedules import LinkInvalid, link_check
 from .selectors import flag_counts, flag_queue, time_to_first_action
 
 FLAGS_PER_PAGE = 25
+# Where a reminder link lands: the patient's questionnaire.
+LINK_LANDING = "assessments:new"
 
 
 @care_staff_required
@@ -107,3 +112,22 @@ def _row_context(flag: Flag, user: User, request: HttpRequest) -> dict[str, obje
         if request.headers.get("HX-Request") == "true"
         else [],
     }
+
+
+def questionnaire_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The reminder's link: opens that patient's questionnaire, and nothing else, without a
+    password. An expired, used or forged link explains itself and offers the login page."""
+    try:
+        link = link_check(token)
+    except LinkInvalid as invalid:
+        return render(request, "followup/link_invalid.html", {"reason": invalid.reason}, status=410)
+    patient_user = link.slot.patient.user
+    if patient_user is None or not patient_user.is_active:
+        return render(request, "followup/link_invalid.html", {"reason": "invalid"}, status=410)
+    if request.user.is_authenticated and request.user.pk != patient_user.pk:
+        logout(request)
+    if not request.user.is_authenticated:
+        login(request, patient_user, backend="django.contrib.auth.backends.ModelBackend")
+        session_mark_login(request)
+        request.session[LINK_SCOPE_SESSION_KEY] = link.pk
+    return redirect(LINK_LANDING)
