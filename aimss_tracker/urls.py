@@ -5,11 +5,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
+from assessments import apis as assessment_apis
 from patients import apis as patient_apis
 from patients import views as patient_views
 
 router = SimpleRouter()
 router.register("patients", patient_apis.PatientViewSet, basename="patient")
+router.register("assessments", assessment_apis.ResponseViewSet, basename="assessment")
 
 api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -25,6 +27,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("patients.urls")),
+    path("", include("assessments.urls")),
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
 ]
