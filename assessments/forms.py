@@ -103,7 +103,7 @@ class ResponseForm(forms.Form):
     enjoyment_of_life = _scale("", required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if "pain_locations" in data and "has_pain_today" in data:
             for field, message in location_errors(
                 has_pain_today=data.get("has_pain_today"),
@@ -128,7 +128,8 @@ class ResponseForm(forms.Form):
         answers: dict[str, Any] = {}
         for name in DRAFT_FIELDS:
             if name == "pain_locations":
-                values = [v for v in self.data.getlist(name) if v in BodyRegion.values]
+                posted = self.data.getlist(name) if hasattr(self.data, "getlist") else []
+                values = [v for v in posted if v in BodyRegion.values]
                 if values:
                     answers[name] = values
             elif (value := str(self.data.get(name, ""))[:TREATMENTS_MAX_CHARS]) != "":

@@ -99,7 +99,7 @@ class Instrument(models.Model):
         return f"{self.code} {self.version}"
 
 
-def _scale_field(verbose_name: str, *, null: bool = False) -> models.PositiveSmallIntegerField:
+def _scale_field(verbose_name: Any, *, null: bool = False) -> models.PositiveSmallIntegerField:
     return models.PositiveSmallIntegerField(
         verbose_name, null=null, blank=null, validators=SCALE_VALIDATORS
     )
@@ -115,7 +115,7 @@ def _scale_constraint(field: str, *, null: bool) -> models.CheckConstraint:
 
 def validate_relief(value: int | None) -> None:
     if value is not None and value not in RELIEF_STEPS:
-        raise ValidationError(_("Choose a relief between 0 and 100 % in steps of 10."))
+        raise ValidationError(_("Choose a relief from 0% to 100% in steps of 10."))
 
 
 class Response(models.Model):

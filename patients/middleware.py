@@ -24,7 +24,7 @@ class UserLanguageMiddleware:
         user = request.user
         if user.is_authenticated:
             patient = patient_of(user)
-            language = patient.preferred_language if patient else user.preferred_language  # type: ignore[union-attr]
+            language = patient.preferred_language if patient else user.preferred_language
             if language:
                 translation.activate(language)
                 request.LANGUAGE_CODE = translation.get_language()

@@ -48,7 +48,9 @@ def test_pain_bands_are_ordered_and_cover_the_scale(value: Fraction) -> None:
     band = scoring.pain_band(value)
     order = [PainBand.NONE, PainBand.MILD, PainBand.MODERATE, PainBand.SEVERE]
     # then a higher score is never in a lower band than a lower score
-    assert order.index(scoring.pain_band(min(value + Fraction(1, 4), 10))) >= order.index(band)
+    assert order.index(scoring.pain_band(min(value + Fraction(1, 4), Fraction(10)))) >= order.index(
+        band
+    )
 
 
 @pytest.mark.parametrize(

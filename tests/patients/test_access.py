@@ -13,13 +13,45 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from assessments.models import Response
 from tests.conftest import World, client_for
+from tests.factories import ResponseFactory
 
-# route name -> (kwargs reaching patient B's object, who legitimately owns/sees it)
-OBJECT_ROUTES: dict[str, tuple[Callable[[World], dict[str, Any]], str]] = {
+# What identifies patient B's BPI-SF response in an answer (pages show her name; the API
+# answer carries the free text instead).
+RESPONSE_B_MARKER = "response-of-patient-b"
+
+
+def response_of_b(world: World) -> Response:
+    """Patient B's BPI-SF response (created on first use)."""
+    found = Response.objects.filter(patient=world.patient_b).first()
+    return found or ResponseFactory.create(patient=world.patient_b, treatments=RESPONSE_B_MARKER)
+
+
+# route name -> (kwargs reaching patient B's object, who legitimately owns/sees it[, what in the
+# answer shows it is hers: her family name unless a function says otherwise])
+OBJECT_ROUTES: dict[str, tuple[Any, ...]] = {
     "patients:detail": (lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
     "api:patient-detail": (lambda w: {"pk": w.patient_b.pk}, "patient_b_user"),
+    "api:assessment-detail": (
+        lambda w: {"pk": response_of_b(w).pk},
+        "patient_b_user",
+        lambda w: RESPONSE_B_MARKER,
+    ),
+    "assessments:detail": (lambda w: {"pk": response_of_b(w).pk}, "patient_b_user"),
+    "assessments:correct": (lambda w: {"pk": response_of_b(w).pk}, "nurse_b"),
+    "assessments:patient_responses": (lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
+    "assessments:staff_new": (lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
 }
+
+
+def _marker(world: World, route: str) -> str:
+    entry = OBJECT_ROUTES[route]
+    marker: Callable[[World], str] = (
+        entry[2] if len(entry) > 2 else lambda w: w.patient_b.family_name
+    )
+    return marker(world)
+
 
 # Django's admin has its own gate (is_staff + model permissions), tested below.
 EXEMPT_NAMESPACES = ("admin:",)
@@ -64,7 +96,7 @@ def test_object_of_patient_b_is_404_for_anyone_outside_her_reach(
     world: World, route: str, intruder: str
 ) -> None:
     # given a URL for patient B's object
-    kwargs, _owner = OBJECT_ROUTES[route]
+    kwargs, _owner, *_ = OBJECT_ROUTES[route]
     url = reverse(route, kwargs=kwargs(world))
     user = world.patient_a.user if intruder == "patient_a_user" else getattr(world, intruder)
     # when someone outside her reach asks for it
@@ -72,23 +104,24 @@ def test_object_of_patient_b_is_404_for_anyone_outside_her_reach(
     # then it does not exist for them, and nothing of hers is in the answer
     assert response.status_code == 404
     assert world.patient_b.family_name not in response.content.decode()
+    assert _marker(world, route) not in response.content.decode()
 
 
 @pytest.mark.parametrize("route", sorted(OBJECT_ROUTES))
 def test_object_of_patient_b_is_served_to_those_in_her_reach(world: World, route: str) -> None:
     # given the same URLs, asked by the person who may see them and by an admin
-    kwargs, owner = OBJECT_ROUTES[route]
+    kwargs, owner, *_ = OBJECT_ROUTES[route]
     url = reverse(route, kwargs=kwargs(world))
     for user in (_user(world, owner), world.admin):
         # then they are served, so the 404s above are the access check and not a broken route
         response = client_for(user).get(url)
         assert response.status_code == 200, (user, response.status_code)
-        assert world.patient_b.family_name in response.content.decode()
+        assert _marker(world, route) in response.content.decode()
 
 
 @pytest.mark.parametrize("route", sorted(OBJECT_ROUTES))
 def test_anonymous_users_are_sent_to_login_or_refused(world: World, route: str) -> None:
-    kwargs, _owner = OBJECT_ROUTES[route]
+    kwargs, _owner, *_ = OBJECT_ROUTES[route]
     response = client_for(None).get(reverse(route, kwargs=kwargs(world)))
     assert response.status_code in (302, 401, 403)
     if response.status_code == 302:
