@@ -105,6 +105,7 @@ def seed_responses(
     today = timezone.localdate()
     rows = []
     for profile, patient in zip(profiles, patients, strict=True):
+        assert patient.user_id is not None  # every demo patient has her login
         thresholds = scoring.Thresholds.of(patient.clinic)
         joints = [r for pair in rng.sample(PAIRED_JOINTS, rng.randint(1, 3)) for r in pair]
         treatment = rng.choice(TREATMENTS[profile.group])
