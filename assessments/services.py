@@ -168,7 +168,7 @@ def response_submit(
     response = _build(
         patient=patient,
         answers=answers,
-        instrument=instrument or instrument_current(),
+        instrument=instrument or instrument_current(with_definition=False),
         entered_by=entered_by,
         submission_key=submission_key,
         entry_mode=EntryMode(entry_mode),
