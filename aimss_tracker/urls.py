@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
+from assessments import apis as assessment_apis
 from followup import apis as followup_apis
 from patients import apis as patient_apis
 from patients import views as patient_views
@@ -12,6 +13,7 @@ from patients import views as patient_views
 router = SimpleRouter()
 router.register("patients", patient_apis.PatientViewSet, basename="patient")
 router.register("flags", followup_apis.FlagViewSet, basename="flag")
+router.register("assessments", assessment_apis.ResponseViewSet, basename="assessment")
 
 api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -40,6 +42,7 @@ urlpatterns = [
     *account_patterns,
     path("", include("patients.urls")),
     path("", include("followup.urls")),
+    path("", include("assessments.urls")),
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
 ]

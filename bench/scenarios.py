@@ -51,3 +51,133 @@ SCENARIOS: list[Scenario] = [
         ceiling=True,
     ),
 ]
+
+
+# --- submit_api: a patient POSTs a BPI-SF through the API (session + CSRF, Idempotency-Key) ---
+BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 (benchmark database only)
+BENCH_PATIENTS = 32
+
+_SETUP_CODE = f"""
+import datetime as dt
+from decimal import Decimal
+from django.contrib.auth.hashers import make_password
+from patients.models import Clinic, Patient, Role, User
+clinic, _ = Clinic.objects.get_or_create(code="bench", defaults={{"name": "Bench clinic"}})
+password = make_password({BENCH_PASSWORD!r})
+for i in range({BENCH_PATIENTS}):
+    user, _ = User.objects.get_or_create(
+        username=f"bench-patient-{{i}}", defaults={{"role": Role.PATIENT, "password": password}}
+    )
+    Patient.objects.get_or_create(
+        clinic=clinic, record_number=f"BENCH-{{i:03d}}",
+        defaults=dict(
+            user=user, given_name="Bench", family_name=f"Patient{{i}}",
+            birth_date=dt.date(1961, 5, 14), height_cm=Decimal("160"), weight_kg=Decimal("62"),
+            tnm_stage="II", surgery="lumpectomy", chemotherapy=False, radiotherapy=True,
+            aimss_diagnosis_date=dt.date(2024, 3, 1),
+        ),
+    )
+"""
+
+SUBMISSION = {
+    "recall_period": "24h",
+    "has_pain_today": True,
+    "pain_locations": ["hands_wrists_left", "hands_wrists_right", "knees_left"],
+    "worst_location": "hands_wrists_left",
+    "worst_pain": 7,
+    "least_pain": 2,
+    "average_pain": 5,
+    "pain_now": 4,
+    "treatments": "celecoxib 200 mg",
+    "relief_percent": 40,
+    "interference": {
+        "general_activity": 6,
+        "mood": 5,
+        "walking_ability": 7,
+        "normal_work": 6,
+        "relations_with_others": 3,
+        "sleep": 6,
+        "enjoyment_of_life": 5,
+    },
+}
+
+
+def _submit_setup(env: dict[str, str]) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", _SETUP_CODE], cwd=root, env=env, check=True
+    )
+
+
+def _login(port: int, username: str) -> dict[str, str]:
+    """Log in through the login form; the cookies and CSRF header of that session."""
+    import http.client
+    import re
+    from http.cookies import SimpleCookie
+    from urllib.parse import urlencode
+
+    def cookies_of(response: http.client.HTTPResponse) -> dict[str, str]:
+        jar: SimpleCookie = SimpleCookie()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar.load(header)
+        return {name: morsel.value for name, morsel in jar.items()}
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/accounts/login/")
+    page = conn.getresponse()
+    html = page.read().decode()
+    cookies = cookies_of(page)
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert match, "no CSRF token on the login page"
+    body = urlencode(
+        {"username": username, "password": BENCH_PASSWORD, "csrfmiddlewaretoken": match[1]}
+    )
+    conn.request(
+        "POST",
+        "/accounts/login/",
+        body=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+        },
+    )
+    answer = conn.getresponse()
+    answer.read()
+    cookies.update(cookies_of(answer))
+    conn.close()
+    if answer.status != 302 or "sessionid" not in cookies:
+        raise RuntimeError(f"bench login failed ({answer.status})")
+    return {
+        "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+        "X-CSRFToken": cookies["csrftoken"],
+        "Content-Type": "application/json",
+    }
+
+
+def _submit_prepare(port: int, clients: int) -> Prepared:
+    import json
+    import uuid
+
+    sessions = [_login(port, f"bench-patient-{i % BENCH_PATIENTS}") for i in range(clients)]
+    body = json.dumps(SUBMISSION).encode()
+
+    def request(i: int, n: int) -> Request:
+        headers = {**sessions[i], "Idempotency-Key": str(uuid.uuid4())}
+        return ("POST", "/api/v1/assessments/", body, headers)
+
+    return Prepared(request=request)
+
+
+SCENARIOS.append(
+    Scenario(
+        name="submit_api",
+        description="a patient submits a BPI-SF through POST /api/v1/assessments/",
+        prepare=_submit_prepare,
+        setup=_submit_setup,
+        ok_statuses=(201,),
+    )
+)

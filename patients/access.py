@@ -66,6 +66,21 @@ def get_owned_or_404(
     return get_object_or_404(scope_to_user(queryset, user, path=path), **lookup)
 
 
+def patient_of(user: Any) -> Patient | None:
+    """The patient record (with its clinic) of a patient login, read once per request.
+
+    The result is kept where Django's ``user.patient`` descriptor looks for it, so later
+    ``user.patient`` reads cost no query.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_patient_role:
+        return None
+    cache = user._state.fields_cache
+    if "patient" not in cache:
+        cache["patient"] = Patient.objects.select_related("clinic").filter(user=user).first()
+    patient: Patient | None = cache["patient"]
+    return patient
+
+
 def is_care_staff_or_admin(user: User) -> bool:
     return user.is_active and (user.is_care_staff or user.is_admin_role)
 

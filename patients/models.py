@@ -24,6 +24,11 @@ BMI_MAX = Decimal("80")  # kg/m²
 HEIGHT_CM_MIN, HEIGHT_CM_MAX = 100, 250
 WEIGHT_KG_MIN, WEIGHT_KG_MAX = 20, 350
 
+# Default BPI-SF thresholds a clinic may change (STUDY.md, "BPI-SF facts").
+PAIN_MODERATE_FROM = 5  # 0-10 pain severity; Serlin 1995: 1-4 mild, 5-6 moderate, 7-10 severe
+PAIN_SEVERE_FROM = 7  # Serlin 1995
+HIGH_INTERFERENCE_FROM = Decimal("7.0")  # 0-10 interference score; Serlin 1995; Shi 2017; the study
+
 
 class Language(models.TextChoices):
     ENGLISH = "en", "English"
@@ -48,10 +53,41 @@ class Clinic(models.Model):
     name = models.CharField(max_length=200, unique=True)
     code = models.SlugField(max_length=32, unique=True, help_text=_("Short code, e.g. 'rbc'."))
     time_zone = models.CharField(max_length=64, default="UTC")
+    pain_moderate_from = models.PositiveSmallIntegerField(
+        default=PAIN_MODERATE_FROM,
+        validators=[MinValueValidator(2), MaxValueValidator(9)],
+        help_text=_("Pain severity from which pain counts as moderate (Serlin 1995: 5)."),
+    )
+    pain_severe_from = models.PositiveSmallIntegerField(
+        default=PAIN_SEVERE_FROM,
+        validators=[MinValueValidator(3), MaxValueValidator(10)],
+        help_text=_("Pain severity from which pain counts as severe (Serlin 1995: 7)."),
+    )
+    high_interference_from = models.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        default=HIGH_INTERFERENCE_FROM,
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("10"))],
+        help_text=_("Interference score from which interference is high (the study: 7)."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    pain_moderate_from__gte=2,
+                    pain_moderate_from__lt=F("pain_severe_from"),
+                    pain_severe_from__lte=10,
+                ),
+                name="clinic_pain_bands_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(high_interference_from__gt=0, high_interference_from__lte=10),
+                name="clinic_high_interference_in_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -14,9 +14,14 @@ from .models import Role
 # (app_label, codename) pairs per role; later apps add their models here.
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     Role.PATIENT: [],
-    Role.NURSE: [("patients", "view_patient"), ("patients", "view_clinic")],
+    Role.NURSE: [
+        ("patients", "view_patient"),
+        ("patients", "view_clinic"),
+        ("assessments", "view_response"),
+    ],
     Role.CLINICIAN: [
         ("patients", "view_patient"),
+        ("assessments", "view_response"),
         ("patients", "change_patient"),
         ("patients", "view_clinic"),
     ],
@@ -30,7 +35,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
             ("patients", "staffmembership"),
         )
         for action in ("view", "add", "change", "delete")
-    ],
+    ]
+    + [("assessments", "view_response"), ("assessments", "view_instrument")],
 }
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import uuid
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.contrib.auth.hashers import make_password
 
+from assessments.models import Response
+from assessments.services import Answers, response_submit
 from patients.models import Clinic, Patient, Role, User
 from patients.services import user_set_role
 
@@ -70,3 +74,44 @@ class PatientFactory(factory.django.DjangoModelFactory[Patient]):
     radiotherapy = True
     aimss_diagnosis_date = dt.date(2024, 3, 1)
     email = factory.LazyAttribute(lambda p: f"{p.family_name.lower()}@example.org")
+
+
+class ResponseFactory(factory.Factory[Response]):
+    """A submitted BPI-SF, stored through the submission service (so scores are real)."""
+
+    class Meta:
+        model = Response
+
+    patient = factory.SubFactory(PatientFactory)
+    has_pain_today = True
+    pain_locations = factory.LazyFunction(lambda: ["knees_left", "hands_wrists_right"])
+    worst_location = "knees_left"
+    worst_pain = 7
+    least_pain = 3
+    average_pain = 5
+    pain_now = 4
+    treatments = "celecoxib 200 mg"
+    relief_percent = 40
+    interference = factory.LazyFunction(
+        lambda: {
+            "general_activity": 6,
+            "mood": 5,
+            "walking_ability": 7,
+            "normal_work": 6,
+            "relations_with_others": 3,
+            "sleep": 6,
+            "enjoyment_of_life": 5,
+        }
+    )
+    recall_period = "24h"
+
+    @classmethod
+    def _create(cls, model_class: type[Response], **kwargs: Any) -> Response:
+        patient = kwargs.pop("patient")
+        response, _created = response_submit(
+            patient=patient,
+            answers=Answers.from_data(kwargs),
+            entered_by=patient.user,
+            submission_key=uuid.uuid4(),
+        )
+        return response

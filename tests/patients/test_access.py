@@ -14,16 +14,19 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from assessments.models import Response
 from tests.conftest import World, client_for
+from tests.factories import ResponseFactory
+
+# What identifies patient B's BPI-SF response in an answer (pages show her name; the API
+# answer carries the free text instead).
+RESPONSE_B_MARKER = "response-of-patient-b"
 
 
-@dataclass(frozen=True)
-class Route:
-    """How to reach patient B's object through a route, and who legitimately may."""
-
-    kwargs: Callable[[World], dict[str, Any]]
-    owner: str  # "nurse_b" or "patient_b_user"
-    method: str = "get"
+def response_of_b(world: World) -> Response:
+    """Patient B's BPI-SF response (created on first use)."""
+    found = Response.objects.filter(patient=world.patient_b).first()
+    return found or ResponseFactory.create(patient=world.patient_b, treatments=RESPONSE_B_MARKER)
 
 
 def _flag_b(world: World) -> Any:
@@ -34,16 +37,35 @@ def _flag_b(world: World) -> Any:
     ).flag
 
 
+@dataclass(frozen=True)
+class Route:
+    """How to reach patient B's object through a route, and who legitimately may."""
+
+    kwargs: Callable[[World], dict[str, Any]]
+    owner: str  # "nurse_b" or "patient_b_user"
+    method: str = "get"
+    # What in the answer shows it is hers: her family name unless this says otherwise.
+    marker: Callable[[World], str] = lambda w: w.patient_b.family_name
+
+
 OBJECT_ROUTES: dict[str, Route] = {
     "patients:detail": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
     "api:patient-detail": Route(lambda w: {"pk": w.patient_b.pk}, "patient_b_user"),
+    "api:assessment-detail": Route(
+        lambda w: {"pk": response_of_b(w).pk}, "patient_b_user", marker=lambda w: RESPONSE_B_MARKER
+    ),
+    "assessments:detail": Route(lambda w: {"pk": response_of_b(w).pk}, "patient_b_user"),
+    "assessments:correct": Route(lambda w: {"pk": response_of_b(w).pk}, "nurse_b"),
+    "assessments:patient_responses": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
+    "assessments:staff_new": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
     "followup:flag": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b"),
-    "api:flag-detail": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b"),
+    "api:flag-detail": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", marker=lambda w: "kind"),
     "api:flag-claim": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
     "api:flag-record-action": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
     "api:flag-resolve": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
     "api:flag-reopen": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
 }
+
 
 # Django's admin has its own gate (is_staff + model permissions), tested below.
 EXEMPT_NAMESPACES = ("admin:",)
@@ -107,6 +129,7 @@ def test_object_of_patient_b_is_404_for_anyone_outside_her_reach(
     # then it does not exist for them, and nothing of hers is in the answer
     assert response.status_code == 404
     assert world.patient_b.family_name not in response.content.decode()
+    assert spec.marker(world) not in response.content.decode()
 
 
 @pytest.mark.parametrize("route", sorted(OBJECT_ROUTES))
@@ -119,6 +142,7 @@ def test_object_of_patient_b_is_served_to_those_in_her_reach(world: World, route
         response = _ask(user, spec, url)
         if spec.method == "get":
             assert response.status_code == 200, (user, response.status_code)
+            assert spec.marker(world) in response.content.decode()
         else:  # an action: it may be refused for its state or data, but the object is found
             assert response.status_code in (200, 201, 302, 400, 409), (user, response.status_code)
 

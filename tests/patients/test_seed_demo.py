@@ -91,3 +91,32 @@ def test_reset_recreates_the_same_cohort() -> None:
         Patient.objects.order_by("record_number").values_list("record_number", "birth_date")
     )
     assert first == again
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_every_patient_bpi_responses_on_the_studys_path() -> None:
+    from assessments.models import Response
+
+    # given the demo cohort of the study's size
+    call_command("seed_demo", patients=253, seed=1)
+    # then every patient has a baseline, months 1-3 and later follow-up
+    per_patient = Counter(Response.objects.values_list("patient_id", flat=True))
+    assert len(per_patient) == 253
+    assert min(per_patient.values()) >= 5
+    # and month 3 is near the study's values per group (STUDY.md)
+    profiles = {p.record_number: p for p in demo_profiles(253, seed=1)}
+    month_3: dict[str, list[tuple[int, float]]] = {"monotherapy": [], "combined": []}
+    for patient in Patient.objects.all():
+        responses = list(Response.objects.filter(patient=patient).order_by("submitted_at"))
+        assert responses[0].average_pain == profiles[patient.record_number].baseline_average_pain
+        third = responses[3]
+        if third.interference_score is not None:
+            group = profiles[patient.record_number].group
+            month_3[group].append((third.average_pain, float(third.interference_score)))
+    combined_pain = statistics.mean(p for p, _ in month_3["combined"])
+    mono_interference = statistics.mean(i for _, i in month_3["monotherapy"])
+    assert combined_pain == pytest.approx(2.75, abs=0.35)
+    assert mono_interference == pytest.approx(3.30, abs=0.35)
+    # and a reset erases them with the cohort
+    call_command("seed_demo", patients=5, seed=1, reset=True)
+    assert Response.objects.filter(patient__clinic__isnull=False).count() < 200

@@ -98,12 +98,16 @@ class Command(BaseCommand):
         Flag.objects.bulk_create(flags, batch_size=5000)
 
     def _sweep(self, n: int, due: int) -> None:
-        clinic, _created = Clinic.objects.get_or_create(code="bench-sweep", defaults={"name": "Bench sweep clinic"})
+        clinic, _created = Clinic.objects.get_or_create(
+            code="bench-sweep", defaults={"name": "Bench sweep clinic"}
+        )
         ReminderSend.objects.filter(slot__patient__clinic=clinic).delete()
         ReassessmentSlot.objects.filter(patient__clinic=clinic).delete()
         patient_ids = list(Patient.objects.filter(clinic=clinic).values_list("pk", flat=True))
         if len(patient_ids) < n:
-            patient_ids = _patients(clinic, n - len(patient_ids), f"BS{len(patient_ids)}") + patient_ids
+            patient_ids = (
+                _patients(clinic, n - len(patient_ids), f"BS{len(patient_ids)}") + patient_ids
+            )
             patient_ids = list(Patient.objects.filter(clinic=clinic).values_list("pk", flat=True))
         now = timezone.now()
         ReassessmentSlot.objects.bulk_create(
@@ -112,7 +116,9 @@ class Command(BaseCommand):
                     patient_id=pid,
                     months_after_diagnosis=3,
                     due_date=(now if i < due else now + dt.timedelta(days=30)).date(),
-                    due_at=now - dt.timedelta(minutes=30) if i < due else now + dt.timedelta(days=30),
+                    due_at=now - dt.timedelta(minutes=30)
+                    if i < due
+                    else now + dt.timedelta(days=30),
                 )
                 for i, pid in enumerate(patient_ids[:n])
             ],

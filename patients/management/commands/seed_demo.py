@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -67,17 +68,29 @@ class Command(BaseCommand):
                 f"{counts['staff']} staff logins (seed {options['seed']})."
             )
         )
+        for line in counts.get("apps", []):
+            self.stdout.write(f"  {line}")
 
     def _erase(self) -> None:
         with transaction.atomic():
+            # Apps above ``patients`` erase what they hang on patients first, latest app first.
+            for config in reversed(list(apps.get_app_configs())):
+                erase = getattr(config, "erase_demo", None)
+                if callable(erase):
+                    erase()
             Patient.objects.all().delete()
             StaffMembership.objects.all().delete()
             User.objects.all().delete()
             Clinic.objects.all().delete()
 
 
-def seed_demo(*, n_patients: int, seed: int, password: str) -> dict[str, int]:
-    """Write the demo cohort; one Argon2 hash serves every demo login."""
+def seed_demo(*, n_patients: int, seed: int, password: str) -> dict[str, Any]:
+    """Write the demo cohort; one Argon2 hash serves every demo login.
+
+    Apps that build on patients (questionnaires, therapy) add their demo data through a
+    ``seed_demo(profiles=, patients=, seed=)`` method on their AppConfig, called in
+    ``INSTALLED_APPS`` order, since ``patients`` may not import them.
+    """
     sync_role_groups()
     password_hash = make_password(password)
     clinics = {c["code"]: Clinic.objects.create(**c) for c in CLINICS}
@@ -136,4 +149,14 @@ def seed_demo(*, n_patients: int, seed: int, password: str) -> dict[str, int]:
         patient.clean()
         patients.append(patient)
     Patient.objects.bulk_create(patients, batch_size=1000)
-    return {"clinics": len(clinics), "patients": len(patients), "staff": len(STAFF)}
+    app_lines = []
+    for config in apps.get_app_configs():
+        hook = getattr(config, "seed_demo", None)
+        if callable(hook):
+            app_lines.append(str(hook(profiles=profiles, patients=patients, seed=seed)))
+    return {
+        "clinics": len(clinics),
+        "patients": len(patients),
+        "staff": len(STAFF),
+        "apps": app_lines,
+    }

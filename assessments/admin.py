@@ -1,0 +1,41 @@
+"""Admin: instruments and responses are read-only (responses are immutable; corrections are
+made on the staff pages, which record who and why)."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import Instrument, Response
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(ReadOnlyAdmin):
+    list_display = ["code", "version", "loaded_at"]
+
+
+@admin.register(Response)
+class ResponseAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "patient",
+        "submitted_at",
+        "recall_period",
+        "pain_severity_score",
+        "interference_score",
+        "entry_mode",
+        "supersedes",
+    ]
+    list_filter = ["entry_mode", "recall_period", "pain_band", "interference_high"]
+    raw_id_fields = ["patient", "entered_by", "supersedes"]

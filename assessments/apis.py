@@ -1,0 +1,224 @@
+"""REST API for BPI-SF responses, with the same rules as the patient form.
+
+``POST /api/v1/assessments/`` (a patient; ``Idempotency-Key`` makes a retry return the first
+response), ``GET /api/v1/assessments/`` (own list; staff may filter with ``?patient=ID``),
+``GET /api/v1/assessments/{id}/``. Anything outside the caller's reach is 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import translation
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+
+from patients.access import patient_of
+
+from .models import (
+    INTERFERENCE_FIELDS,
+    RELIEF_STEPS,
+    TREATMENTS_MAX_CHARS,
+    BodyRegion,
+    RecallPeriod,
+    Response,
+    location_errors,
+)
+from .selectors import responses_visible_to
+from .services import Answers, response_submit
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX = 255
+# Keys that are not UUIDs are mapped to one deterministically, so any client string works.
+IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0b8c2e-3c1a-4b6e-9d7f-6a2b1c0d9e8f")
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: no strings, floats or booleans."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON ``true`` or ``false``: no strings or numbers."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+def _scale(*, nullable: bool = False) -> StrictIntegerField:
+    if nullable:
+        return StrictIntegerField(min_value=0, max_value=10, allow_null=True, required=False)
+    return StrictIntegerField(min_value=0, max_value=10)
+
+
+class InterferenceSerializer(serializers.Serializer):
+    general_activity = _scale(nullable=True)
+    mood = _scale(nullable=True)
+    walking_ability = _scale(nullable=True)
+    normal_work = _scale(nullable=True)
+    relations_with_others = _scale(nullable=True)
+    sleep = _scale(nullable=True)
+    enjoyment_of_life = _scale(nullable=True)
+
+
+class ResponseInputSerializer(serializers.Serializer):
+    """One BPI-SF as a patient submits it."""
+
+    recall_period = serializers.ChoiceField(
+        choices=RecallPeriod.choices, default=RecallPeriod.HOURS_24
+    )
+    has_pain_today = StrictBooleanField()
+    pain_locations = serializers.ListField(
+        child=serializers.ChoiceField(choices=BodyRegion.choices), default=list
+    )
+    worst_location = serializers.ChoiceField(
+        choices=BodyRegion.choices, allow_blank=True, allow_null=True, default=""
+    )
+    worst_pain = _scale()
+    least_pain = _scale()
+    average_pain = _scale()
+    pain_now = _scale()
+    treatments = serializers.CharField(
+        allow_blank=True, default="", max_length=TREATMENTS_MAX_CHARS, trim_whitespace=True
+    )
+    relief_percent = StrictIntegerField(
+        min_value=0, max_value=100, allow_null=True, required=False, default=None
+    )
+    interference = InterferenceSerializer(required=False)
+
+    def validate_relief_percent(self, value: int | None) -> int | None:
+        if value is not None and value not in RELIEF_STEPS:
+            raise serializers.ValidationError("Must be 0 to 100 in steps of 10.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors = location_errors(
+            has_pain_today=attrs.get("has_pain_today"),
+            pain_locations=attrs.get("pain_locations"),
+            worst_location=attrs.get("worst_location"),
+        )
+        if errors:
+            raise serializers.ValidationError({k: [v] for k, v in errors.items()})
+        return attrs
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    """A stored response with its scores."""
+
+    interference = serializers.SerializerMethodField()
+    instrument_version = serializers.CharField(source="instrument.version", read_only=True)
+    pain_severity_score = serializers.DecimalField(
+        max_digits=4, decimal_places=2, coerce_to_string=False, read_only=True
+    )
+    interference_score = serializers.DecimalField(
+        max_digits=4, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Response
+        fields = [
+            "id",
+            "patient",
+            "recall_period",
+            "has_pain_today",
+            "pain_locations",
+            "worst_location",
+            "worst_pain",
+            "least_pain",
+            "average_pain",
+            "pain_now",
+            "treatments",
+            "relief_percent",
+            "interference",
+            "submitted_at",
+            "pain_severity_score",
+            "interference_score",
+            "pain_band",
+            "interference_high",
+            "instrument_version",
+            "language",
+            "entry_mode",
+            "supersedes",
+            "correction_reason",
+        ]
+        read_only_fields = fields
+
+    def get_interference(self, response: Response) -> dict[str, int | None]:
+        return {name: getattr(response, field) for name, field in INTERFERENCE_FIELDS}
+
+
+def idempotency_key(request: Request) -> uuid.UUID:
+    """The request's ``Idempotency-Key`` as a UUID; a fresh one when there is none."""
+    raw = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if not raw:
+        return uuid.uuid4()
+    if len(raw) > IDEMPOTENCY_KEY_MAX:
+        raise ValidationError({IDEMPOTENCY_HEADER: [f"At most {IDEMPOTENCY_KEY_MAX} characters."]})
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return uuid.uuid5(IDEMPOTENCY_NAMESPACE, raw)
+
+
+class ResponseViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Response]
+):
+    """BPI-SF responses within the caller's reach (current versions; corrections replace)."""
+
+    serializer_class = ResponseSerializer
+
+    def get_queryset(self) -> QuerySet[Response]:
+        responses = responses_visible_to(self.request.user)
+        patient = self.request.query_params.get("patient", "")
+        if self.action == "list" and patient.isdigit():
+            responses = responses.filter(patient_id=int(patient))
+        return responses
+
+    @extend_schema(
+        parameters=[OpenApiParameter("patient", int, description="staff: one patient's list")]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> ApiResponse:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ResponseInputSerializer,
+        responses={201: ResponseSerializer},
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description="a retry with the same key returns the first response",
+            )
+        ],
+    )
+    def create(self, request: Request) -> ApiResponse:
+        """Submit a BPI-SF (patients only; staff enter by telephone on the patient's page)."""
+        patient = patient_of(request.user)
+        if patient is None:
+            raise PermissionDenied("Only a patient submits her own questionnaire.")
+        key = idempotency_key(request)
+        answers = ResponseInputSerializer(data=request.data)
+        answers.is_valid(raise_exception=True)
+        response, created = response_submit(
+            patient=patient,
+            answers=Answers.from_data(answers.validated_data),
+            entered_by=request.user,  # type: ignore[arg-type]
+            submission_key=key,
+            language=translation.get_language() or "en",
+        )
+        headers = {} if created else {"Idempotent-Replayed": "true"}
+        return ApiResponse(
+            ResponseSerializer(response).data, status=status.HTTP_201_CREATED, headers=headers
+        )

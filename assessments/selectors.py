@@ -1,0 +1,67 @@
+"""Reads of instruments, responses and drafts shared by pages, API and tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from patients.access import scope_to_user
+from patients.models import Patient
+
+from .instrument import BUNDLED_BPI_SF, read_definition
+from .models import BPI_SF, Instrument, Response, ResponseDraft
+
+
+def instrument_current(*, code: str = BPI_SF, with_definition: bool = True) -> Instrument:
+    """The most recently loaded version of an instrument.
+
+    A migration loads the bundled BPI-SF; should the table have been emptied since (a flushed
+    test database), the bundled definition is loaded again rather than failing submissions.
+    """
+    instruments = Instrument.objects.filter(code=code).order_by("-loaded_at", "-id")
+    if not with_definition:  # a submission needs the id and version, not the wording
+        instruments = instruments.only("id", "code", "version", "loaded_at")
+    instrument = instruments.first()
+    if instrument is None and code == BPI_SF:
+        definition = read_definition(BUNDLED_BPI_SF)
+        instrument, _created = Instrument.objects.get_or_create(
+            code=code, version=definition["version"], defaults={"definition": definition}
+        )
+    if instrument is None:
+        raise Instrument.DoesNotExist(f"no {code} instrument loaded; run load_instrument")
+    return instrument
+
+
+def responses_visible_to(user: Any, *, current_only: bool = True) -> QuerySet[Response]:
+    """Responses within ``user``'s reach; by default only the current version of each."""
+    responses = scope_to_user(Response.objects.all(), user).select_related("instrument")
+    if current_only:
+        responses = responses.filter(superseded_by__isnull=True)
+    return responses
+
+
+def responses_of(*, patient: Patient, current_only: bool = True) -> QuerySet[Response]:
+    """One patient's responses, newest first (charts: filter by ``recall_period`` too)."""
+    responses = Response.objects.filter(patient=patient).select_related("instrument")
+    if current_only:
+        responses = responses.filter(superseded_by__isnull=True)
+    return responses
+
+
+def versions_of(response: Response) -> list[Response]:
+    """The whole correction chain of ``response``, oldest first (the audit view)."""
+    chain = [response]
+    while chain[0].supersedes_id is not None:
+        older = chain[0].supersedes
+        assert older is not None
+        chain.insert(0, older)
+    newer = Response.objects.filter(supersedes=chain[-1]).first()
+    while newer is not None:
+        chain.append(newer)
+        newer = Response.objects.filter(supersedes=newer).first()
+    return chain
+
+
+def draft_of(patient: Patient) -> ResponseDraft | None:
+    return ResponseDraft.objects.filter(patient=patient).first()

@@ -1,0 +1,269 @@
+"""Writes: loading instruments, submitting and correcting responses, saving drafts.
+
+The web request only records state: one transaction stores the response with its scores, and
+after commit a Celery task is given the response id to evaluate flags. A broker outage never
+fails a submission (the flags issue's sweep catches responses whose task was lost).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from patients.models import Patient, User
+
+from . import scoring
+from .instrument import definition_errors
+from .models import (
+    INTERFERENCE_FIELDS,
+    EntryMode,
+    Instrument,
+    RecallPeriod,
+    Response,
+    ResponseDraft,
+)
+from .selectors import instrument_current
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The answers of one BPI-SF, as the API names them (interference keyed by item 9's parts)."""
+
+    has_pain_today: bool
+    worst_pain: int
+    least_pain: int
+    average_pain: int
+    pain_now: int
+    recall_period: str = RecallPeriod.HOURS_24
+    pain_locations: list[str] = field(default_factory=list)
+    worst_location: str = ""
+    treatments: str = ""
+    relief_percent: int | None = None
+    interference: dict[str, int | None] = field(default_factory=dict)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Answers:
+        """From validated form or serializer data (``interference`` nested or flat)."""
+        nested = data.get("interference") or {}
+        return cls(
+            recall_period=data.get("recall_period") or RecallPeriod.HOURS_24,
+            has_pain_today=bool(data["has_pain_today"]),
+            pain_locations=list(dict.fromkeys(data.get("pain_locations") or [])),
+            worst_location=data.get("worst_location") or "",
+            worst_pain=data["worst_pain"],
+            least_pain=data["least_pain"],
+            average_pain=data["average_pain"],
+            pain_now=data["pain_now"],
+            treatments=(data.get("treatments") or "").strip(),
+            relief_percent=data.get("relief_percent"),
+            interference={
+                name: nested.get(name, data.get(name)) for name, _field in INTERFERENCE_FIELDS
+            },
+        )
+
+    @classmethod
+    def from_response(cls, response: Response) -> Answers:
+        return cls(
+            recall_period=response.recall_period,
+            has_pain_today=response.has_pain_today,
+            pain_locations=list(response.pain_locations),
+            worst_location=response.worst_location,
+            worst_pain=response.worst_pain,
+            least_pain=response.least_pain,
+            average_pain=response.average_pain,
+            pain_now=response.pain_now,
+            treatments=response.treatments,
+            relief_percent=response.relief_percent,
+            interference=response.interference_answers,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _build(
+    *,
+    patient: Patient,
+    answers: Answers,
+    instrument: Instrument,
+    entered_by: User,
+    **fields: Any,
+) -> Response:
+    """A validated, scored, unsaved response."""
+    scores = scoring.score(
+        worst=answers.worst_pain,
+        least=answers.least_pain,
+        average=answers.average_pain,
+        now=answers.pain_now,
+        interference_items=[answers.interference.get(name) for name, _f in INTERFERENCE_FIELDS],
+        thresholds=scoring.Thresholds.of(patient.clinic),
+    )
+    response = Response(
+        patient=patient,
+        instrument=instrument,
+        entered_by=entered_by,
+        recall_period=answers.recall_period,
+        has_pain_today=answers.has_pain_today,
+        pain_locations=answers.pain_locations,
+        worst_location=answers.worst_location,
+        worst_pain=answers.worst_pain,
+        least_pain=answers.least_pain,
+        average_pain=answers.average_pain,
+        pain_now=answers.pain_now,
+        treatments=answers.treatments,
+        relief_percent=answers.relief_percent,
+        pain_severity_score=scores.pain_severity,
+        interference_score=scores.interference,
+        pain_band=scores.pain_band,
+        interference_high=scores.interference_high,
+        **{
+            model_field: answers.interference.get(name) for name, model_field in INTERFERENCE_FIELDS
+        },
+        **fields,
+    )
+    # Field validators and item-2 rules give one message per field. Foreign keys, uniqueness
+    # and check constraints are left to PostgreSQL (each would cost a query per submission):
+    # the constraints mirror the validators, and a duplicate key is caught below.
+    response.full_clean(
+        exclude=["patient", "instrument", "entered_by", "supersedes"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    return response
+
+
+def _dispatch_evaluation(response_id: int) -> None:
+    """Queue flag evaluation; a broker outage is logged (ids only) and swallowed."""
+    from .tasks import evaluate_response_task
+
+    try:
+        evaluate_response_task.delay(response_id)
+    except Exception:  # the broker is down: the sweep will find the response
+        logger.warning("assessment.dispatch_failed response_id=%s", response_id, exc_info=True)
+
+
+def response_submit(
+    *,
+    patient: Patient,
+    answers: Answers,
+    entered_by: User,
+    submission_key: uuid.UUID,
+    entry_mode: str = EntryMode.SELF,
+    language: str = "en",
+    instrument: Instrument | None = None,
+) -> tuple[Response, bool]:
+    """Store one submitted BPI-SF with its scores; ``(response, created)``.
+
+    ``submission_key`` (the form's one-time token or the API's ``Idempotency-Key``) makes the
+    submission idempotent per patient: a repeat returns the first response, not a second one.
+    The patient's draft is discarded. Flag evaluation is queued after commit, with the id only.
+    """
+    response = _build(
+        patient=patient,
+        answers=answers,
+        instrument=instrument or instrument_current(with_definition=False),
+        entered_by=entered_by,
+        submission_key=submission_key,
+        entry_mode=EntryMode(entry_mode),
+        language=language,
+        submitted_at=timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            response.save(force_insert=True)
+            if entry_mode == EntryMode.SELF:
+                ResponseDraft.objects.filter(patient=patient).delete()
+            transaction.on_commit(lambda: _dispatch_evaluation(response.pk))
+    except IntegrityError:
+        first = Response.objects.filter(patient=patient, submission_key=submission_key).first()
+        if first is None:
+            raise
+        return first, False
+    logger.info(
+        "assessment.submitted response_id=%s patient_id=%s mode=%s",
+        response.pk,
+        patient.pk,
+        entry_mode,
+    )
+    return response, True
+
+
+@transaction.atomic
+def response_correct(
+    *, response: Response, answers: Answers, corrected_by: User, reason: str
+) -> Response:
+    """Record a staff correction: a new version that supersedes ``response``, with a reason.
+
+    The corrected version keeps the original's time point, instrument and language; the old
+    version stays stored and visible. Only the current version can be corrected (the database
+    allows one successor per version).
+    """
+    current = (
+        Response.objects.select_for_update().select_related("patient__clinic").get(pk=response.pk)
+    )
+    correction = _build(
+        patient=current.patient,
+        answers=answers,
+        instrument=current.instrument,
+        entered_by=corrected_by,
+        submission_key=uuid.uuid4(),
+        entry_mode=current.entry_mode,
+        language=current.language,
+        submitted_at=current.submitted_at,
+        supersedes=current,
+        correction_reason=reason.strip(),
+    )
+    correction.save(force_insert=True)
+    transaction.on_commit(lambda: _dispatch_evaluation(correction.pk))
+    logger.info(
+        "assessment.corrected response_id=%s supersedes=%s by_user=%s",
+        correction.pk,
+        current.pk,
+        corrected_by.pk,
+    )
+    return correction
+
+
+def draft_save(
+    *, patient: Patient, submission_key: uuid.UUID, answers: dict[str, Any]
+) -> ResponseDraft:
+    """Keep a patient's unfinished answers (one draft per patient; not a response)."""
+    draft, _created = ResponseDraft.objects.update_or_create(
+        patient=patient, defaults={"submission_key": submission_key, "answers": answers}
+    )
+    return draft
+
+
+@transaction.atomic
+def instrument_load(*, definition: dict[str, Any]) -> tuple[Instrument, bool]:
+    """Load an instrument definition; ``(instrument, created)``.
+
+    Loading the same version with the same content again does nothing; a changed definition
+    needs a new version, so that stored responses keep meaning what they meant.
+    """
+    errors = definition_errors(definition)
+    if errors:
+        raise ValueError("; ".join(errors))
+    existing = Instrument.objects.filter(
+        code=definition["code"], version=definition["version"]
+    ).first()
+    if existing is not None:
+        if existing.definition != definition:
+            raise ValueError(
+                f"version {definition['version']!r} is already loaded with other content; "
+                "give the changed file a new version"
+            )
+        return existing, False
+    instrument = Instrument(
+        code=definition["code"], version=definition["version"], definition=definition
+    )
+    instrument.full_clean()
+    instrument.save()
+    return instrument, True

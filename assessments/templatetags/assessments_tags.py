@@ -1,0 +1,86 @@
+"""Scores in words a patient understands, and the questionnaire blocks of the patient home."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.translation import gettext as _
+
+from patients.models import Patient
+
+from ..models import Response
+from ..scoring import PainBand
+from ..selectors import draft_of, responses_of
+
+register = template.Library()
+
+PATIENT_HOME_HISTORY = 10
+
+
+def _score(value: Any) -> str:
+    return f"{value:.1f}"
+
+
+@register.filter
+def pain_in_words(response: Response) -> str:
+    """E.g. "Your pain was moderate (5.3 of 10)." (the band of the pain severity score)."""
+    words = {
+        PainBand.NONE: _("You reported no pain"),
+        PainBand.MILD: _("Your pain was mild"),
+        PainBand.MODERATE: _("Your pain was moderate"),
+        PainBand.SEVERE: _("Your pain was severe"),
+    }[PainBand(response.pain_band)]
+    return _("%(words)s (%(score)s of 10).") % {
+        "words": words,
+        "score": _score(response.pain_severity_score),
+    }
+
+
+@register.filter
+def interference_in_words(response: Response) -> str:
+    """E.g. "Your pain interfered a lot with daily life (7.4 of 10).\""""
+    score = response.interference_score
+    if score is None:
+        return _(
+            "We could not work out how much pain got in the way of daily life: fewer than 4 "
+            "of the 7 questions about it were answered."
+        )
+    if response.interference_high:
+        words = _("Your pain interfered a lot with daily life")
+    elif score > 0:
+        words = _("Your pain interfered somewhat with daily life")
+    else:
+        words = _("Your pain did not interfere with daily life")
+    return _("%(words)s (%(score)s of 10).") % {"words": words, "score": _score(score)}
+
+
+@register.inclusion_tag("assessments/_patient_home_next.html")
+def questionnaire_next(patient: Patient) -> dict[str, Any]:
+    return {"patient": patient, "draft": draft_of(patient)}
+
+
+@register.inclusion_tag("assessments/_patient_home_history.html")
+def questionnaire_history(patient: Patient) -> dict[str, Any]:
+    return {"responses": list(responses_of(patient=patient)[:PATIENT_HOME_HISTORY])}
+
+
+@register.filter
+def bound_field(form: Any, name: str) -> Any:
+    """``form[name]`` for a name held in a variable."""
+    return form[name]
+
+
+@register.filter
+def lookup(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key, {})
+
+
+@register.filter
+def as_strings(value: Any) -> list[str]:
+    """A field's value as a list of strings (checkbox and radio checked state)."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [str(value)]
