@@ -24,6 +24,12 @@ BMI_MAX = Decimal("80")  # kg/m²
 HEIGHT_CM_MIN, HEIGHT_CM_MAX = 100, 250
 WEIGHT_KG_MIN, WEIGHT_KG_MAX = 20, 350
 
+# SPEC section 1; the study's "initial management": categories started within this many days
+# after the AIMSS diagnosis decide monotherapy vs combined.
+STRATEGY_WINDOW_DAYS = 14  # days
+# SPEC section 3 (flags): an adherence lapse is the AI taken on fewer than 5 of the last 7 days.
+ADHERENCE_MIN_DAYS = 5  # days of the last 7
+
 
 class Language(models.TextChoices):
     ENGLISH = "en", "English"
@@ -48,10 +54,35 @@ class Clinic(models.Model):
     name = models.CharField(max_length=200, unique=True)
     code = models.SlugField(max_length=32, unique=True, help_text=_("Short code, e.g. 'rbc'."))
     time_zone = models.CharField(max_length=64, default="UTC")
+    strategy_window_days = models.PositiveSmallIntegerField(
+        _("initial management window (days)"),
+        default=STRATEGY_WINDOW_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_(
+            "Interventions started within this many days after the AIMSS diagnosis make up the "
+            "management strategy at diagnosis (monotherapy or combined)."
+        ),
+    )
+    adherence_min_days = models.PositiveSmallIntegerField(
+        _("adherence lapse threshold (days of 7)"),
+        default=ADHERENCE_MIN_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(7)],
+        help_text=_("A check-in with the AI taken on fewer of the last 7 days is a lapse."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(strategy_window_days__gte=1, strategy_window_days__lte=365),
+                name="clinic_strategy_window_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(adherence_min_days__gte=1, adherence_min_days__lte=7),
+                name="clinic_adherence_min_days_1_to_7",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
