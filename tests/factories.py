@@ -7,6 +7,18 @@ from decimal import Decimal
 
 import factory
 
+from adherence.models import (
+    AdherenceCheckIn,
+    AiCourse,
+    Drug,
+    EventKind,
+    Intervention,
+    InterventionCategory,
+    Measure,
+    RegimenChange,
+    RegimenChangeKind,
+    TreatmentEvent,
+)
 from patients.models import Clinic, Patient, Role, User
 from patients.services import user_set_role
 
@@ -62,3 +74,56 @@ class PatientFactory(factory.django.DjangoModelFactory[Patient]):
     radiotherapy = True
     aimss_diagnosis_date = dt.date(2024, 3, 1)
     email = factory.LazyAttribute(lambda p: f"{p.family_name.lower()}@example.org")
+
+
+# --- adherence ----------------------------------------------------------------------------------
+
+
+class AiCourseFactory(factory.django.DjangoModelFactory[AiCourse]):
+    class Meta:
+        model = AiCourse
+
+    patient = factory.SubFactory(PatientFactory)
+    drug = Drug.ANASTROZOLE
+    start_date = dt.date(2023, 11, 1)  # four months before the default AIMSS diagnosis
+    planned_duration_years = 5
+
+
+class RegimenChangeFactory(factory.django.DjangoModelFactory[RegimenChange]):
+    class Meta:
+        model = RegimenChange
+
+    course = factory.SubFactory(AiCourseFactory)
+    kind = RegimenChangeKind.DOSE_REDUCTION
+    date = dt.date(2024, 4, 1)
+    reason = "Joint pain"
+
+
+class TreatmentEventFactory(factory.django.DjangoModelFactory[TreatmentEvent]):
+    class Meta:
+        model = TreatmentEvent
+
+    patient = factory.SubFactory(PatientFactory)
+    kind = EventKind.RECURRENCE
+    start_date = dt.date(2024, 9, 1)
+
+
+class InterventionFactory(factory.django.DjangoModelFactory[Intervention]):
+    class Meta:
+        model = Intervention
+
+    patient = factory.SubFactory(PatientFactory)
+    category = InterventionCategory.PHYSICAL_THERAPY
+    measure = Measure.EXERCISE
+    start_date = dt.date(2024, 3, 5)
+
+
+class CheckInFactory(factory.django.DjangoModelFactory[AdherenceCheckIn]):
+    class Meta:
+        model = AdherenceCheckIn
+
+    patient = factory.SubFactory(PatientFactory)
+    submitted_at = dt.datetime(2024, 4, 1, 10, 0, tzinfo=dt.UTC)
+    days_taken_last_7 = 7
+    stopped = False
+    wants_to_stop = False
