@@ -14,11 +14,40 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.conftest import World, client_for
+from tests.factories import (
+    AiCourseFactory,
+    CheckInFactory,
+    InterventionFactory,
+    RegimenChangeFactory,
+    TreatmentEventFactory,
+)
 
 # route name -> (kwargs reaching patient B's object, who legitimately owns/sees it)
 OBJECT_ROUTES: dict[str, tuple[Callable[[World], dict[str, Any]], str]] = {
     "patients:detail": (lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
     "api:patient-detail": (lambda w: {"pk": w.patient_b.pk}, "patient_b_user"),
+    "adherence:therapy": (lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
+    "api:patient-survival": (lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
+    "api:ai-course-detail": (
+        lambda w: {"pk": AiCourseFactory.create(patient=w.patient_b).pk},
+        "nurse_b",
+    ),
+    "api:regimen-change-detail": (
+        lambda w: {"pk": RegimenChangeFactory.create(course__patient=w.patient_b).pk},
+        "nurse_b",
+    ),
+    "api:treatment-event-detail": (
+        lambda w: {"pk": TreatmentEventFactory.create(patient=w.patient_b).pk},
+        "nurse_b",
+    ),
+    "api:intervention-detail": (
+        lambda w: {"pk": InterventionFactory.create(patient=w.patient_b).pk},
+        "nurse_b",
+    ),
+    "api:check-in-detail": (
+        lambda w: {"pk": CheckInFactory.create(patient=w.patient_b).pk},
+        "patient_b_user",
+    ),
 }
 
 # Django's admin has its own gate (is_staff + model permissions), tested below.
@@ -58,6 +87,15 @@ def _user(world: World, who: str) -> Any:
     return world.patient_b.user if who == "patient_b_user" else getattr(world, who)
 
 
+def _shows_patient_b(world: World, response: Any) -> bool:
+    """Her name on a page or patient record; her id on an API record that belongs to her."""
+    if world.patient_b.family_name in response.content.decode():
+        return True
+    if response.get("Content-Type", "").startswith("application/json"):
+        return response.json().get("patient") == world.patient_b.pk
+    return False
+
+
 @pytest.mark.parametrize("route", sorted(OBJECT_ROUTES))
 @pytest.mark.parametrize("intruder", ["patient_a_user", "nurse_a", "clinician_a", "researcher"])
 def test_object_of_patient_b_is_404_for_anyone_outside_her_reach(
@@ -83,7 +121,7 @@ def test_object_of_patient_b_is_served_to_those_in_her_reach(world: World, route
         # then they are served, so the 404s above are the access check and not a broken route
         response = client_for(user).get(url)
         assert response.status_code == 200, (user, response.status_code)
-        assert world.patient_b.family_name in response.content.decode()
+        assert _shows_patient_b(world, response)
 
 
 @pytest.mark.parametrize("route", sorted(OBJECT_ROUTES))
