@@ -1,4 +1,9 @@
-"""``manage.py seed_demo``: two clinics, demo logins of every role and a calibrated cohort."""
+"""``manage.py seed_demo``: two clinics, demo logins of every role and a calibrated cohort.
+
+The command lives in the highest app it seeds (apps depend one way: patients <- assessments <-
+adherence), so that it can orchestrate every app's demo data without a lower app importing a
+higher one.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,14 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from adherence.demo import seed_adherence
+from adherence.models import (
+    AdherenceCheckIn,
+    AiCourse,
+    Intervention,
+    RegimenChange,
+    TreatmentEvent,
+)
 from patients.demo import CLINICS, demo_profiles
 from patients.models import Clinic, Patient, Role, StaffMembership, User
 from patients.roles import sync_role_groups
@@ -64,12 +77,16 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {counts['clinics']} clinics, {counts['patients']} patients and "
-                f"{counts['staff']} staff logins (seed {options['seed']})."
+                f"{counts['staff']} staff logins, {counts['interventions']} interventions, "
+                f"{counts['events']} composite events and {counts['check_ins']} check-ins "
+                f"(seed {options['seed']})."
             )
         )
 
     def _erase(self) -> None:
         with transaction.atomic():
+            for model in (AdherenceCheckIn, TreatmentEvent, Intervention, RegimenChange, AiCourse):
+                model._default_manager.all().delete()
             Patient.objects.all().delete()
             StaffMembership.objects.all().delete()
             User.objects.all().delete()
@@ -136,4 +153,5 @@ def seed_demo(*, n_patients: int, seed: int, password: str) -> dict[str, int]:
         patient.clean()
         patients.append(patient)
     Patient.objects.bulk_create(patients, batch_size=1000)
-    return {"clinics": len(clinics), "patients": len(patients), "staff": len(STAFF)}
+    therapy = seed_adherence(profiles, patients, seed)
+    return {"clinics": len(clinics), "patients": len(patients), "staff": len(STAFF), **therapy}
