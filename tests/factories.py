@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 
 import factory
+from django.contrib.auth.hashers import make_password
 
 from adherence.models import (
     AdherenceCheckIn,
@@ -25,6 +27,13 @@ from patients.services import user_set_role
 TEST_PASSWORD = "correct-horse-battery"  # noqa: S105
 
 
+@functools.cache
+def _test_password_hash() -> str:
+    """One Argon2 hash of the test password, reused: hashing per user made every ``World``
+    cost seconds."""
+    return make_password(TEST_PASSWORD)
+
+
 class ClinicFactory(factory.django.DjangoModelFactory[Clinic]):
     class Meta:
         model = Clinic
@@ -42,7 +51,7 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
-    password = factory.django.Password(TEST_PASSWORD)
+    password = factory.LazyFunction(_test_password_hash)
     role = Role.PATIENT
 
     @factory.post_generation
