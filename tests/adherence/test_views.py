@@ -113,3 +113,9 @@ def test_a_missing_answer_is_named_and_nothing_is_stored(world: World) -> None:
 
 def test_the_check_in_page_is_for_patients(world: World) -> None:
     assert client_for(world.nurse_a).get(reverse("adherence:check_in")).status_code == 404
+
+
+def test_the_admin_lists_check_ins_for_administrators_only(world: World) -> None:
+    url = reverse("admin:adherence_adherencecheckin_changelist")
+    assert client_for(world.admin).get(url).status_code == 200
+    assert client_for(world.nurse_a).get(url).status_code == 302
