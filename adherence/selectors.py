@@ -259,7 +259,7 @@ def survival_record(patient: Patient) -> SurvivalRecord:
 
 def course_status(
     course: AiCourse, events: Sequence[TreatmentEvent], today: dt.date | None = None
-) -> str:
+) -> CourseStatus:
     """Active, interrupted, completed or discontinued, from the events (never stored)."""
     today = today or timezone.localdate()
     if any(e.kind in (EventKind.DISCONTINUATION, EventKind.DEATH) for e in events):
@@ -281,7 +281,7 @@ class TherapyOverview:
     """Everything the staff therapy page shows about one patient."""
 
     course: AiCourse | None
-    course_status: str | None
+    course_status: CourseStatus | None
     regimen_changes: list[RegimenChange]
     events: list[TreatmentEvent]
     interventions: list[Intervention]

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from adherence.models import EventKind, InterventionCategory, Measure, StopReason
-from adherence.selectors import survival_record, survival_records
+from adherence.selectors import course_status, survival_record, survival_records
 from patients.models import Patient
 from tests.factories import (
     AiCourseFactory,
@@ -308,3 +308,18 @@ def test_the_cohort_selector_uses_a_fixed_number_of_queries(
         "monotherapy",
         "combined",
     }
+
+
+def test_the_course_status_is_derived_from_the_events(patient: Patient) -> None:
+    course = patient.ai_course
+    interruption = TreatmentEventFactory.create(
+        patient=patient, kind=EventKind.INTERRUPTION, reason=StopReason.OTHER, start_date=day(10)
+    )
+    assert course_status(course, [interruption], today=day(20)) == "interrupted"
+    interruption.end_date = day(30)
+    assert course_status(course, [interruption], today=day(40)) == "active"
+    assert course_status(course, [], today=dt.date(2028, 11, 1)) == "completed"
+    stop = TreatmentEventFactory.create(
+        patient=patient, kind=EventKind.DISCONTINUATION, reason=StopReason.AIMSS, start_date=day(50)
+    )
+    assert course_status(course, [interruption, stop], today=day(60)) == "discontinued"
