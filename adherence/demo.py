@@ -43,6 +43,7 @@ from .models import (
     StopReason,
     TreatmentEvent,
 )
+from .selectors import check_in_schedule
 from .services import is_adherence_lapse
 
 HIGH_INTERFERENCE = 7  # BPI interference >= 7 (Serlin 1995; Shi 2017; the study)
@@ -58,8 +59,6 @@ SHARE_TEMPORARY_INTERRUPTION = 0.08
 SHARE_ESCALATION = 0.35  # monotherapy patients given a second category later
 SHARE_TEN_YEARS = 0.2
 SHARE_RANDOM_LAPSE = 0.04
-CHECK_IN_DAYS = [30, 61, 91]  # months 1, 2, 3 after diagnosis, then every 3 months
-CHECK_IN_EVERY = 91
 
 CATEGORY_WEIGHTS: dict[str, float] = {
     InterventionCategory.PHYSICAL_THERAPY: 0.40,
@@ -275,10 +274,7 @@ def seed_adherence(
             )
 
         # Check-ins: months 1, 2, 3, then every 3 months, and one at the last follow-up.
-        days = list(CHECK_IN_DAYS)
-        while days[-1] + CHECK_IN_EVERY < (end - dx).days:
-            days.append(days[-1] + CHECK_IN_EVERY)
-        dates = [dx + dt.timedelta(days=d) for d in days if dx + dt.timedelta(days=d) < end]
+        dates = [d for d in check_in_schedule(dx, end) if d < end]
         if plan.event != "death":
             dates.append(end)
         aimss_event = plan.event == "aimss"

@@ -254,6 +254,36 @@ def survival_record(patient: Patient) -> SurvivalRecord:
     return derive_survival(load_patient_data([patient])[0])
 
 
+# --- check-in schedule ------------------------------------------------------------------------
+
+# SPEC section 3: months 1, 2 and 3 after the AIMSS diagnosis (the study's 3-month trajectory),
+# then every 3 months (the guideline's 2-4 months). Months are counted as days from diagnosis.
+CHECK_IN_DAYS = (30, 61, 91)  # days after diagnosis
+CHECK_IN_EVERY_DAYS = 91  # days, after the last of CHECK_IN_DAYS
+
+
+def check_in_schedule(diagnosis: dt.date, until: dt.date) -> list[dt.date]:
+    """The dates a check-in falls due on, from the AIMSS diagnosis up to ``until``."""
+    offsets = list(CHECK_IN_DAYS)
+    while diagnosis + dt.timedelta(days=offsets[-1] + CHECK_IN_EVERY_DAYS) <= until:
+        offsets.append(offsets[-1] + CHECK_IN_EVERY_DAYS)
+    return [d for d in (diagnosis + dt.timedelta(days=o) for o in offsets) if d <= until]
+
+
+def check_in_due_since(patient: Patient, today: dt.date | None = None) -> dt.date | None:
+    """The scheduled date of a check-in still missing today, or ``None`` if none is due."""
+    if patient.aimss_diagnosis_date is None:
+        return None
+    today = today or timezone.localdate()
+    due = check_in_schedule(patient.aimss_diagnosis_date, today)
+    if not due:
+        return None
+    latest = AdherenceCheckIn.objects.filter(patient=patient).aggregate(last=Max("submitted_at"))
+    if latest["last"] is not None and _local_date(latest["last"], patient) >= due[-1]:
+        return None
+    return due[-1]
+
+
 # --- course -----------------------------------------------------------------------------------
 
 

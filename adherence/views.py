@@ -27,7 +27,7 @@ from .forms import (
     apply_service_errors,
 )
 from .models import EventKind, TreatmentEvent
-from .selectors import therapy_overview
+from .selectors import check_in_due_since, therapy_overview
 
 
 def _end_interruption(*, patient: Patient, event: int, end_date: Any, **unused: Any) -> Any:
@@ -119,4 +119,5 @@ def check_in(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Thank you. Your answers were sent to your care team."))
             return redirect("patients:patient_home")
     status = 400 if request.method == "POST" else 200
-    return render(request, "adherence/check_in.html", {"form": form}, status=status)
+    context = {"form": form, "due_since": check_in_due_since(patient)}
+    return render(request, "adherence/check_in.html", context, status=status)
