@@ -147,7 +147,7 @@ def _run_counts(start: dt.date, end: dt.date | None, explicit: bool, last: dt.da
     return days_off >= AIMSS_STOP_MIN_DAYS
 
 
-def _last_follow_up(data: PatientData) -> dt.date | None:
+def last_follow_up(data: PatientData) -> dt.date | None:
     dates = list(data.last_dates)
     for event in data.events:
         dates.append(event.last_date)
@@ -170,7 +170,7 @@ def derive_survival(data: PatientData) -> SurvivalRecord:
     )
     if origin is None:
         return SurvivalRecord(patient.pk, strategy, categories, None, False, None, None, None)
-    last = _last_follow_up(data) or origin
+    last = last_follow_up(data) or origin
     candidates: list[tuple[dt.date, str]] = [
         (e.start_date, EVENT_DEATH) for e in data.events if e.kind == EventKind.DEATH
     ] + [(e.start_date, EVENT_RECURRENCE) for e in data.events if e.kind == EventKind.RECURRENCE]
@@ -190,7 +190,7 @@ def derive_survival(data: PatientData) -> SurvivalRecord:
 # --- loading ----------------------------------------------------------------------------------
 
 # Sources of the last follow-up: each gives {patient_id: latest date} for a set of patient ids
-# in one query. Events and interventions are loaded anyway and counted in ``_last_follow_up``.
+# in one query. Events and interventions are loaded anyway and counted in ``last_follow_up``.
 FollowUpSource = Callable[[list[int], dict[int, Patient]], dict[int, dt.date]]
 
 

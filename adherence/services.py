@@ -29,7 +29,7 @@ from .models import (
     RegimenChange,
     TreatmentEvent,
 )
-from .selectors import _last_follow_up, load_patient_data
+from .selectors import last_follow_up, load_patient_data
 
 logger = logging.getLogger(__name__)
 
@@ -276,7 +276,7 @@ def treatment_event_create(
                 % {"date": _iso(later[0].start_date)},
             )
     if kind == EventKind.DEATH:
-        last = _last_follow_up(load_patient_data([patient])[0])
+        last = last_follow_up(load_patient_data([patient])[0])
         if last is not None and last > start_date:
             errors.add(
                 "start_date",
