@@ -294,6 +294,11 @@ SPECTACULAR_SETTINGS = {
     "aromatase inhibitors.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name for the AI drug choices (a course's drug and a switch's new drug share them).
+    "ENUM_NAME_OVERRIDES": {
+        "AiDrugEnum": "adherence.models.Drug",
+        "BodyRegionEnum": "assessments.models.BodyRegion",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
+from adherence import apis as adherence_apis
 from assessments import apis as assessment_apis
 from followup import apis as followup_apis
 from patients import apis as patient_apis
@@ -14,9 +15,21 @@ router = SimpleRouter()
 router.register("patients", patient_apis.PatientViewSet, basename="patient")
 router.register("flags", followup_apis.FlagViewSet, basename="flag")
 router.register("assessments", assessment_apis.ResponseViewSet, basename="assessment")
+router.register("ai-courses", adherence_apis.AiCourseViewSet, basename="ai-course")
+router.register("regimen-changes", adherence_apis.RegimenChangeViewSet, basename="regimen-change")
+router.register(
+    "treatment-events", adherence_apis.TreatmentEventViewSet, basename="treatment-event"
+)
+router.register("interventions", adherence_apis.InterventionViewSet, basename="intervention")
+router.register("check-ins", adherence_apis.CheckInViewSet, basename="check-in")
 
 api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "patients/<int:pk>/survival/",
+        adherence_apis.SurvivalView.as_view(),
+        name="patient-survival",
+    ),
     *router.urls,
 ]
 
@@ -43,6 +56,7 @@ urlpatterns = [
     path("", include("patients.urls")),
     path("", include("followup.urls")),
     path("", include("assessments.urls")),
+    path("", include("adherence.urls")),
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -28,6 +28,11 @@ WEIGHT_KG_MIN, WEIGHT_KG_MAX = 20, 350
 PAIN_MODERATE_FROM = 5  # 0-10 pain severity; Serlin 1995: 1-4 mild, 5-6 moderate, 7-10 severe
 PAIN_SEVERE_FROM = 7  # Serlin 1995
 HIGH_INTERFERENCE_FROM = Decimal("7.0")  # 0-10 interference score; Serlin 1995; Shi 2017; the study
+# SPEC section 1; the study's "initial management": categories started within this many days
+# after the AIMSS diagnosis decide monotherapy vs combined.
+STRATEGY_WINDOW_DAYS = 14  # days
+# SPEC section 3 (flags): an adherence lapse is the AI taken on fewer than 5 of the last 7 days.
+ADHERENCE_MIN_DAYS = 5  # days of the last 7
 
 
 class Language(models.TextChoices):
@@ -70,6 +75,21 @@ class Clinic(models.Model):
         validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("10"))],
         help_text=_("Interference score from which interference is high (the study: 7)."),
     )
+    strategy_window_days = models.PositiveSmallIntegerField(
+        _("initial management window (days)"),
+        default=STRATEGY_WINDOW_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_(
+            "Interventions started within this many days after the AIMSS diagnosis make up the "
+            "management strategy at diagnosis (monotherapy or combined)."
+        ),
+    )
+    adherence_min_days = models.PositiveSmallIntegerField(
+        _("adherence lapse threshold (days of 7)"),
+        default=ADHERENCE_MIN_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(7)],
+        help_text=_("A check-in with the AI taken on fewer of the last 7 days is a lapse."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -86,6 +106,14 @@ class Clinic(models.Model):
             models.CheckConstraint(
                 condition=Q(high_interference_from__gt=0, high_interference_from__lte=10),
                 name="clinic_high_interference_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(strategy_window_days__gte=1, strategy_window_days__lte=365),
+                name="clinic_strategy_window_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(adherence_min_days__gte=1, adherence_min_days__lte=7),
+                name="clinic_adherence_min_days_1_to_7",
             ),
         ]
 

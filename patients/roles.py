@@ -33,6 +33,12 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
             ("patients", "clinic"),
             ("patients", "user"),
             ("patients", "staffmembership"),
+            # adherence's models, named as strings: patients imports nothing from higher apps
+            ("adherence", "aicourse"),
+            ("adherence", "regimenchange"),
+            ("adherence", "treatmentevent"),
+            ("adherence", "intervention"),
+            ("adherence", "adherencecheckin"),
         )
         for action in ("view", "add", "change", "delete")
     ]

@@ -11,6 +11,18 @@ from typing import Any
 import factory
 from django.contrib.auth.hashers import make_password
 
+from adherence.models import (
+    AdherenceCheckIn,
+    AiCourse,
+    Drug,
+    EventKind,
+    Intervention,
+    InterventionCategory,
+    Measure,
+    RegimenChange,
+    RegimenChangeKind,
+    TreatmentEvent,
+)
 from assessments.models import Response
 from assessments.services import Answers, response_submit
 from patients.models import Clinic, Patient, Role, User
@@ -42,7 +54,7 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
-    password = factory.LazyFunction(lambda: _test_password_hash())
+    password = factory.LazyFunction(_test_password_hash)
     role = Role.PATIENT
 
     @factory.post_generation
@@ -115,3 +127,56 @@ class ResponseFactory(factory.Factory[Response]):
             submission_key=uuid.uuid4(),
         )
         return response
+
+
+# --- adherence ----------------------------------------------------------------------------------
+
+
+class AiCourseFactory(factory.django.DjangoModelFactory[AiCourse]):
+    class Meta:
+        model = AiCourse
+
+    patient = factory.SubFactory(PatientFactory)
+    drug = Drug.ANASTROZOLE
+    start_date = dt.date(2023, 11, 1)  # four months before the default AIMSS diagnosis
+    planned_duration_years = 5
+
+
+class RegimenChangeFactory(factory.django.DjangoModelFactory[RegimenChange]):
+    class Meta:
+        model = RegimenChange
+
+    course = factory.SubFactory(AiCourseFactory)
+    kind = RegimenChangeKind.DOSE_REDUCTION
+    date = dt.date(2024, 4, 1)
+    reason = "Joint pain"
+
+
+class TreatmentEventFactory(factory.django.DjangoModelFactory[TreatmentEvent]):
+    class Meta:
+        model = TreatmentEvent
+
+    patient = factory.SubFactory(PatientFactory)
+    kind = EventKind.RECURRENCE
+    start_date = dt.date(2024, 9, 1)
+
+
+class InterventionFactory(factory.django.DjangoModelFactory[Intervention]):
+    class Meta:
+        model = Intervention
+
+    patient = factory.SubFactory(PatientFactory)
+    category = InterventionCategory.PHYSICAL_THERAPY
+    measure = Measure.EXERCISE
+    start_date = dt.date(2024, 3, 5)
+
+
+class CheckInFactory(factory.django.DjangoModelFactory[AdherenceCheckIn]):
+    class Meta:
+        model = AdherenceCheckIn
+
+    patient = factory.SubFactory(PatientFactory)
+    submitted_at = dt.datetime(2024, 4, 1, 10, 0, tzinfo=dt.UTC)
+    days_taken_last_7 = 7
+    stopped = False
+    wants_to_stop = False

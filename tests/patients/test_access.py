@@ -16,7 +16,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from assessments.models import Response
 from tests.conftest import World, client_for
-from tests.factories import ResponseFactory
+from tests.factories import (
+    AiCourseFactory,
+    CheckInFactory,
+    InterventionFactory,
+    RegimenChangeFactory,
+    ResponseFactory,
+    TreatmentEventFactory,
+)
 
 # What identifies patient B's BPI-SF response in an answer (pages show her name; the API
 # answer carries the free text instead).
@@ -48,6 +55,11 @@ class Route:
     marker: Callable[[World], str] = lambda w: w.patient_b.family_name
 
 
+def _her_api_record(world: World) -> str:
+    """An API record carries her id rather than her name."""
+    return f'"patient":{world.patient_b.pk}'
+
+
 OBJECT_ROUTES: dict[str, Route] = {
     "patients:detail": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
     "api:patient-detail": Route(lambda w: {"pk": w.patient_b.pk}, "patient_b_user"),
@@ -64,6 +76,35 @@ OBJECT_ROUTES: dict[str, Route] = {
     "api:flag-record-action": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
     "api:flag-resolve": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
     "api:flag-reopen": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
+    "adherence:therapy": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
+    "api:patient-survival": Route(
+        lambda w: {"pk": w.patient_b.pk}, "nurse_b", marker=_her_api_record
+    ),
+    "api:ai-course-detail": Route(
+        lambda w: {"pk": AiCourseFactory.create(patient=w.patient_b).pk},
+        "nurse_b",
+        marker=_her_api_record,
+    ),
+    "api:regimen-change-detail": Route(
+        lambda w: {"pk": RegimenChangeFactory.create(course__patient=w.patient_b).pk},
+        "nurse_b",
+        marker=_her_api_record,
+    ),
+    "api:treatment-event-detail": Route(
+        lambda w: {"pk": TreatmentEventFactory.create(patient=w.patient_b).pk},
+        "nurse_b",
+        marker=_her_api_record,
+    ),
+    "api:intervention-detail": Route(
+        lambda w: {"pk": InterventionFactory.create(patient=w.patient_b).pk},
+        "nurse_b",
+        marker=_her_api_record,
+    ),
+    "api:check-in-detail": Route(
+        lambda w: {"pk": CheckInFactory.create(patient=w.patient_b).pk},
+        "patient_b_user",
+        marker=_her_api_record,
+    ),
 }
 
 

@@ -1,4 +1,8 @@
-"""``manage.py seed_demo``: two clinics, demo logins of every role and a calibrated cohort."""
+"""``manage.py seed_demo``: two clinics, demo logins of every role and a calibrated cohort.
+
+Apps above ``patients`` add their demo data through ``seed_demo``/``erase_demo`` methods on
+their AppConfig, so that ``patients`` imports none of them.
+"""
 
 from __future__ import annotations
 

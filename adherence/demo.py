@@ -1,0 +1,352 @@
+"""AI therapy, interventions, treatment events and check-ins for the demo cohort, calibrated to
+STUDY.md (Liang et al.).
+
+- Initial management gives each patient exactly her profile's group: monotherapy = one
+  category started within the first week after the AIMSS diagnosis; combined = two or three
+  categories started within the first 10 days (the clinic window is 14 days). Some monotherapy
+  patients escalate later (from day 30), which does not change the derived strategy.
+- Composite events: 68 of 253 (scaled to the cohort size), 31 among patients with high baseline
+  interference (>= 7) and 37 among the others, split between combined and monotherapy so that
+  the event rate of combined patients is 0.13 times that of monotherapy patients in the high
+  stratum and 0.73 times in the low one (the stratified HRs of the study). Most events are
+  AIMSS discontinuations (an explicit termination, or an AIMSS interruption running into a
+  discontinuation), a few recurrences and deaths.
+- Follow-up: at least 18 months from diagnosis, ending between then and 2026-11-01, fixed by the
+  seed and never by today's date. Check-ins at months 1, 2 and 3, then every 3 months, and one at
+  the last follow-up; a few lapses, and lapses before an AIMSS discontinuation.
+
+Everything draws from its own random stream (``"{seed}:adherence"``), so the baseline cohort of
+:mod:`patients.demo` is unchanged, and is written with ``bulk_create``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from patients.demo import DemoProfile
+from patients.models import Patient
+
+from .models import (
+    AdherenceCheckIn,
+    AiCourse,
+    Drug,
+    EventKind,
+    Intervention,
+    InterventionCategory,
+    Measure,
+    RegimenChange,
+    RegimenChangeKind,
+    StopReason,
+    TreatmentEvent,
+)
+from .selectors import check_in_schedule
+from .services import is_adherence_lapse
+
+HIGH_INTERFERENCE = 7  # BPI interference >= 7 (Serlin 1995; Shi 2017; the study)
+STUDY_EVENTS = {"high": 31, "low": 37}  # composite events per interference stratum, of 253
+STUDY_TOTAL = 253
+HAZARD_RATIO = {"high": 0.125, "low": 0.731}  # combined vs monotherapy, stratified Cox
+FOLLOW_UP_MIN_DAYS = 548  # 18 months (STUDY.md inclusion)
+FOLLOW_UP_END = dt.date(2026, 11, 1)  # last possible follow-up in the demo
+EVENT_TYPE_SHARES = (("aimss", 0.80), ("recurrence", 0.12), ("death", 0.08))
+MEAN_DAYS_TO_EVENT = 240
+SHARE_EXPLICIT_TERMINATION = 0.65  # of AIMSS discontinuations; the rest run from an interruption
+SHARE_TEMPORARY_INTERRUPTION = 0.08
+SHARE_ESCALATION = 0.35  # monotherapy patients given a second category later
+SHARE_TEN_YEARS = 0.2
+SHARE_RANDOM_LAPSE = 0.04
+
+CATEGORY_WEIGHTS: dict[str, float] = {
+    InterventionCategory.PHYSICAL_THERAPY: 0.40,
+    InterventionCategory.ANALGESIC: 0.38,
+    InterventionCategory.COMPLEMENTARY: 0.14,
+    InterventionCategory.AI_ADJUSTMENT: 0.08,
+}
+MEASURES: dict[str, list[str]] = {
+    InterventionCategory.ANALGESIC: [Measure.CELECOXIB, Measure.LOXOPROFEN, Measure.DULOXETINE],
+    InterventionCategory.PHYSICAL_THERAPY: [Measure.EXERCISE, Measure.PHYSIOTHERAPY],
+    InterventionCategory.AI_ADJUSTMENT: [Measure.DOSE_REDUCTION, Measure.INTERMITTENT_DOSING],
+    InterventionCategory.COMPLEMENTARY: [Measure.VITAMIN_D, Measure.VITAMIN_D, Measure.ACUPUNCTURE],
+}
+# (shortest, longest) days of each category; an AI adjustment stays.
+DURATION_DAYS: dict[str, tuple[int, int]] = {
+    InterventionCategory.ANALGESIC: (28, 84),
+    InterventionCategory.PHYSICAL_THERAPY: (56, 120),
+    InterventionCategory.COMPLEMENTARY: (56, 112),  # vitamin D 8-16 weeks (the guideline)
+}
+SIDE_EFFECTS = [
+    "Stiff fingers in the morning",
+    "Aching knees on the stairs",
+    "Sore wrists",
+    "Hot flushes",
+    "Tired, joints ache",
+]
+
+
+@dataclass
+class _Plan:
+    profile: DemoProfile
+    patient: Patient
+    stratum: str
+    event: str | None = None
+    event_day: int = 0
+    follow_up_end: dt.date = dt.date.min
+    off_periods: list[tuple[dt.date, dt.date]] = field(default_factory=list)
+
+
+def _events_per_cell(plans: Sequence[_Plan], n_patients: int) -> dict[tuple[str, str], int]:
+    """Events per (stratum, group): the stratum's total split by the study's hazard ratio."""
+    counts: dict[tuple[str, str], int] = {}
+    for stratum, study_events in STUDY_EVENTS.items():
+        total = round(study_events * n_patients / STUDY_TOTAL)
+        n_mono = sum(p.stratum == stratum and p.profile.group == "monotherapy" for p in plans)
+        n_comb = sum(p.stratum == stratum and p.profile.group == "combined" for p in plans)
+        weight = n_mono + HAZARD_RATIO[stratum] * n_comb
+        mono = min(n_mono, round(total * n_mono / weight)) if weight else 0
+        comb = min(n_comb, total - mono)
+        counts[(stratum, "monotherapy")], counts[(stratum, "combined")] = mono, comb
+    return counts
+
+
+def _pick(rng: random.Random, weights: dict[str, float], exclude: Sequence[str] = ()) -> str:
+    options = [(k, w) for k, w in weights.items() if k not in exclude]
+    return rng.choices([k for k, _ in options], [w for _, w in options])[0]
+
+
+def _event_type(rng: random.Random) -> str:
+    draw = rng.random()
+    for kind, share in EVENT_TYPE_SHARES:
+        if draw < share:
+            return kind
+        draw -= share
+    return EVENT_TYPE_SHARES[0][0]
+
+
+def _at(date: dt.date) -> dt.datetime:
+    return dt.datetime.combine(date, dt.time(10, 0), tzinfo=dt.UTC)
+
+
+def seed_adherence(
+    profiles: Sequence[DemoProfile], patients: Sequence[Patient], seed: int
+) -> dict[str, int]:
+    """Write courses, regimen changes, interventions, events and check-ins for the cohort."""
+    rng = random.Random(f"{seed}:adherence")
+    plans = [
+        _Plan(
+            profile=profile,
+            patient=patient,
+            stratum="high" if profile.baseline_interference >= HIGH_INTERFERENCE else "low",
+        )
+        for profile, patient in zip(profiles, patients, strict=True)
+    ]
+    per_cell = _events_per_cell(plans, len(plans))
+    for (stratum, group), n_events in per_cell.items():
+        cell = [p for p in plans if p.stratum == stratum and p.profile.group == group]
+        for plan in rng.sample(cell, n_events):
+            plan.event = _event_type(rng)
+
+    courses, changes, interventions, events, check_ins = [], [], [], [], []
+    for plan in plans:
+        profile, patient = plan.profile, plan.patient
+        dx = profile.aimss_diagnosis_date
+        censor = dx + dt.timedelta(days=rng.randint(FOLLOW_UP_MIN_DAYS, (FOLLOW_UP_END - dx).days))
+        span = (censor - dx).days
+        plan.follow_up_end = censor
+        course = AiCourse(
+            patient=patient,
+            drug=profile.ai_drug,
+            start_date=profile.ai_start_date,
+            planned_duration_years=10 if rng.random() < SHARE_TEN_YEARS else 5,
+        )
+        courses.append(course)
+
+        # The composite event, if she has one.
+        if plan.event:
+            plan.event_day = min(20 + int(rng.expovariate(1 / MEAN_DAYS_TO_EVENT)), span - 1)
+            when = dx + dt.timedelta(days=plan.event_day)
+            if plan.event == "death":
+                plan.follow_up_end = when
+                events.append(
+                    TreatmentEvent(patient=patient, kind=EventKind.DEATH, start_date=when)
+                )
+            elif plan.event == "recurrence":
+                events.append(
+                    TreatmentEvent(patient=patient, kind=EventKind.RECURRENCE, start_date=when)
+                )
+            elif rng.random() < SHARE_EXPLICIT_TERMINATION or plan.event_day > span - 120:
+                events.append(
+                    TreatmentEvent(
+                        patient=patient,
+                        kind=EventKind.DISCONTINUATION,
+                        reason=StopReason.AIMSS,
+                        explicit_aimss_termination=True,
+                        start_date=when,
+                        note="Stopped for joint pain",
+                    )
+                )
+                plan.off_periods.append((when, censor))
+            else:  # an AIMSS interruption that ran into a permanent discontinuation
+                last_off = when + dt.timedelta(days=rng.randint(20, 60))
+                events.append(
+                    TreatmentEvent(
+                        patient=patient,
+                        kind=EventKind.INTERRUPTION,
+                        reason=StopReason.AIMSS,
+                        start_date=when,
+                        end_date=last_off,
+                    )
+                )
+                events.append(
+                    TreatmentEvent(
+                        patient=patient,
+                        kind=EventKind.DISCONTINUATION,
+                        reason=StopReason.AIMSS,
+                        start_date=last_off + dt.timedelta(days=1),
+                    )
+                )
+                plan.off_periods.append((when, censor))
+        elif rng.random() < SHARE_TEMPORARY_INTERRUPTION:
+            start = dx + dt.timedelta(days=rng.randint(30, span - 60))
+            last_off = start + dt.timedelta(days=rng.randint(7, 45))
+            reason = StopReason.AIMSS if rng.random() < 0.7 else StopReason.OTHER
+            events.append(
+                TreatmentEvent(
+                    patient=patient,
+                    kind=EventKind.INTERRUPTION,
+                    reason=reason,
+                    start_date=start,
+                    end_date=last_off,
+                )
+            )
+            plan.off_periods.append((start, last_off))
+        end = plan.follow_up_end
+
+        # Initial management: exactly her group; escalations come after the window.
+        if profile.group == "monotherapy":
+            initial = [_pick(rng, CATEGORY_WEIGHTS)]
+            offsets = [rng.randint(0, 7)]
+        else:
+            k = 3 if rng.random() < 0.3 else 2
+            initial = []
+            for _ in range(k):
+                initial.append(_pick(rng, CATEGORY_WEIGHTS, exclude=initial))
+            offsets = [rng.randint(0, 10) for _ in initial]
+        starts = list(zip(initial, offsets, strict=True))
+        if profile.group == "monotherapy" and rng.random() < SHARE_ESCALATION:
+            day = rng.randint(30, 180)
+            if dx + dt.timedelta(days=day) <= end:
+                starts.append((_pick(rng, CATEGORY_WEIGHTS, exclude=initial), day))
+        for category, offset in starts:
+            start = dx + dt.timedelta(days=offset)
+            measure = rng.choice(MEASURES[category])
+            stop: dt.date | None = None
+            if category in DURATION_DAYS:
+                stop = start + dt.timedelta(days=rng.randint(*DURATION_DAYS[category]))
+                if stop > end:
+                    stop = end if plan.event == "death" else None
+            interventions.append(
+                Intervention(
+                    patient=patient,
+                    category=category,
+                    measure=measure,
+                    start_date=start,
+                    end_date=stop,
+                )
+            )
+            if category == InterventionCategory.AI_ADJUSTMENT:
+                changes.append(
+                    RegimenChange(course=course, kind=measure, date=start, reason="AIMSS")
+                )
+        if not plan.event and rng.random() < 0.04 and span > 260:
+            others = [d for d in Drug.values if d != profile.ai_drug]
+            changes.append(
+                RegimenChange(
+                    course=course,
+                    kind=RegimenChangeKind.SWITCH_AGENT,
+                    new_drug=rng.choice(others),
+                    date=dx + dt.timedelta(days=rng.randint(120, 240)),
+                    reason="AIMSS persisting",
+                )
+            )
+
+        # Check-ins: months 1, 2, 3, then every 3 months, and one at the last follow-up.
+        dates = [d for d in check_in_schedule(dx, end) if d < end]
+        if plan.event != "death":
+            dates.append(end)
+        aimss_event = plan.event == "aimss"
+        event_date = dx + dt.timedelta(days=plan.event_day)
+        for date in dates:
+            off = any(a <= date <= b for a, b in plan.off_periods)
+            struggling = aimss_event and event_date - dt.timedelta(days=60) <= date < event_date
+            if off:
+                taken, stopped, wants = 0, True, False
+            elif struggling:
+                taken, stopped, wants = rng.randint(2, 6), False, True
+            elif rng.random() < SHARE_RANDOM_LAPSE:
+                taken, stopped, wants = rng.randint(3, 4), False, False
+            else:
+                taken, stopped, wants = rng.choice((7, 7, 7, 6)), False, False
+            check_in = AdherenceCheckIn(
+                patient=patient,
+                submitted_at=_at(date),
+                days_taken_last_7=taken,
+                stopped=stopped,
+                wants_to_stop=wants,
+                reason="The joint pain" if (stopped or wants) else "",
+                side_effects=rng.choice(SIDE_EFFECTS) if rng.random() < 0.3 else "",
+                entered_by_id=patient.user_id,
+                submission_token=uuid.UUID(int=rng.getrandbits(128), version=4),
+                lapse_evaluated_at=_at(date),
+            )
+            check_in.lapse = is_adherence_lapse(check_in, patient.clinic)
+            check_ins.append(check_in)
+
+    AiCourse.objects.bulk_create(courses, batch_size=1000)
+    RegimenChange.objects.bulk_create(changes, batch_size=1000)
+    Intervention.objects.bulk_create(interventions, batch_size=1000)
+    TreatmentEvent.objects.bulk_create(events, batch_size=1000)
+    AdherenceCheckIn.objects.bulk_create(check_ins, batch_size=2000)
+    return {
+        "courses": len(courses),
+        "interventions": len(interventions),
+        "events": sum(p.event is not None for p in plans),
+        "check_ins": len(check_ins),
+    }
+
+
+# The study's symptom trajectory runs from baseline to month 3 (STUDY.md).
+TRAJECTORY_DAYS = 100
+
+
+def erase_adherence() -> None:
+    """Delete every adherence record (``seed_demo --reset``)."""
+    for model in (AdherenceCheckIn, TreatmentEvent, Intervention, RegimenChange, AiCourse):
+        model._default_manager.all().delete()
+
+
+def trim_responses_after_stop() -> int:
+    """Reassessments happen while she is on AI (SPEC section 3): the demo's questionnaires,
+    seeded on a plain schedule, stop at her death, and at a permanent discontinuation once the
+    study's 3-month trajectory (baseline to month 3) is complete."""
+    from assessments.models import Response
+
+    removed = 0
+    stops = TreatmentEvent.objects.filter(
+        kind__in=[EventKind.DEATH, EventKind.DISCONTINUATION]
+    ).values_list("patient_id", "kind", "start_date", "patient__aimss_diagnosis_date")
+    last_day: dict[int, dt.date] = {}
+    for patient_id, kind, day, diagnosis in stops:
+        if kind == EventKind.DISCONTINUATION and diagnosis is not None:
+            day = max(day, diagnosis + dt.timedelta(days=TRAJECTORY_DAYS))
+        last_day[patient_id] = min(day, last_day.get(patient_id, day))
+    for patient_id, day in last_day.items():
+        later = Response.objects.filter(patient_id=patient_id, submitted_at__date__gt=day)
+        # newest first: a correction points at the version it replaces
+        for response in later.order_by("-submitted_at", "-pk"):
+            response.delete()
+            removed += 1
+    return removed

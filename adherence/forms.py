@@ -1,0 +1,117 @@
+"""Forms for the staff therapy page and the patient's adherence check-in.
+
+The forms parse and check single fields; the services decide everything across rows, and
+their messages are put back on the form by :func:`apply_service_errors`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import DAYS_IN_WEEK, AiCourse, Intervention, RegimenChange, TreatmentEvent
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def apply_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """Attach a service's errors to the form's fields, or to the form as a whole."""
+    for field, messages in error.message_dict.items():
+        target = field if field in form.fields else None
+        for message in messages:
+            if target is None and field != NON_FIELD_ERRORS:
+                message = f"{field.replace('_', ' ').capitalize()}: {message}"
+            form.add_error(target, message)
+
+
+class AiCourseForm(forms.ModelForm):
+    class Meta:
+        model = AiCourse
+        fields = ["drug", "start_date", "planned_duration_years"]
+        widgets = {"start_date": DATE_INPUT}
+
+
+class RegimenChangeForm(forms.ModelForm):
+    class Meta:
+        model = RegimenChange
+        fields = ["kind", "date", "new_drug", "reason"]
+        widgets = {"date": DATE_INPUT}
+
+
+class TreatmentEventForm(forms.ModelForm):
+    class Meta:
+        model = TreatmentEvent
+        fields = ["kind", "start_date", "end_date", "reason", "explicit_aimss_termination", "note"]
+        widgets = {"start_date": DATE_INPUT, "end_date": DATE_INPUT}
+
+
+class InterventionForm(forms.ModelForm):
+    class Meta:
+        model = Intervention
+        fields = ["measure", "category", "start_date", "end_date", "note"]
+        widgets = {"start_date": DATE_INPUT, "end_date": DATE_INPUT}
+        help_texts = {"category": _("Filled in from the measure; needed only for 'Other'.")}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["category"].required = False
+
+
+class InterruptionEndForm(forms.Form):
+    event = forms.IntegerField(widget=forms.HiddenInput)
+    end_date = forms.DateField(label=_("Last day off the drug"), widget=DATE_INPUT)
+
+
+YES_NO = [("no", _("No")), ("yes", _("Yes"))]
+
+
+class CheckInForm(forms.Form):
+    """The patient's adherence check-in; each question is rendered as a fieldset."""
+
+    days_taken_last_7 = forms.TypedChoiceField(
+        label=_("In the last 7 days, on how many days did you take your aromatase inhibitor?"),
+        choices=[(n, str(n)) for n in range(DAYS_IN_WEEK + 1)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose the number of days, from 0 to 7.")},
+    )
+    stopped = forms.ChoiceField(
+        label=_("Have you stopped taking it?"),
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Answer yes or no.")},
+    )
+    wants_to_stop = forms.ChoiceField(
+        label=_("Do you want to stop taking it?"),
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Answer yes or no.")},
+    )
+    reason = forms.CharField(
+        label=_("If you stopped or want to stop: why?"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    side_effects = forms.CharField(
+        label=_("Side effects, in your own words"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    submission_token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "days_taken_last_7": data["days_taken_last_7"],
+            "stopped": data["stopped"] == "yes",
+            "wants_to_stop": data["wants_to_stop"] == "yes",
+            "reason": data["reason"],
+            "side_effects": data["side_effects"],
+            "submission_token": data["submission_token"],
+        }

@@ -1,0 +1,426 @@
+"""AI therapy courses, regimen changes, treatment events, management interventions and
+adherence check-ins: the data the study's outcome is made of (STUDY.md, SPEC section 1).
+
+Nothing derived is stored: the course status, the management strategy at diagnosis and the
+interruption-free survival record are computed by :mod:`adherence.selectors`. Single-row
+invariants are database constraints; cross-row rules (overlapping interruptions, events before
+the diagnosis, data after death) are checked by :mod:`adherence.services` under a lock on the
+patient row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from patients.models import Patient
+
+# STUDY.md: "permanent AI discontinuation due to AIMSS (>= 3 months off, ...)". Three months are
+# counted as 91 days off the drug (13 weeks), both ends inclusive.
+AIMSS_STOP_MIN_DAYS = 91  # days
+DAYS_IN_WEEK = 7  # the check-in's recall period, days
+
+
+class Drug(models.TextChoices):
+    ANASTROZOLE = "anastrozole", _("Anastrozole")
+    LETROZOLE = "letrozole", _("Letrozole")
+    EXEMESTANE = "exemestane", _("Exemestane")
+
+
+class PlannedDuration(models.IntegerChoices):
+    FIVE_YEARS = 5, _("5 years")
+    TEN_YEARS = 10, _("10 years")
+
+
+class CourseStatus(models.TextChoices):
+    """Derived from the events (see ``selectors.course_status``), never stored."""
+
+    ACTIVE = "active", _("Active")
+    INTERRUPTED = "interrupted", _("Interrupted")
+    COMPLETED = "completed", _("Completed")
+    DISCONTINUED = "discontinued", _("Discontinued")
+
+
+class AiCourse(models.Model):
+    """A patient's adjuvant aromatase-inhibitor therapy: one course per patient.
+
+    Switches of agent are regimen changes of the same course, so ``drug`` is the initial AI
+    (Table 1 of STUDY.md counts the initial AI).
+    """
+
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="ai_course")
+    drug = models.CharField(_("initial aromatase inhibitor"), max_length=16, choices=Drug.choices)
+    start_date = models.DateField(_("AI start date"))
+    planned_duration_years = models.PositiveSmallIntegerField(
+        _("planned duration"), choices=PlannedDuration.choices, default=PlannedDuration.FIVE_YEARS
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(drug__in=Drug.values), name="aicourse_drug_valid"),
+            models.CheckConstraint(
+                condition=Q(planned_duration_years__in=PlannedDuration.values),
+                name="aicourse_planned_duration_5_or_10",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_drug_display()} from {self.start_date:%Y-%m-%d}"
+
+    @property
+    def planned_end_date(self) -> dt.date:
+        try:
+            return self.start_date.replace(year=self.start_date.year + self.planned_duration_years)
+        except ValueError:  # 29 February
+            return self.start_date.replace(
+                year=self.start_date.year + self.planned_duration_years, day=28
+            )
+
+
+class RegimenChangeKind(models.TextChoices):
+    DOSE_REDUCTION = "dose_reduction", _("Dose reduction")
+    INTERMITTENT_DOSING = "intermittent_dosing", _("Intermittent dosing")
+    SWITCH_AGENT = "switch_agent", _("Switch of agent")
+
+
+class RegimenChange(models.Model):
+    """A dated change of the AI regimen, with its reason; a switch names the new drug."""
+
+    course = models.ForeignKey(AiCourse, on_delete=models.PROTECT, related_name="regimen_changes")
+    kind = models.CharField(max_length=24, choices=RegimenChangeKind.choices)
+    date = models.DateField()
+    new_drug = models.CharField(
+        _("new drug"),
+        max_length=16,
+        choices=Drug.choices,
+        blank=True,
+        help_text=_("Only for a switch of agent."),
+    )
+    reason = models.CharField(max_length=500)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["course_id", "date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind=RegimenChangeKind.SWITCH_AGENT, new_drug__in=Drug.values)
+                | (~Q(kind=RegimenChangeKind.SWITCH_AGENT) & Q(new_drug="")),
+                name="regimenchange_new_drug_iff_switch",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.date:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        if self.kind == RegimenChangeKind.SWITCH_AGENT and not self.new_drug:
+            raise ValidationError({"new_drug": _("A switch of agent names the new drug.")})
+        if self.kind != RegimenChangeKind.SWITCH_AGENT and self.new_drug:
+            raise ValidationError({"new_drug": _("Only a switch of agent has a new drug.")})
+
+
+class EventKind(models.TextChoices):
+    INTERRUPTION = "interruption", _("Temporary interruption")
+    DISCONTINUATION = "discontinuation", _("Permanent discontinuation")
+    RECURRENCE = "recurrence", _("Recurrence or metastasis (confirmed)")
+    DEATH = "death", _("Death")
+
+
+class StopReason(models.TextChoices):
+    AIMSS = "aimss", _("AIMSS")
+    OTHER = "other", _("Other reason")
+
+
+STOP_KINDS = (EventKind.INTERRUPTION, EventKind.DISCONTINUATION)
+
+
+class TreatmentEvent(models.Model):
+    """A treatment event: the raw material of the study's composite endpoint.
+
+    How the recorded data encode the study's endpoint (STUDY.md, primary outcome):
+
+    - ``recurrence`` (confirmed date = ``start_date``) and ``death`` (``start_date``) are
+      composite events on their date.
+    - "Permanent AI discontinuation due to AIMSS (>= 3 months off, or explicit termination for
+      AIMSS intolerance)". An *AIMSS stop* is a run of AIMSS-reason stops: interruptions with
+      ``reason=aimss`` and a discontinuation with ``reason=aimss``; an interruption followed
+      within a day by another AIMSS stop is the same run. The run is a composite event, dated
+      on the day the run began (where the drug was first stopped), when
+
+      * it contains a discontinuation with ``explicit_aimss_termination`` (the clinician records
+        that the AI was terminated for AIMSS intolerance), or
+      * it lasted at least :data:`AIMSS_STOP_MIN_DAYS` (91) days, both ends inclusive: up to an
+        interruption's ``end_date`` (the last day off the drug), or, for a discontinuation or an
+        interruption still open, up to the last follow-up. An interruption of >= 91 days counts
+        even if the drug was resumed afterwards: the study's criterion is the time off.
+
+      A shorter AIMSS stop is a lapse of adherence, not an event (the patient is still at risk).
+      Stops for ``other`` reasons never count (the study excluded AI stopped for other reasons).
+
+    ``end_date`` exists only for interruptions (open while she is still off the drug).
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="treatment_events")
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    start_date = models.DateField(
+        _("date"), help_text=_("Start of an interruption; date of any other event.")
+    )
+    end_date = models.DateField(
+        _("end date"),
+        null=True,
+        blank=True,
+        help_text=_("Interruptions only: the last day off the drug; empty while still off."),
+    )
+    reason = models.CharField(
+        _("reason for stopping"),
+        max_length=8,
+        choices=StopReason.choices,
+        blank=True,
+        help_text=_("Interruptions and discontinuations only."),
+    )
+    explicit_aimss_termination = models.BooleanField(
+        _("terminated for AIMSS intolerance"),
+        default=False,
+        help_text=_("Discontinuations for AIMSS only: the AI was explicitly terminated."),
+    )
+    note = models.CharField(max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient_id", "start_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(kind=EventKind.INTERRUPTION, end_date__gte=F("start_date")),
+                name="treatmentevent_end_only_for_interruption_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=STOP_KINDS, reason__in=StopReason.values)
+                | (~Q(kind__in=STOP_KINDS) & Q(reason="")),
+                name="treatmentevent_reason_iff_stop",
+            ),
+            models.CheckConstraint(
+                condition=Q(explicit_aimss_termination=False)
+                | Q(kind=EventKind.DISCONTINUATION, reason=StopReason.AIMSS),
+                name="treatmentevent_explicit_only_for_aimss_discontinuation",
+            ),
+            # One death and one permanent discontinuation per patient.
+            models.UniqueConstraint(
+                fields=["patient", "kind"],
+                condition=Q(kind__in=[EventKind.DEATH, EventKind.DISCONTINUATION]),
+                name="treatmentevent_one_death_one_discontinuation",
+            ),
+        ]
+        indexes = [
+            # Clinician-recorded interruptions still open: an adherence-lapse trigger to poll.
+            models.Index(
+                fields=["patient"],
+                condition=Q(kind=EventKind.INTERRUPTION, end_date__isnull=True),
+                name="treatmentevent_open_stop_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.start_date:%Y-%m-%d}"
+
+    @property
+    def last_date(self) -> dt.date:
+        return self.end_date or self.start_date
+
+    def clean(self) -> None:
+        errors: dict[str, list[Any]] = {}
+        is_stop = self.kind in STOP_KINDS
+        if self.end_date is not None:
+            if self.kind != EventKind.INTERRUPTION:
+                errors.setdefault("end_date", []).append(
+                    _("Only a temporary interruption has an end date.")
+                )
+            elif self.start_date and self.end_date < self.start_date:
+                errors.setdefault("end_date", []).append(
+                    _("The end %(end)s is before the start %(start)s.")
+                    % {"end": self.end_date.isoformat(), "start": self.start_date.isoformat()}
+                )
+        if is_stop and not self.reason:
+            errors.setdefault("reason", []).append(
+                _("Say whether the AI was stopped for AIMSS or another reason.")
+            )
+        if not is_stop and self.reason:
+            errors.setdefault("reason", []).append(
+                _("Only an interruption or a discontinuation has a reason for stopping.")
+            )
+        if self.explicit_aimss_termination and not (
+            self.kind == EventKind.DISCONTINUATION and self.reason == StopReason.AIMSS
+        ):
+            errors.setdefault("explicit_aimss_termination", []).append(
+                _("Only a discontinuation for AIMSS can be an explicit termination for AIMSS.")
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class InterventionCategory(models.TextChoices):
+    """The study's four categories of AIMSS management (STUDY.md, Groups)."""
+
+    ANALGESIC = "analgesic", _("Analgesic medication")
+    PHYSICAL_THERAPY = "physical_therapy", _("Physical therapy")
+    AI_ADJUSTMENT = "ai_adjustment", _("AI regimen adjustment")
+    COMPLEMENTARY = "complementary", _("Complementary or alternative")
+
+
+class Measure(models.TextChoices):
+    """The maintained list of specific measures (STUDY.md; the guideline summary)."""
+
+    CELECOXIB = "celecoxib", _("Celecoxib")
+    LOXOPROFEN = "loxoprofen", _("Loxoprofen")
+    DULOXETINE = "duloxetine", _("Duloxetine")
+    EXERCISE = "exercise", _("Exercise programme")
+    PHYSIOTHERAPY = "physiotherapy", _("Physiotherapy")
+    DOSE_REDUCTION = "dose_reduction", _("Dose reduction")
+    INTERMITTENT_DOSING = "intermittent_dosing", _("Intermittent dosing")
+    VITAMIN_D = "vitamin_d", _("Vitamin D")
+    ACUPUNCTURE = "acupuncture", _("Acupuncture")
+    OTHER = "other", _("Other")
+
+
+# Each measure's category; "other" may be recorded under any category (with a note).
+MEASURE_CATEGORY: dict[str, str | None] = {
+    Measure.CELECOXIB: InterventionCategory.ANALGESIC,
+    Measure.LOXOPROFEN: InterventionCategory.ANALGESIC,
+    Measure.DULOXETINE: InterventionCategory.ANALGESIC,
+    Measure.EXERCISE: InterventionCategory.PHYSICAL_THERAPY,
+    Measure.PHYSIOTHERAPY: InterventionCategory.PHYSICAL_THERAPY,
+    Measure.DOSE_REDUCTION: InterventionCategory.AI_ADJUSTMENT,
+    Measure.INTERMITTENT_DOSING: InterventionCategory.AI_ADJUSTMENT,
+    Measure.VITAMIN_D: InterventionCategory.COMPLEMENTARY,
+    Measure.ACUPUNCTURE: InterventionCategory.COMPLEMENTARY,
+    Measure.OTHER: None,
+}
+
+
+class Intervention(models.Model):
+    """A management intervention for AIMSS, in one of the study's four categories."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="interventions")
+    category = models.CharField(max_length=20, choices=InterventionCategory.choices)
+    measure = models.CharField(max_length=24, choices=Measure.choices)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True, help_text=_("Empty while ongoing."))
+    note = models.CharField(max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient_id", "start_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="intervention_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(category__in=InterventionCategory.values),
+                name="intervention_category_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(measure=Measure.OTHER)
+                | Q(
+                    *[
+                        Q(measure=measure, category=category)
+                        for measure, category in MEASURE_CATEGORY.items()
+                        if category
+                    ],
+                    _connector=Q.OR,
+                ),
+                name="intervention_measure_in_its_category",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_measure_display()} from {self.start_date:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        errors: dict[str, list[Any]] = {}
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = [
+                _("The end %(end)s is before the start %(start)s.")
+                % {"end": self.end_date.isoformat(), "start": self.start_date.isoformat()}
+            ]
+        expected = MEASURE_CATEGORY.get(self.measure)
+        if expected and self.category and self.category != expected:
+            errors["category"] = [
+                _("%(measure)s belongs to the category %(category)s.")
+                % {
+                    "measure": Measure(self.measure).label,
+                    "category": InterventionCategory(expected).label,
+                }
+            ]
+        if errors:
+            raise ValidationError(errors)
+
+
+class AdherenceCheckIn(models.Model):
+    """The patient's own answer: days the AI was taken in the last 7, stopping, side effects.
+
+    ``lapse`` is decided at submission by the clinic's rule (``services.is_adherence_lapse``)
+    so that it survives a broker outage; ``lapse_evaluated_at`` is set when the after-commit
+    task has handed it on (the hook for the adherence-lapse flag).
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="check_ins")
+    submitted_at = models.DateTimeField()
+    days_taken_last_7 = models.PositiveSmallIntegerField(
+        _("days the AI was taken in the last 7"),
+        validators=[MinValueValidator(0), MaxValueValidator(DAYS_IN_WEEK)],
+    )
+    stopped = models.BooleanField(_("has stopped taking the AI"), default=False)
+    wants_to_stop = models.BooleanField(_("wants to stop taking the AI"), default=False)
+    reason = models.TextField(_("why"), blank=True, max_length=2000)
+    side_effects = models.TextField(_("side effects in her words"), blank=True, max_length=2000)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submission_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    lapse = models.BooleanField(default=False)
+    lapse_evaluated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient_id", "-submitted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(days_taken_last_7__gte=0, days_taken_last_7__lte=DAYS_IN_WEEK),
+                name="checkin_days_taken_0_to_7",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "-submitted_at"], name="checkin_patient_recent_idx"),
+            # The sweep for check-ins whose lapse was never handed on (lost task).
+            models.Index(
+                fields=["created_at"],
+                condition=Q(lapse_evaluated_at__isnull=True),
+                name="checkin_unevaluated_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Check-in {self.pk} of patient {self.patient_id}"

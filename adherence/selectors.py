@@ -1,0 +1,342 @@
+"""Derived, never typed: course status, the management strategy at diagnosis and the
+treatment interruption-free survival record (STUDY.md, primary outcome).
+
+One derivation serves one patient (:func:`survival_record`) and a cohort
+(:func:`survival_records`, a fixed number of queries whatever the cohort size); pages, the API,
+analytics and charts all read it from here.
+
+Definitions (documented once, tested in ``tests/adherence/test_survival.py``):
+
+- **Origin**: the AIMSS diagnosis date. A patient without one has no record (time ``None``).
+- **Strategy at diagnosis**: the categories of interventions whose ``start_date`` lies in
+  ``[diagnosis, diagnosis + clinic.strategy_window_days]``, both ends inclusive (day 14 is in,
+  day 15 out). An intervention started *before* the diagnosis is not part of the management
+  *after* AIMSS diagnosis that defines the study's groups, so it is not counted. One category
+  is ``monotherapy``, two or more ``combined``, none ``None``.
+- **Event**: the earliest composite event (see :class:`adherence.models.TreatmentEvent` for how
+  "due to AIMSS" is encoded). Ties on one day are broken death > recurrence >
+  aimss_discontinuation: the most final outcome names the event, since the others could not be
+  observed after it anyway.
+- **Censoring**: without an event, at the last follow-up: the latest date of any data recorded
+  for her (treatment events and their ends, interventions and their ends, regimen changes,
+  check-ins, ...; see :data:`FOLLOW_UP_SOURCES`, which later apps extend), never "today", so a
+  patient lost to follow-up is not counted as event-free until now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from patients.models import Patient
+
+from .models import (
+    AIMSS_STOP_MIN_DAYS,
+    AdherenceCheckIn,
+    AiCourse,
+    CourseStatus,
+    EventKind,
+    Intervention,
+    RegimenChange,
+    StopReason,
+    TreatmentEvent,
+)
+
+MONOTHERAPY = "monotherapy"
+COMBINED = "combined"
+
+EVENT_DEATH = "death"
+EVENT_RECURRENCE = "recurrence"
+EVENT_AIMSS_DISCONTINUATION = "aimss_discontinuation"
+# Same-day ties: the lower number wins.
+EVENT_PRIORITY = {EVENT_DEATH: 0, EVENT_RECURRENCE: 1, EVENT_AIMSS_DISCONTINUATION: 2}
+
+
+@dataclass(frozen=True)
+class SurvivalRecord:
+    patient_id: int
+    strategy: str | None
+    categories: tuple[str, ...]
+    time_days: int | None
+    event: bool
+    event_type: str | None
+    censored_at: dt.date | None
+    origin: dt.date | None
+    event_date: dt.date | None = None
+
+
+@dataclass
+class PatientData:
+    """What the derivations need about one patient, loaded in bulk."""
+
+    patient: Patient
+    events: list[TreatmentEvent] = field(default_factory=list)
+    interventions: list[tuple[str, dt.date, dt.date | None]] = field(default_factory=list)
+    last_dates: list[dt.date] = field(default_factory=list)
+
+
+# --- strategy ---------------------------------------------------------------------------------
+
+
+def strategy_at_diagnosis(
+    *, diagnosis: dt.date | None, window_days: int, starts: Iterable[tuple[str, dt.date]]
+) -> tuple[str | None, tuple[str, ...]]:
+    """(strategy, categories) from (category, start_date) pairs of interventions."""
+    if diagnosis is None:
+        return None, ()
+    last_day = diagnosis + dt.timedelta(days=window_days)
+    categories = tuple(sorted({c for c, start in starts if diagnosis <= start <= last_day}))
+    if not categories:
+        return None, ()
+    return (MONOTHERAPY if len(categories) == 1 else COMBINED), categories
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def aimss_stop_event_date(
+    events: Sequence[TreatmentEvent], last_follow_up: dt.date
+) -> dt.date | None:
+    """The start of the first AIMSS stop that counts as "discontinuation due to AIMSS"."""
+    stops = sorted(
+        (
+            e
+            for e in events
+            if e.kind in (EventKind.INTERRUPTION, EventKind.DISCONTINUATION)
+            and e.reason == StopReason.AIMSS
+        ),
+        key=lambda e: (e.start_date, e.kind != EventKind.INTERRUPTION),
+    )
+    run_start: dt.date | None = None
+    run_end: dt.date | None = None  # last day off in the run; None = still off
+    run_explicit = False
+    for stop in stops:
+        open_ended = stop.kind == EventKind.DISCONTINUATION or stop.end_date is None
+        continues = (
+            run_start is not None
+            and run_end is not None
+            and stop.start_date <= run_end + dt.timedelta(days=1)
+        )
+        if run_start is not None and not continues:
+            if _run_counts(run_start, run_end, run_explicit, last_follow_up):
+                return run_start
+            run_start = None
+        if run_start is None:
+            run_start, run_end, run_explicit = stop.start_date, stop.start_date, False
+        if open_ended:
+            run_end = None
+        elif run_end is not None and stop.end_date is not None:
+            run_end = max(run_end, stop.end_date)
+        run_explicit = run_explicit or stop.explicit_aimss_termination
+        if run_end is None:  # nothing after an open stop can start a new run
+            break
+    if run_start is not None and _run_counts(run_start, run_end, run_explicit, last_follow_up):
+        return run_start
+    return None
+
+
+def _run_counts(start: dt.date, end: dt.date | None, explicit: bool, last: dt.date) -> bool:
+    if explicit:
+        return True
+    days_off = ((end or max(last, start)) - start).days + 1
+    return days_off >= AIMSS_STOP_MIN_DAYS
+
+
+def last_follow_up(data: PatientData) -> dt.date | None:
+    dates = list(data.last_dates)
+    for event in data.events:
+        dates.append(event.last_date)
+    for _category, start, end in data.interventions:
+        dates.append(end or start)
+    diagnosis = data.patient.aimss_diagnosis_date
+    if diagnosis:
+        dates.append(diagnosis)
+    return max(dates) if dates else None
+
+
+def derive_survival(data: PatientData) -> SurvivalRecord:
+    """The survival record from one patient's loaded data (no queries)."""
+    patient = data.patient
+    origin = patient.aimss_diagnosis_date
+    strategy, categories = strategy_at_diagnosis(
+        diagnosis=origin,
+        window_days=patient.clinic.strategy_window_days,
+        starts=[(c, s) for c, s, _e in data.interventions],
+    )
+    if origin is None:
+        return SurvivalRecord(patient.pk, strategy, categories, None, False, None, None, None)
+    last = last_follow_up(data) or origin
+    candidates: list[tuple[dt.date, str]] = [
+        (e.start_date, EVENT_DEATH) for e in data.events if e.kind == EventKind.DEATH
+    ] + [(e.start_date, EVENT_RECURRENCE) for e in data.events if e.kind == EventKind.RECURRENCE]
+    aimss_date = aimss_stop_event_date(data.events, last)
+    if aimss_date is not None:
+        candidates.append((aimss_date, EVENT_AIMSS_DISCONTINUATION))
+    if candidates:
+        when, kind = min(candidates, key=lambda c: (c[0], EVENT_PRIORITY[c[1]]))
+        return SurvivalRecord(
+            patient.pk, strategy, categories, (when - origin).days, True, kind, None, origin, when
+        )
+    return SurvivalRecord(
+        patient.pk, strategy, categories, (last - origin).days, False, None, last, origin
+    )
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+# Sources of the last follow-up: each gives {patient_id: latest date} for a set of patient ids
+# in one query. Events and interventions are loaded anyway and counted in ``last_follow_up``.
+FollowUpSource = Callable[[list[int], dict[int, Patient]], dict[int, dt.date]]
+
+
+def _regimen_change_dates(ids: list[int], _patients: dict[int, Patient]) -> dict[int, dt.date]:
+    rows = (
+        RegimenChange.objects.filter(course__patient_id__in=ids)
+        .values("course__patient_id")
+        .annotate(last=Max("date"))
+    )
+    return {row["course__patient_id"]: row["last"] for row in rows}
+
+
+def _check_in_dates(ids: list[int], patients: dict[int, Patient]) -> dict[int, dt.date]:
+    rows = (
+        AdherenceCheckIn.objects.filter(patient_id__in=ids)
+        .values("patient_id")
+        .annotate(last=Max("submitted_at"))
+    )
+    return {
+        row["patient_id"]: _local_date(row["last"], patients[row["patient_id"]]) for row in rows
+    }
+
+
+def _local_date(moment: dt.datetime, patient: Patient) -> dt.date:
+    try:
+        zone = zoneinfo.ZoneInfo(patient.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return timezone.localtime(moment, zone).date()
+
+
+FOLLOW_UP_SOURCES: list[FollowUpSource] = [_regimen_change_dates, _check_in_dates]
+
+
+def load_patient_data(patients: Iterable[Patient]) -> list[PatientData]:
+    """Events, intervention dates and last follow-up dates for many patients in a few queries."""
+    by_id = {p.pk: PatientData(patient=p) for p in patients}
+    ids = list(by_id)
+    if not ids:
+        return []
+    for event in TreatmentEvent.objects.filter(patient_id__in=ids).order_by("start_date", "id"):
+        by_id[event.patient_id].events.append(event)
+    for pid, category, start, end in Intervention.objects.filter(patient_id__in=ids).values_list(
+        "patient_id", "category", "start_date", "end_date"
+    ):
+        by_id[pid].interventions.append((category, start, end))
+    patient_map = {pid: data.patient for pid, data in by_id.items()}
+    for source in FOLLOW_UP_SOURCES:
+        for pid, date in source(ids, patient_map).items():
+            by_id[pid].last_dates.append(date)
+    return list(by_id.values())
+
+
+def survival_records(patients: QuerySet[Patient]) -> list[SurvivalRecord]:
+    """Survival records of a cohort, in a fixed number of queries whatever its size."""
+    return [derive_survival(d) for d in load_patient_data(patients.select_related("clinic"))]
+
+
+def survival_record(patient: Patient) -> SurvivalRecord:
+    """The survival record of one patient."""
+    return derive_survival(load_patient_data([patient])[0])
+
+
+# --- check-in schedule ------------------------------------------------------------------------
+
+# SPEC section 3: months 1, 2 and 3 after the AIMSS diagnosis (the study's 3-month trajectory),
+# then every 3 months (the guideline's 2-4 months). Months are counted as days from diagnosis.
+CHECK_IN_DAYS = (30, 61, 91)  # days after diagnosis
+CHECK_IN_EVERY_DAYS = 91  # days, after the last of CHECK_IN_DAYS
+
+
+def check_in_schedule(diagnosis: dt.date, until: dt.date) -> list[dt.date]:
+    """The dates a check-in falls due on, from the AIMSS diagnosis up to ``until``."""
+    offsets = list(CHECK_IN_DAYS)
+    while diagnosis + dt.timedelta(days=offsets[-1] + CHECK_IN_EVERY_DAYS) <= until:
+        offsets.append(offsets[-1] + CHECK_IN_EVERY_DAYS)
+    return [d for d in (diagnosis + dt.timedelta(days=o) for o in offsets) if d <= until]
+
+
+def check_in_due_since(patient: Patient, today: dt.date | None = None) -> dt.date | None:
+    """The scheduled date of a check-in still missing today, or ``None`` if none is due."""
+    if patient.aimss_diagnosis_date is None:
+        return None
+    today = today or timezone.localdate()
+    due = check_in_schedule(patient.aimss_diagnosis_date, today)
+    if not due:
+        return None
+    latest = AdherenceCheckIn.objects.filter(patient=patient).aggregate(last=Max("submitted_at"))
+    if latest["last"] is not None and _local_date(latest["last"], patient) >= due[-1]:
+        return None
+    return due[-1]
+
+
+# --- course -----------------------------------------------------------------------------------
+
+
+def course_status(
+    course: AiCourse, events: Sequence[TreatmentEvent], today: dt.date | None = None
+) -> CourseStatus:
+    """Active, interrupted, completed or discontinued, from the events (never stored)."""
+    today = today or timezone.localdate()
+    if any(e.kind in (EventKind.DISCONTINUATION, EventKind.DEATH) for e in events):
+        return CourseStatus.DISCONTINUED
+    if today >= course.planned_end_date:
+        return CourseStatus.COMPLETED
+    for e in events:
+        if (
+            e.kind == EventKind.INTERRUPTION
+            and e.start_date <= today
+            and (e.end_date is None or e.end_date >= today)
+        ):
+            return CourseStatus.INTERRUPTED
+    return CourseStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class TherapyOverview:
+    """Everything the staff therapy page shows about one patient."""
+
+    course: AiCourse | None
+    course_status: CourseStatus | None
+    regimen_changes: list[RegimenChange]
+    events: list[TreatmentEvent]
+    interventions: list[Intervention]
+    check_ins: list[AdherenceCheckIn]
+    survival: SurvivalRecord
+
+
+RECENT_CHECK_INS = 10
+
+
+def therapy_overview(patient: Patient) -> TherapyOverview:
+    course = AiCourse.objects.filter(patient=patient).first()
+    events = list(TreatmentEvent.objects.filter(patient=patient).order_by("start_date", "id"))
+    return TherapyOverview(
+        course=course,
+        course_status=course_status(course, events) if course else None,
+        regimen_changes=list(
+            RegimenChange.objects.filter(course__patient=patient).order_by("date", "id")
+        ),
+        events=events,
+        interventions=list(Intervention.objects.filter(patient=patient).order_by("start_date")),
+        check_ins=list(
+            AdherenceCheckIn.objects.filter(patient=patient).order_by("-submitted_at")[
+                :RECENT_CHECK_INS
+            ]
+        ),
+        survival=survival_record(patient),
+    )

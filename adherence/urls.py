@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "adherence"
+
+urlpatterns = [
+    path("patients/<int:pk>/therapy/", views.therapy, name="therapy"),
+    path("me/check-in/", views.check_in, name="check_in"),
+]

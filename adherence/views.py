@@ -1,0 +1,123 @@
+"""Pages: the staff therapy page of one patient and the patient's adherence check-in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from patients.access import care_staff_required, get_patient_or_404, patient_required
+from patients.models import Patient
+
+from . import services
+from .forms import (
+    AiCourseForm,
+    CheckInForm,
+    InterruptionEndForm,
+    InterventionForm,
+    RegimenChangeForm,
+    TreatmentEventForm,
+    apply_service_errors,
+)
+from .models import EventKind, TreatmentEvent
+from .selectors import check_in_due_since, therapy_overview
+
+
+def _end_interruption(*, patient: Patient, event: int, end_date: Any, **unused: Any) -> Any:
+    target = TreatmentEvent.objects.filter(
+        patient=patient, pk=event, kind=EventKind.INTERRUPTION
+    ).first()
+    if target is None:
+        raise ValidationError(_("This interruption does not exist."))
+    return services.interruption_end(event=target, end_date=end_date)
+
+
+# form name -> (form class, service, success message)
+THERAPY_FORMS: dict[str, tuple[type[forms.BaseForm], Callable[..., Any], Any]] = {
+    "course": (AiCourseForm, services.ai_course_create, gettext_lazy("AI course recorded.")),
+    "regimen": (
+        RegimenChangeForm,
+        services.regimen_change_create,
+        gettext_lazy("Regimen change recorded."),
+    ),
+    "event": (
+        TreatmentEventForm,
+        services.treatment_event_create,
+        gettext_lazy("Treatment event recorded."),
+    ),
+    "intervention": (
+        InterventionForm,
+        services.intervention_create,
+        gettext_lazy("Intervention recorded."),
+    ),
+    "end_interruption": (
+        InterruptionEndForm,
+        _end_interruption,
+        gettext_lazy("Interruption ended."),
+    ),
+}
+
+
+@care_staff_required
+def therapy(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_or_404(request.user, pk)
+    bound: dict[str, forms.BaseForm] = {}
+    if request.method == "POST":
+        name = request.POST.get("form", "")
+        if name not in THERAPY_FORMS:
+            raise Http404
+        form_class, service, done = THERAPY_FORMS[name]
+        form = form_class(request.POST, prefix=name)
+        if form.is_valid():
+            arguments = dict(form.cleaned_data)
+            if name != "end_interruption":
+                arguments["recorded_by"] = request.user
+            try:
+                service(patient=patient, **arguments)
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(request, done)
+                return redirect("adherence:therapy", pk=patient.pk)
+        bound[name] = form
+    context = {
+        "patient": patient,
+        "overview": therapy_overview(patient),
+        "forms": {
+            name: bound.get(name) or form_class(prefix=name)
+            for name, (form_class, _service, _done) in THERAPY_FORMS.items()
+            if name != "end_interruption"
+        },
+        "end_form": bound.get("end_interruption"),
+    }
+    return render(request, "adherence/therapy.html", context, status=400 if bound else 200)
+
+
+@patient_required
+def check_in(request: HttpRequest) -> HttpResponse:
+    patient = getattr(request.user, "patient", None)
+    if patient is None:
+        raise Http404
+    form = CheckInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.check_in_submit(
+                patient=patient,
+                entered_by=request.user,  # type: ignore[arg-type]
+                **form.service_arguments(),
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Thank you. Your answers were sent to your care team."))
+            return redirect("patients:patient_home")
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "due_since": check_in_due_since(patient)}
+    return render(request, "adherence/check_in.html", context, status=status)
