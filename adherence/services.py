@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aimss_tracker.dispatch import EVALUATE_CHECK_IN, EVALUATE_TREATMENT_EVENT, send_on_commit
 from patients.models import Clinic, Patient, User
 
 from .models import (
@@ -295,6 +296,9 @@ def treatment_event_create(
     )
     _full_clean(event, errors)
     event.save()
+    if event.kind == EventKind.INTERRUPTION:
+        # A clinician-recorded interruption is an adherence lapse (SPEC section 3).
+        send_on_commit(EVALUATE_TREATMENT_EVENT, event.pk)
     return event
 
 
@@ -425,33 +429,5 @@ def check_in_submit(
     _full_clean(check_in, errors)
     check_in.lapse = is_adherence_lapse(check_in, patient.clinic)
     check_in.save()
-    transaction.on_commit(lambda: _dispatch_evaluation(check_in.pk))
+    send_on_commit(EVALUATE_CHECK_IN, check_in.pk)
     return check_in, True
-
-
-def _dispatch_evaluation(check_in_id: int) -> None:
-    from .tasks import evaluate_adherence_task
-
-    try:
-        evaluate_adherence_task.apply_async((check_in_id,), retry=False)
-    except Exception:  # the broker is down: the sweep will evaluate it later
-        logger.warning("adherence evaluation not queued check_in=%s", check_in_id)
-
-
-@transaction.atomic
-def check_in_evaluate(*, check_in_id: int) -> bool | None:
-    """Hand on one check-in's lapse, once: claim it, then act.
-
-    Returns its lapse, or ``None`` when it was already evaluated (a repeated or concurrent
-    task). The adherence-lapse flag itself is opened here once the flags issue provides it;
-    until then the stored ``lapse`` and the log line (ids only) are the hand-over.
-    """
-    claimed = AdherenceCheckIn.objects.filter(
-        pk=check_in_id, lapse_evaluated_at__isnull=True
-    ).update(lapse_evaluated_at=timezone.now())
-    if claimed != 1:
-        return None
-    check_in = AdherenceCheckIn.objects.select_related("patient__clinic").get(pk=check_in_id)
-    if check_in.lapse:
-        logger.info("adherence lapse check_in=%s patient=%s", check_in.pk, check_in.patient_id)
-    return check_in.lapse

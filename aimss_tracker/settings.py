@@ -220,7 +220,15 @@ DEFAULT_FROM_EMAIL = env.str(
 # or repeated: late acknowledgement, re-queue on worker loss, one message prefetched at a time,
 # JSON only, time limits, results ignored, and a visibility timeout longer than any countdown.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+# A submission must answer within 2 s with Redis down (RELIABILITY 14): publishing fails fast
+# and is not retried; the sweeps pick up whatever was not queued.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 0.5,
+    "socket_timeout": 2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 0.5
+CELERY_TASK_PUBLISH_RETRY = False
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
@@ -249,6 +257,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic sweeps, installed into the database scheduler when beat starts. Each expires before
 # the next run so that a backlog never piles up duplicates; each is safe to run twice.
 CELERY_BEAT_SCHEDULE = {
+    "evaluations-sweep": {
+        "task": "followup.tasks.evaluations_sweep_task",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
     "notifications-sweep": {
         "task": "followup.tasks.notifications_sweep_task",
         "schedule": 60.0,

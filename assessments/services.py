@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from aimss_tracker.dispatch import EVALUATE_RESPONSE, send_on_commit
 from patients.models import Patient, User
 
 from . import scoring
@@ -139,16 +140,6 @@ def _build(
     return response
 
 
-def _dispatch_evaluation(response_id: int) -> None:
-    """Queue flag evaluation; a broker outage is logged (ids only) and swallowed."""
-    from .tasks import evaluate_response_task
-
-    try:
-        evaluate_response_task.delay(response_id)
-    except Exception:  # the broker is down: the sweep will find the response
-        logger.warning("assessment.dispatch_failed response_id=%s", response_id, exc_info=True)
-
-
 def response_submit(
     *,
     patient: Patient,
@@ -180,7 +171,7 @@ def response_submit(
             response.save(force_insert=True)
             if entry_mode == EntryMode.SELF:
                 ResponseDraft.objects.filter(patient=patient).delete()
-            transaction.on_commit(lambda: _dispatch_evaluation(response.pk))
+            send_on_commit(EVALUATE_RESPONSE, response.pk)
     except IntegrityError:
         first = Response.objects.filter(patient=patient, submission_key=submission_key).first()
         if first is None:
@@ -221,7 +212,7 @@ def response_correct(
         correction_reason=reason.strip(),
     )
     correction.save(force_insert=True)
-    transaction.on_commit(lambda: _dispatch_evaluation(correction.pk))
+    send_on_commit(EVALUATE_RESPONSE, correction.pk)
     logger.info(
         "assessment.corrected response_id=%s supersedes=%s by_user=%s",
         correction.pk,

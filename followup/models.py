@@ -378,3 +378,18 @@ class QuestionnaireLink(models.Model):
 
     def __str__(self) -> str:
         return f"Link for slot {self.slot_id}"
+
+
+class ResponseEvaluation(models.Model):
+    """A BPI-SF response the flag rules have run on (responses themselves are immutable)."""
+
+    response = models.OneToOneField(
+        "assessments.Response", on_delete=models.CASCADE, related_name="evaluation"
+    )
+    evaluated_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-evaluated_at"]
+
+    def __str__(self) -> str:
+        return f"Evaluation of response {self.response_id}"

@@ -21,11 +21,12 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Min, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from adherence.models import EventKind, TreatmentEvent
 from patients.models import Clinic, Patient
 
 from .models import (
@@ -91,6 +92,19 @@ def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None)
     """
     today = today or timezone.localdate()
     patient_list = [p for p in patients if p.aimss_diagnosis_date is not None]
+    # Reassessments run while she is on AI: none after a permanent discontinuation or death.
+    stopped = dict(
+        TreatmentEvent.objects.filter(
+            patient__in=patient_list, kind__in=[EventKind.DISCONTINUATION, EventKind.DEATH]
+        )
+        .values("patient_id")
+        .annotate(first=Min("start_date"))
+        .values_list("patient_id", "first")
+    )
+    if stopped:
+        ReassessmentSlot.objects.filter(
+            patient_id__in=list(stopped), completed_at__isnull=True, due_date__gt=today
+        ).delete()
     existing: dict[int, set[int]] = {}
     for patient_id, months in ReassessmentSlot.objects.filter(patient__in=patient_list).values_list(
         "patient_id", "months_after_diagnosis"
@@ -102,6 +116,7 @@ def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None)
         if override is not None and override.paused:
             continue
         rules = schedule_rules_of(patient.clinic)
+        stop = stopped.get(patient.pk)
         interval = (override.interval_months if override else None) or rules.interval_months
         diagnosis = patient.aimss_diagnosis_date
         assert diagnosis is not None
@@ -110,6 +125,8 @@ def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None)
             if months in existing.get(patient.pk, ()):
                 continue
             due_date = add_months(diagnosis, months)
+            if stop is not None and due_date > stop:
+                break
             new_slots.append(
                 ReassessmentSlot(
                     patient=patient,

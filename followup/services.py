@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from aimss_tracker.dispatch import send_on_commit
 from patients.models import Clinic, Patient, Role, User
 
 from .models import (
@@ -65,21 +66,6 @@ class RaiseResult:
     flag: Flag
     opened: bool  # a new flag was opened
     attached: bool  # the trigger was new (False: this event had already been evaluated)
-
-
-def _dispatch_on_commit(task_name: str, *ids: int) -> None:
-    """Queue a task after commit; if the broker is down, the sweeps will catch up."""
-    from . import tasks
-
-    task = getattr(tasks, task_name)
-
-    def send() -> None:
-        try:
-            task.delay(*ids)
-        except Exception:  # broker outage: logged with ids only, the sweep resends
-            logger.warning("could not queue %s for ids %s; the sweep will", task_name, ids)
-
-    transaction.on_commit(send)
 
 
 @transaction.atomic
@@ -158,7 +144,7 @@ def notifications_create(*, flag: Flag, reason: str) -> list[FlagNotification]:
     )
     created = list(FlagNotification.objects.filter(flag=flag, reason=reason, sent_at__isnull=True))
     for notification in created:
-        _dispatch_on_commit("send_flag_notification_task", notification.pk)
+        send_on_commit("followup.tasks.send_flag_notification_task", notification.pk)
     return created
 
 

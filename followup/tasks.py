@@ -43,3 +43,32 @@ def overdue_sweep_task() -> None:
     from .schedules import overdue_flags_raise
 
     overdue_flags_raise()
+
+
+@shared_task(ignore_result=True)
+def evaluate_response_task(response_id: int) -> None:
+    from .evaluation import response_evaluate
+
+    response_evaluate(response_id=response_id)
+
+
+@shared_task(ignore_result=True)
+def evaluate_check_in_task(check_in_id: int) -> None:
+    from .evaluation import check_in_evaluate
+
+    check_in_evaluate(check_in_id=check_in_id)
+
+
+@shared_task(ignore_result=True)
+def evaluate_treatment_event_task(event_id: int) -> None:
+    from .evaluation import treatment_event_evaluate
+
+    treatment_event_evaluate(event_id=event_id)
+
+
+@shared_task(ignore_result=True)
+def evaluations_sweep_task() -> None:
+    """Evaluate responses, check-ins and interruptions whose own task was lost."""
+    from .evaluation import evaluations_sweep
+
+    evaluations_sweep()

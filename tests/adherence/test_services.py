@@ -22,14 +22,12 @@ from adherence.models import (
 )
 from adherence.services import (
     ai_course_create,
-    check_in_evaluate,
     check_in_submit,
     intervention_create,
     is_adherence_lapse,
     regimen_change_create,
     treatment_event_create,
 )
-from adherence.tasks import evaluate_adherence_task
 from patients.models import Clinic, Patient
 from tests.factories import (
     AiCourseFactory,
@@ -306,11 +304,11 @@ def test_a_double_submit_stores_one_check_in(patient: Patient) -> None:
     assert AdherenceCheckIn.objects.count() == 1
 
 
-def test_a_lapse_is_handed_on_once(
+def test_a_lapse_is_decided_at_submission_and_queued_after_commit(
     patient: Patient, django_capture_on_commit_callbacks: Any
 ) -> None:
-    # given a check-in saying she took the AI on 3 of 7 days (its task queued on the broker)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    # given a check-in saying she took the AI on 3 of 7 days
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         check_in, _ = check_in_submit(
             patient=patient,
             days_taken_last_7=3,
@@ -318,15 +316,10 @@ def test_a_lapse_is_handed_on_once(
             wants_to_stop=True,
             reason="The pain in my hands",
         )
-    assert len(callbacks) == 1
+    # then the lapse is stored with it, and its evaluation waits for the commit
     assert check_in.lapse is True
-    # when the task runs twice (redelivery, two workers)
-    evaluate_adherence_task(check_in.pk)
-    evaluate_adherence_task(check_in.pk)
-    # then the lapse was handed on exactly once
-    check_in.refresh_from_db()
-    assert check_in.lapse_evaluated_at is not None
-    assert check_in_evaluate(check_in_id=check_in.pk) is None
+    assert len(callbacks) == 1
+    assert check_in.lapse_evaluated_at is None
 
 
 def test_a_check_in_after_death_is_refused(patient: Patient) -> None:

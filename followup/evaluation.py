@@ -1,0 +1,169 @@
+"""The flag rules of SPEC section 3 applied to what patients and clinicians record.
+
+Each ``*_evaluate`` acts, then marks: raising is idempotent (one trigger per source event and
+kind), so an evaluation interrupted before its mark simply runs again. The sweep finds every
+record whose task was lost (broker down, worker killed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from adherence.models import AdherenceCheckIn, EventKind, TreatmentEvent
+from assessments.models import Response
+
+from .models import FlagKind, FlagTrigger, ReassessmentSlot, ResponseEvaluation, TriggerSource
+from .services import RaiseResult, flag_raise, flag_rules_of
+
+logger = logging.getLogger(__name__)
+
+# A response completes the open reassessment due up to this many days after it (early answers
+# count) or any time before it (late answers count).
+SLOT_EARLY_DAYS = 14
+# The sweep looks this far back for records whose evaluation was lost.
+SWEEP_LOOKBACK = dt.timedelta(days=30)
+# ... and leaves the newest alone for this long, since their own task is probably running.
+SWEEP_GRACE = dt.timedelta(minutes=2)
+SWEEP_BATCH = 500
+
+
+def _previous_response(response: Response) -> Response | None:
+    """Her previous current response with the same recall period (charts never mix them)."""
+    return (
+        Response.objects.filter(
+            patient_id=response.patient_id,
+            recall_period=response.recall_period,
+            submitted_at__lt=response.submitted_at,
+            superseded_by__isnull=True,
+        )
+        .exclude(pk=response.pk)
+        .order_by("-submitted_at", "-pk")
+        .first()
+    )
+
+
+def response_evaluate(*, response_id: int) -> list[RaiseResult]:
+    """Run the high-interference and worsening rules on one response; complete its slot."""
+    response = Response.objects.select_related("patient__clinic").filter(pk=response_id).first()
+    if response is None:
+        return []
+    clinic = response.patient.clinic
+    results = []
+    # High interference: score >= 7 (Serlin 1995; Shi 2017; the study's cut-off), per clinic.
+    score = response.interference_score
+    if score is not None and score >= clinic.high_interference_from:
+        results.append(
+            flag_raise(
+                patient_id=response.patient_id,
+                kind=FlagKind.HIGH_INTERFERENCE,
+                source=TriggerSource.RESPONSE,
+                source_id=response.pk,
+                value=score,
+            )
+        )
+    # Worsening: average pain (item 5) or interference up by >= 2 points from the previous
+    # response (SPEC section 3; about 2 points is a meaningful change, STUDY.md).
+    previous = _previous_response(response)
+    if previous is not None:
+        points = flag_rules_of(clinic).worsening_points
+        rises = [Decimal(response.average_pain) - Decimal(previous.average_pain)]
+        if score is not None and previous.interference_score is not None:
+            rises.append(score - previous.interference_score)
+        if max(rises) >= points:
+            results.append(
+                flag_raise(
+                    patient_id=response.patient_id,
+                    kind=FlagKind.WORSENING,
+                    source=TriggerSource.RESPONSE,
+                    source_id=response.pk,
+                    value=max(rises),
+                )
+            )
+    slot_complete(response=response)
+    ResponseEvaluation.objects.get_or_create(response_id=response.pk)
+    logger.info("response %s evaluated: %s flag triggers", response.pk, len(results))
+    return results
+
+
+def slot_complete(*, response: Response) -> int:
+    """Mark her open reassessments up to this response (or due soon after it) as done."""
+    answered_on = timezone.localdate(response.submitted_at)
+    return ReassessmentSlot.objects.filter(
+        patient_id=response.patient_id,
+        completed_at__isnull=True,
+        due_date__lte=answered_on + dt.timedelta(days=SLOT_EARLY_DAYS),
+    ).update(completed_at=response.submitted_at)
+
+
+def check_in_evaluate(*, check_in_id: int) -> RaiseResult | None:
+    """A check-in with a lapse (fewer than 5 of 7 days, stopped, wants to stop) raises the
+    adherence-lapse flag; the lapse itself was decided when she submitted it."""
+    check_in = AdherenceCheckIn.objects.filter(pk=check_in_id).first()
+    if check_in is None:
+        return None
+    result = None
+    if check_in.lapse:
+        result = flag_raise(
+            patient_id=check_in.patient_id,
+            kind=FlagKind.ADHERENCE_LAPSE,
+            source=TriggerSource.CHECK_IN,
+            source_id=check_in.pk,
+            value=check_in.days_taken_last_7,
+        )
+    AdherenceCheckIn.objects.filter(pk=check_in.pk, lapse_evaluated_at__isnull=True).update(
+        lapse_evaluated_at=timezone.now()
+    )
+    return result
+
+
+def treatment_event_evaluate(*, event_id: int) -> RaiseResult | None:
+    """A clinician-recorded interruption is an adherence lapse (SPEC section 3)."""
+    event = TreatmentEvent.objects.filter(pk=event_id, kind=EventKind.INTERRUPTION).first()
+    if event is None:
+        return None
+    return flag_raise(
+        patient_id=event.patient_id,
+        kind=FlagKind.ADHERENCE_LAPSE,
+        source=TriggerSource.TREATMENT_EVENT,
+        source_id=event.pk,
+    )
+
+
+def evaluations_sweep(*, now: dt.datetime | None = None) -> int:
+    """Evaluate what a lost task left behind; returns how many records it evaluated."""
+    now = now or timezone.now()
+    window = {"created_at__gte": now - SWEEP_LOOKBACK, "created_at__lt": now - SWEEP_GRACE}
+    done = 0
+    responses = (
+        Response.objects.filter(**window, evaluation__isnull=True)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for response_id in responses:
+        response_evaluate(response_id=response_id)
+        done += 1
+    check_ins = (
+        AdherenceCheckIn.objects.filter(**window, lapse_evaluated_at__isnull=True)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for check_in_id in check_ins:
+        check_in_evaluate(check_in_id=check_in_id)
+        done += 1
+    raised = FlagTrigger.objects.filter(
+        source=TriggerSource.TREATMENT_EVENT, source_id=OuterRef("pk")
+    )
+    events = (
+        TreatmentEvent.objects.filter(**window, kind=EventKind.INTERRUPTION)
+        .filter(~Exists(raised))
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for event_id in events:
+        treatment_event_evaluate(event_id=event_id)
+        done += 1
+    return done
