@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from patients.demo import DemoProfile
+from patients.demo import FOLLOW_UP_END, DemoProfile
 from patients.models import Patient
 
 from .models import (
@@ -51,7 +51,6 @@ STUDY_EVENTS = {"high": 31, "low": 37}  # composite events per interference stra
 STUDY_TOTAL = 253
 HAZARD_RATIO = {"high": 0.125, "low": 0.731}  # combined vs monotherapy, stratified Cox
 FOLLOW_UP_MIN_DAYS = 548  # 18 months (STUDY.md inclusion)
-FOLLOW_UP_END = dt.date(2026, 11, 1)  # last possible follow-up in the demo
 EVENT_TYPE_SHARES = (("aimss", 0.80), ("recurrence", 0.12), ("death", 0.08))
 MEAN_DAYS_TO_EVENT = 240
 SHARE_EXPLICIT_TERMINATION = 0.65  # of AIMSS discontinuations; the rest run from an interruption

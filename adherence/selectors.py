@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+from assessments.models import Response
 from patients.models import Patient
 
 from .models import (
@@ -214,6 +215,18 @@ def _check_in_dates(ids: list[int], patients: dict[int, Patient]) -> dict[int, d
     }
 
 
+def _response_dates(ids: list[int], patients: dict[int, Patient]) -> dict[int, dt.date]:
+    """Her last BPI-SF answer is a contact too."""
+    rows = (
+        Response.objects.filter(patient_id__in=ids)
+        .values("patient_id")
+        .annotate(last=Max("submitted_at"))
+    )
+    return {
+        row["patient_id"]: _local_date(row["last"], patients[row["patient_id"]]) for row in rows
+    }
+
+
 def _local_date(moment: dt.datetime, patient: Patient) -> dt.date:
     try:
         zone = zoneinfo.ZoneInfo(patient.time_zone)
@@ -222,7 +235,11 @@ def _local_date(moment: dt.datetime, patient: Patient) -> dt.date:
     return timezone.localtime(moment, zone).date()
 
 
-FOLLOW_UP_SOURCES: list[FollowUpSource] = [_regimen_change_dates, _check_in_dates]
+FOLLOW_UP_SOURCES: list[FollowUpSource] = [
+    _regimen_change_dates,
+    _check_in_dates,
+    _response_dates,
+]
 
 
 def load_patient_data(patients: Iterable[Patient]) -> list[PatientData]:

@@ -15,9 +15,7 @@ import random
 import uuid
 from collections.abc import Sequence
 
-from django.utils import timezone
-
-from patients.demo import DAYS_PER_MONTH, DemoProfile
+from patients.demo import DAYS_PER_MONTH, FOLLOW_UP_END, DemoProfile
 from patients.models import Patient
 
 from . import scoring
@@ -102,7 +100,7 @@ def seed_responses(
     """Write the demo responses of ``patients`` (paired with their profiles); returns a count."""
     rng = random.Random(f"{seed}:responses")
     instrument = instrument_current()
-    today = timezone.localdate()
+    today = FOLLOW_UP_END  # not the real today: the same seed gives the same cohort
     rows = []
     for profile, patient in zip(profiles, patients, strict=True):
         assert patient.user_id is not None  # every demo patient has her login

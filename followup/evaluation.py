@@ -17,7 +17,14 @@ from django.utils import timezone
 from adherence.models import AdherenceCheckIn, EventKind, TreatmentEvent
 from assessments.models import Response
 
-from .models import FlagKind, FlagTrigger, ReassessmentSlot, ResponseEvaluation, TriggerSource
+from .models import (
+    FlagKind,
+    FlagTrigger,
+    QuestionnaireLink,
+    ReassessmentSlot,
+    ResponseEvaluation,
+    TriggerSource,
+)
 from .services import RaiseResult, flag_raise, flag_rules_of
 
 logger = logging.getLogger(__name__)
@@ -86,13 +93,19 @@ def response_evaluate(*, response_id: int) -> list[RaiseResult]:
             )
     slot_complete(response=response)
     ResponseEvaluation.objects.get_or_create(response_id=response.pk)
-    logger.info("response %s evaluated: %s flag triggers", response.pk, len(results))
+    logger.debug("response %s evaluated: %s flag triggers", response.pk, len(results))
     return results
 
 
 def slot_complete(*, response: Response) -> int:
-    """Mark her open reassessments up to this response (or due soon after it) as done."""
+    """Mark her open reassessments up to this response (or due soon after it) as done, and
+    the reminder links issued before it as used."""
     answered_on = timezone.localdate(response.submitted_at)
+    QuestionnaireLink.objects.filter(
+        slot__patient_id=response.patient_id,
+        used_at__isnull=True,
+        created_at__lte=response.created_at,
+    ).update(used_at=response.submitted_at)
     return ReassessmentSlot.objects.filter(
         patient_id=response.patient_id,
         completed_at__isnull=True,

@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from adherence.models import EventKind, TreatmentEvent
+from assessments.models import Response
 from patients.models import Clinic, Patient
 
 from .models import (
@@ -203,20 +204,14 @@ def link_check(token: str, *, now: dt.datetime | None = None) -> QuestionnaireLi
     )
     if link is None:
         raise LinkInvalid("invalid")
-    if link.used_at is not None or link.slot.completed_at is not None:
+    answered = Response.objects.filter(
+        patient_id=link.slot.patient_id, created_at__gte=link.created_at
+    ).exists()
+    if link.used_at is not None or link.slot.completed_at is not None or answered:
         raise LinkInvalid("used")
     if link.expires_at <= now:
         raise LinkInvalid("expired")
     return link
-
-
-def link_consume(*, link_id: int) -> bool:
-    """Mark the link used (once): True if this call used it."""
-    return bool(
-        QuestionnaireLink.objects.filter(pk=link_id, used_at__isnull=True).update(
-            used_at=timezone.now()
-        )
-    )
 
 
 # --- reminders -----------------------------------------------------------------------------

@@ -6,10 +6,15 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
+from adherence.models import AdherenceCheckIn, Intervention
+from adherence.selectors import survival_record
+from assessments.models import Response
+from assessments.selectors import responses_of
 from patients.access import scope_to_user
-from patients.models import User
+from patients.models import Patient, User
 
 from .models import Flag, FlagKind, FlagStatus
 
@@ -88,3 +93,37 @@ def time_to_first_action(
         ],
         "nurses": [ResponseTime(k, len(v), _median_hours(v)) for k, v in sorted(by_nurse.items())],
     }
+
+
+@dataclass(frozen=True)
+class QuickView:
+    """What a nurse needs beside a flag: last scores, current strategy, adherence."""
+
+    responses: list[Response]
+    strategy: str | None
+    categories: tuple[str, ...]
+    current_interventions: list[Intervention]
+    last_check_in: AdherenceCheckIn | None
+
+
+QUICK_VIEW_RESPONSES = 3
+
+
+def patient_quick_view(patient: Patient) -> QuickView:
+    survival = survival_record(patient)
+    today = timezone.localdate()
+    return QuickView(
+        responses=list(
+            responses_of(patient=patient).order_by("-submitted_at")[:QUICK_VIEW_RESPONSES]
+        ),
+        strategy=survival.strategy,
+        categories=survival.categories,
+        current_interventions=list(
+            Intervention.objects.filter(patient=patient, start_date__lte=today)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+            .order_by("start_date")
+        ),
+        last_check_in=AdherenceCheckIn.objects.filter(patient=patient)
+        .order_by("-submitted_at")
+        .first(),
+    )

@@ -20,7 +20,7 @@ from patients.selectors import clinics_of
 from . import services
 from .models import CARE_ACTIONS, Flag, FlagKind, FlagStatus
 from .schedules import LinkInvalid, link_check
-from .selectors import flag_counts, flag_queue, time_to_first_action
+from .selectors import flag_counts, flag_queue, patient_quick_view, time_to_first_action
 
 FLAGS_PER_PAGE = 25
 # Where a reminder link lands: the patient's questionnaire.
@@ -98,6 +98,7 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "triggers": flag.triggers.all(),
             "history": flag.actions.select_related("actor"),
             "other_flags": flag_queue(user=user, patient_id=flag.patient_id).exclude(pk=flag.pk),
+            "quick": patient_quick_view(flag.patient),
         },
     )
 

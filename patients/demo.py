@@ -48,6 +48,8 @@ SURGERY = {
 AI_START_FIRST = dt.date(2021, 11, 1)
 AI_START_LAST = dt.date(2023, 11, 1)
 DAYS_PER_MONTH = 30.4375
+# The demo's data ends here, whatever today is, so that the same seed gives the same cohort.
+FOLLOW_UP_END = dt.date(2026, 11, 1)
 
 CLINICS = [
     {"code": "rbc", "name": "Riverside Breast Centre", "time_zone": "Europe/London"},

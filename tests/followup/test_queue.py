@@ -196,3 +196,23 @@ def test_api_writes_ignore_fields_the_user_may_not_set(world: World) -> None:
     assert flag.status == FlagStatus.RESOLVED
     assert flag.patient_id == world.patient_a.pk
     assert flag.resolved_by == world.nurse_a
+
+
+def test_the_flag_page_shows_the_patient_quick_view(world: World) -> None:
+    from adherence.services import check_in_submit
+    from tests.factories import InterventionFactory, ResponseFactory
+
+    ResponseFactory.create(patient=world.patient_a, average_pain=6, worst_pain=9)
+    InterventionFactory.create(
+        patient=world.patient_a,
+        category="physical_therapy",
+        measure="physiotherapy",
+        start_date=world.patient_a.aimss_diagnosis_date,
+    )
+    check_in_submit(patient=world.patient_a, days_taken_last_7=3, stopped=False, wants_to_stop=True)
+    flag = _flag(world.patient_a.pk, "adherence_lapse", 1)
+    body = client_for(world.nurse_a).get(reverse("followup:flag", args=[flag.pk])).content.decode()
+    assert "AI taken 3 of 7 days" in body
+    assert "wants to stop" in body
+    assert "Monotherapy" in body
+    assert "<td>6</td><td>9</td>" in body
