@@ -49,6 +49,7 @@ def server_env(database_url: str) -> dict[str, str]:
         "DJANGO_STATIC_ROOT": str(ROOT / "var" / "bench-static"),
         "DJANGO_LOG_LEVEL": "WARNING",
         "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14"),
         "AIMSS_BENCH": "true",
         "AIMSS_STAFF_MFA": "off",
     }

@@ -149,11 +149,14 @@ def _login(port: int, username: str) -> dict[str, str]:
     answer.read()
     cookies.update(cookies_of(answer))
     conn.close()
-    if answer.status != 302 or "sessionid" not in cookies:
+    # production names them __Host-sessionid and __Host-csrftoken
+    session = next((k for k in cookies if k.endswith("sessionid")), None)
+    csrf = next((k for k in cookies if k.endswith("csrftoken")), None)
+    if answer.status != 302 or session is None or csrf is None:
         raise RuntimeError(f"bench login failed ({answer.status})")
     return {
         "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
-        "X-CSRFToken": cookies["csrftoken"],
+        "X-CSRFToken": cookies[csrf],
         "Content-Type": "application/json",
     }
 
