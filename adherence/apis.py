@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 
 from patients.access import get_patient_or_404, is_care_staff_or_admin, patients_visible_to
 from patients.access import scope_to_user as scope
+from patients.apis import RecordsAccess
 
 from . import services
 from .models import AdherenceCheckIn, AiCourse, Intervention, RegimenChange, TreatmentEvent
@@ -70,6 +71,7 @@ def _call_service(service: Callable[..., Any], **kwargs: Any) -> Any:
 
 
 class _StaffRecordViewSet(
+    RecordsAccess,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -248,6 +250,7 @@ class CheckInSerializer(serializers.ModelSerializer[AdherenceCheckIn]):
 
 
 class CheckInViewSet(
+    RecordsAccess,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

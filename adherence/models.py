@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from aimss_tracker.audit import audited
 from patients.models import Patient
 
 # STUDY.md: "permanent AI discontinuation due to AIMSS (>= 3 months off, ...)". Three months are
@@ -49,6 +50,7 @@ class CourseStatus(models.TextChoices):
     DISCONTINUED = "discontinued", _("Discontinued")
 
 
+@audited()
 class AiCourse(models.Model):
     """A patient's adjuvant aromatase-inhibitor therapy: one course per patient.
 
@@ -96,6 +98,7 @@ class RegimenChangeKind(models.TextChoices):
     SWITCH_AGENT = "switch_agent", _("Switch of agent")
 
 
+@audited()
 class RegimenChange(models.Model):
     """A dated change of the AI regimen, with its reason; a switch names the new drug."""
 
@@ -150,6 +153,7 @@ class StopReason(models.TextChoices):
 STOP_KINDS = (EventKind.INTERRUPTION, EventKind.DISCONTINUATION)
 
 
+@audited()
 class TreatmentEvent(models.Model):
     """A treatment event: the raw material of the study's composite endpoint.
 
@@ -316,6 +320,7 @@ MEASURE_CATEGORY: dict[str, str | None] = {
 }
 
 
+@audited()
 class Intervention(models.Model):
     """A management intervention for AIMSS, in one of the study's four categories."""
 
@@ -378,6 +383,7 @@ class Intervention(models.Model):
             raise ValidationError(errors)
 
 
+@audited()
 class AdherenceCheckIn(models.Model):
     """The patient's own answer: days the AI was taken in the last 7, stopping, side effects.
 

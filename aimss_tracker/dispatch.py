@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 EVALUATE_RESPONSE = "followup.tasks.evaluate_response_task"
 EVALUATE_CHECK_IN = "followup.tasks.evaluate_check_in_task"
 EVALUATE_TREATMENT_EVENT = "followup.tasks.evaluate_treatment_event_task"
+PATIENT_CLINIC_CHANGED = "followup.tasks.patient_clinic_changed_task"
 
 
 def send_now(task_name: str, *ids: int) -> None:

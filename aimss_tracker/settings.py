@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "csp",
     "django_htmx",
+    "pgtrigger",
+    "pghistory",
+    "pghistory.admin",
     "patients",
     "assessments",
     "adherence",
@@ -80,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Attaches the user and path to every audit event written during a request.
+    "pghistory.middleware.HistoryMiddleware",
     "patients.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",

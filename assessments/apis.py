@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
 from patients.access import patient_of
+from patients.apis import RecordsAccess
 
 from .models import (
     INTERFERENCE_FIELDS,
@@ -172,7 +173,10 @@ def idempotency_key(request: Request) -> uuid.UUID:
 
 
 class ResponseViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Response]
+    RecordsAccess,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[Response],
 ):
     """BPI-SF responses within the caller's reach (current versions; corrections replace)."""
 

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aimss_tracker.audit import audited
 from patients.models import Patient
 
 from .scoring import SCALE_MAX, SCALE_MIN, PainBand
@@ -118,6 +119,7 @@ def validate_relief(value: int | None) -> None:
         raise ValidationError(_("Choose a relief from 0% to 100% in steps of 10."))
 
 
+@audited()
 class Response(models.Model):
     """One submitted BPI-SF, immutable; a correction is a new row that supersedes it."""
 

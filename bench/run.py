@@ -212,6 +212,8 @@ def main() -> int:
         if r["scenario"].startswith("ceiling")
     }
     for r in results:
+        if "requests_per_second" not in r:
+            continue
         for name, rps in ceilings.items():
             r[f"ratio_to_{name}"] = round(r["requests_per_second"] / rps, 3) if rps else None
     report = {
@@ -225,7 +227,7 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out}")
-    return 0 if all(r["errors"] == 0 for r in results) else 1
+    return 0 if all(r.get("errors", 0) == 0 for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -184,3 +184,39 @@ SCENARIOS.append(
         ok_statuses=(201,),
     )
 )
+
+
+def _manage_setup(*args: str) -> Callable[[dict[str, str]], None]:
+    def setup(env: dict[str, str]) -> None:
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parent.parent
+        subprocess.run([sys.executable, "manage.py", *args], cwd=root, env=env, check=True)
+
+    return setup
+
+
+def _queue_prepare(port: int, clients: int) -> Prepared:
+    sessions = [_login(port, "bench-nurse") for _ in range(clients)]
+
+    def request(i: int, n: int) -> Request:
+        return ("GET", "/queue/", None, sessions[i])
+
+    return Prepared(request=request)
+
+
+SCENARIOS.append(
+    Scenario(
+        name="queue_page",
+        description="nurse flag queue, first page, 50,000 open flags across 12,500 patients",
+        prepare=_queue_prepare,
+        setup=_manage_setup("bench_followup", "queue-data"),
+    )
+)
+
+# Timed commands: each prints one JSON object with at least "scenario" and "seconds".
+TIMED_COMMANDS: list[list[str]] = [
+    ["bench_followup", "sweep"],
+]

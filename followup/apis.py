@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from patients.apis import RecordsAccess
 from patients.permissions import IsCareStaff
 
 from . import services
@@ -53,7 +54,9 @@ class ActionSerializer(NoteSerializer):
     action = serializers.ChoiceField(choices=[(a.value, a.label) for a in CARE_ACTIONS])
 
 
-class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class FlagViewSet(
+    RecordsAccess, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Flags of the caller's clinics. Filters: ``status``, ``kind``, ``patient``.
 
     Without ``status`` the list holds the unresolved flags (the queue), priority then age.

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from aimss_tracker.audit import audited
 from patients.models import Clinic, Patient
 
 
@@ -75,6 +76,7 @@ CARE_ACTIONS = [
 ]
 
 
+@audited()
 class FlagRules(models.Model):
     """A clinic's flag thresholds (SPEC section 3 defaults). Interference and adherence
     thresholds live on the clinic itself because scores and check-ins use them too."""
@@ -106,8 +108,12 @@ class FlagRules(models.Model):
         return f"Flag rules of {self.clinic}"
 
 
+@audited()
 class Flag(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="flags")
+    # Her clinic, copied so the queue of a clinic is one index range (50,000 open flags answer
+    # in milliseconds); kept in step by ``patient_update`` when a patient changes clinic.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=24, choices=FlagKind.choices)
     status = models.CharField(max_length=12, choices=FlagStatus.choices, default=FlagStatus.OPEN)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices)
@@ -161,9 +167,21 @@ class Flag(models.Model):
         indexes = [
             # The queue: unresolved flags, priority then age.
             models.Index(
-                fields=["priority", "opened_at"],
+                fields=["clinic", "priority", "opened_at"],
                 condition=~Q(status=FlagStatus.RESOLVED),
                 name="flag_queue_idx",
+            ),
+            # Counts per kind of a clinic's queue, from the index alone.
+            models.Index(
+                fields=["clinic", "kind"],
+                condition=~Q(status=FlagStatus.RESOLVED),
+                name="flag_queue_kind_idx",
+            ),
+            # Time to first action: recent flags that were acted on.
+            models.Index(
+                fields=["clinic", "opened_at"],
+                condition=Q(first_action_at__isnull=False),
+                name="flag_acted_idx",
             ),
             # The escalation sweep: open, high priority, not yet escalated.
             models.Index(
@@ -205,6 +223,7 @@ class FlagTrigger(models.Model):
         return f"{self.kind} from {self.source} {self.source_id}"
 
 
+@audited()
 class FlagAction(models.Model):
     """What a nurse (or clinician) did about a flag."""
 
@@ -262,6 +281,7 @@ def default_initial_months() -> list[int]:
     return [0, 1, 2, 3]
 
 
+@audited()
 class ScheduleRules(models.Model):
     """A clinic's reassessment schedule: baseline, months 1-3, then every 3 months (the
     guideline's 2-4 months), due at a local hour."""
@@ -287,6 +307,7 @@ class ScheduleRules(models.Model):
         return f"Schedule of {self.clinic}"
 
 
+@audited()
 class PatientSchedule(models.Model):
     """A per-patient override of her clinic's schedule."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 from dataclasses import dataclass
 from typing import Any
@@ -13,12 +14,12 @@ from adherence.models import AdherenceCheckIn, Intervention
 from adherence.selectors import survival_record
 from assessments.models import Response
 from assessments.selectors import responses_of
-from patients.access import scope_to_user
+from patients.access import clinic_ids_of
 from patients.models import Patient, User
 
 from .models import Flag, FlagKind, FlagStatus
 
-QUEUE_STATUSES = (FlagStatus.OPEN, FlagStatus.CLAIMED)
+RESPONSE_TIME_DAYS = 90
 ANY_STATUS = "any"
 
 
@@ -31,18 +32,20 @@ def flag_queue(
     status: str = "",
     patient_id: int | None = None,
 ) -> QuerySet[Flag]:
-    """Flags of the patients ``user`` may see: unresolved by default, priority then age."""
-    flags = scope_to_user(Flag.objects.all(), user, path="patient")
+    """Flags of the clinics ``user`` works in: unresolved by default, priority then age.
+
+    Scoped by the flag's clinic (an index range) rather than through the patient."""
+    flags = _in_her_clinics(Flag.objects.all(), user)
     if status == ANY_STATUS:
         pass
     elif status:
         flags = flags.filter(status=status)
     else:
-        flags = flags.filter(status__in=QUEUE_STATUSES)
+        flags = flags.exclude(status=FlagStatus.RESOLVED)  # the queue index's own condition
     if kind:
         flags = flags.filter(kind=kind)
     if clinic_id:
-        flags = flags.filter(patient__clinic_id=clinic_id)
+        flags = flags.filter(clinic_id=clinic_id)
     if patient_id:
         flags = flags.filter(patient_id=patient_id)
     if mine:
@@ -52,10 +55,15 @@ def flag_queue(
     )
 
 
+def _in_her_clinics(flags: QuerySet[Flag], user: User) -> QuerySet[Flag]:
+    clinic_ids = clinic_ids_of(user)
+    return flags if clinic_ids is None else flags.filter(clinic_id__in=clinic_ids)
+
+
 def flag_counts(*, user: User, clinic_id: int | None = None) -> dict[str, int]:
     """Unresolved flags per kind (every kind present, zero when none), in one query."""
     flags = flag_queue(user=user, clinic_id=clinic_id).order_by()
-    counts = dict(flags.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
+    counts = dict(flags.values_list("kind").annotate(n=Count("*")).values_list("kind", "n"))
     return {kind: counts.get(kind, 0) for kind in FlagKind.values}
 
 
@@ -75,12 +83,16 @@ def _median_hours(rows: list[tuple[Any, Any]]) -> float:
 def time_to_first_action(
     *, user: User, clinic_id: int | None = None
 ) -> dict[str, list[ResponseTime]]:
-    """Median hours from a flag opening to its first recorded action, per clinic and nurse."""
-    flags = scope_to_user(Flag.objects.filter(first_action_at__isnull=False), user, path="patient")
+    """Median hours from a flag opening to its first recorded action, per clinic and nurse,
+    over the flags opened in the last ``RESPONSE_TIME_DAYS`` days."""
+    since = timezone.now() - dt.timedelta(days=RESPONSE_TIME_DAYS)
+    flags = _in_her_clinics(
+        Flag.objects.filter(first_action_at__isnull=False, opened_at__gte=since), user
+    )
     if clinic_id:
-        flags = flags.filter(patient__clinic_id=clinic_id)
+        flags = flags.filter(clinic_id=clinic_id)
     rows = flags.values_list(
-        "patient__clinic__name", "first_action_by__username", "opened_at", "first_action_at"
+        "clinic__name", "first_action_by__username", "opened_at", "first_action_at"
     )
     by_clinic: dict[str, list[tuple[Any, Any]]] = {}
     by_nurse: dict[str, list[tuple[Any, Any]]] = {}

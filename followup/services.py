@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -84,7 +84,7 @@ def flag_raise(
     evaluation twice, or on two workers at once, yields one flag and one trigger).
     """
     kind = FlagKind(kind)
-    Patient.objects.select_for_update().only("pk").get(pk=patient_id)
+    patient = Patient.objects.select_for_update().only("pk", "clinic_id").get(pk=patient_id)
     existing = (
         FlagTrigger.objects.filter(kind=kind, source=source, source_id=source_id)
         .select_related("flag")
@@ -102,6 +102,7 @@ def flag_raise(
     if flag is None:
         flag = Flag.objects.create(
             patient_id=patient_id,
+            clinic_id=patient.clinic_id,
             kind=kind,
             priority=KIND_PRIORITY[kind],
             opened_at=now,
@@ -300,3 +301,12 @@ def flag_reopen(*, flag_id: int, user: User, note: str = "") -> Flag:
     flag.save()
     FlagAction.objects.create(flag=flag, actor=user, action=ActionKind.REOPENED, note=note.strip())
     return flag
+
+
+def flags_follow_clinics(*, patient_id: int | None = None) -> int:
+    """Move unresolved flags to their patient's current clinic (after a transfer)."""
+    flags = Flag.objects.exclude(status=FlagStatus.RESOLVED)
+    if patient_id is not None:
+        flags = flags.filter(patient_id=patient_id)
+    current = Patient.objects.filter(pk=OuterRef("patient_id")).values("clinic_id")[:1]
+    return flags.exclude(clinic_id=Subquery(current)).update(clinic_id=Subquery(current))

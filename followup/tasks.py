@@ -21,7 +21,13 @@ def notifications_sweep_task() -> None:
 
 @shared_task(ignore_result=True)
 def escalation_sweep_task() -> None:
+    services.flags_follow_clinics()
     services.flags_escalate_due()
+
+
+@shared_task(ignore_result=True)
+def patient_clinic_changed_task(patient_id: int) -> None:
+    services.flags_follow_clinics(patient_id=patient_id)
 
 
 @shared_task(ignore_result=True)

@@ -36,8 +36,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     clinic_id = int(clinic) if clinic.isdigit() else None
     mine = request.GET.get("mine") == "1"
     flags = flag_queue(user=user, kind=kind, clinic_id=clinic_id, mine=mine)
-    page = Paginator(flags, FLAGS_PER_PAGE).get_page(request.GET.get("page"))
     counts = flag_counts(user=user, clinic_id=clinic_id)
+    paginator = Paginator(flags, FLAGS_PER_PAGE)
+    if not mine:  # the counts per kind already say how many there are: no second COUNT
+        paginator.count = counts[kind] if kind else sum(counts.values())
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "followup/queue.html",

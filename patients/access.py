@@ -20,7 +20,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
-from .models import Patient, User
+from .models import AccessRecord, Patient, StaffMembership, User
 
 M = TypeVar("M", bound=Model)
 ViewFunc = Callable[..., HttpResponse]
@@ -46,6 +46,22 @@ def patient_filter(user: Any, path: str = "") -> Q:
     return NO_ONE
 
 
+def clinic_ids_of(user: Any) -> list[int] | None:
+    """The clinics whose patients ``user`` may see: None for every clinic (administrators),
+    an empty list for no one (patients see themselves only; researchers no identified data)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    if user.is_admin_role:
+        return None
+    if user.is_care_staff:
+        if not hasattr(user, "_clinic_ids"):  # asked several times per request
+            user._clinic_ids = list(
+                StaffMembership.objects.filter(user=user).values_list("clinic_id", flat=True)
+            )
+        return list(user._clinic_ids)
+    return []
+
+
 def patients_visible_to(user: Any) -> QuerySet[Patient]:
     return Patient.objects.filter(patient_filter(user))
 
@@ -55,15 +71,40 @@ def scope_to_user(queryset: QuerySet[M], user: Any, *, path: str = "patient") ->
     return queryset.filter(patient_filter(user, path))
 
 
+def record_access(user: Any, *, patient_id: int, obj: Model) -> None:
+    """Write the access record of a staff member's view of a patient's data."""
+    if getattr(user, "is_authenticated", False) and not user.is_patient_role:
+        AccessRecord.objects.create(
+            user=user, patient_id=patient_id, what=f"{obj._meta.label_lower} {obj.pk}"
+        )
+
+
+def patient_id_of(obj: Model, path: str) -> int:
+    """Follow ``path`` (e.g. ``"course__patient"``) from ``obj`` to its patient's id."""
+    if not path:
+        return int(obj.pk)
+    *hops, last = path.split("__")
+    for hop in hops:
+        obj = getattr(obj, hop)
+    return int(getattr(obj, f"{last}_id"))
+
+
 def get_patient_or_404(user: Any, pk: Any) -> Patient:
-    return get_object_or_404(patients_visible_to(user).select_related("clinic"), pk=pk)
+    """The patient, if ``user`` may see her (a staff view is recorded); else 404."""
+    patient = get_object_or_404(patients_visible_to(user).select_related("clinic"), pk=pk)
+    record_access(user, patient_id=patient.pk, obj=patient)
+    return patient
 
 
 def get_owned_or_404(
     queryset: QuerySet[M], user: Any, *, path: str = "patient", **lookup: Any
 ) -> M:
-    """Fetch one patient-owned object, or 404 if it does not exist or is outside her reach."""
-    return get_object_or_404(scope_to_user(queryset, user, path=path), **lookup)
+    """Fetch one patient-owned object, or 404 if it does not exist or is outside her reach.
+
+    A staff view is recorded against the object's patient."""
+    obj = get_object_or_404(scope_to_user(queryset, user, path=path), **lookup)
+    record_access(user, patient_id=patient_id_of(obj, path), obj=obj)
+    return obj
 
 
 def patient_of(user: Any) -> Patient | None:

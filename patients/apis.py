@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
-from .access import patients_visible_to
+from .access import patient_id_of, patients_visible_to, record_access
 from .models import Patient
 
 
@@ -44,10 +44,27 @@ class PatientSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PatientViewSet(viewsets.ReadOnlyModelViewSet):
+class RecordsAccess:
+    """For viewsets of patient-owned objects: each object a staff member opens is recorded
+    against its patient (RELIABILITY 12). ``patient_path`` leads from the object to her."""
+
+    patient_path = "patient"
+
+    def get_object(self) -> Any:
+        obj = super().get_object()  # type: ignore[misc]
+        record_access(
+            self.request.user,  # type: ignore[attr-defined]
+            patient_id=patient_id_of(obj, self.patient_path),
+            obj=obj,
+        )
+        return obj
+
+
+class PatientViewSet(RecordsAccess, viewsets.ReadOnlyModelViewSet):
     """Patients within the caller's reach; anything else is 404."""
 
     serializer_class = PatientSerializer
+    patient_path = ""
 
     def get_queryset(self) -> QuerySet[Patient]:
         return patients_visible_to(self.request.user).select_related("clinic")

@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import pgtrigger
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -17,6 +18,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from aimss_tracker.audit import audited
 
 # Plausibility bounds for adult body measures (SPEC: "impossible values get a clear error").
 BMI_MIN = Decimal("10")  # kg/m²
@@ -52,6 +55,7 @@ class Role(models.TextChoices):
 CARE_ROLES = frozenset({Role.NURSE, Role.CLINICIAN})
 
 
+@audited()
 class Clinic(models.Model):
     """A site. A patient belongs to one clinic; staff belong to one or more."""
 
@@ -121,6 +125,7 @@ class Clinic(models.Model):
         return self.name
 
 
+@audited(exclude=["password", "last_login"])
 class User(AbstractUser):
     """A login. ``role`` decides what the user may do; clinics decide whom she may see."""
 
@@ -148,6 +153,7 @@ class User(AbstractUser):
         return self.role == Role.PATIENT and not self.is_superuser
 
 
+@audited()
 class StaffMembership(models.Model):
     """A staff member's membership of one clinic."""
 
@@ -200,6 +206,7 @@ def bmi(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
     return (Decimal(weight_kg) / (metres * metres)).quantize(Decimal("0.1"))
 
 
+@audited()
 class Patient(models.Model):
     """A woman on adjuvant aromatase-inhibitor therapy, with the study's baseline record."""
 
@@ -334,3 +341,26 @@ class Patient(models.Model):
                 )
         if errors:
             raise ValidationError(errors)
+
+
+class AccessRecord(models.Model):
+    """One staff view of one patient's data (RELIABILITY 12). Append-only: the database refuses
+    updates and deletes."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="access_records")
+    what = models.CharField(max_length=120, help_text=_("The record viewed, by type and id."))
+    viewed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-viewed_at", "-id"]
+        indexes = [models.Index(fields=["patient", "viewed_at"])]
+        triggers = [
+            pgtrigger.Protect(
+                name="access_record_append_only",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} viewed {self.what}"

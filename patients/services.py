@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from aimss_tracker.dispatch import PATIENT_CLINIC_CHANGED, send_on_commit
+
 from .models import Clinic, Patient, Role, StaffMembership, User
 
 
@@ -74,9 +76,13 @@ def patient_create(*, clinic: Clinic, user: User | None = None, **fields: Any) -
 
 @transaction.atomic
 def patient_update(*, patient: Patient, **fields: Any) -> Patient:
-    """Change a patient's record after full validation."""
+    """Change a patient's record after full validation. A move to another clinic moves her
+    open flags to that clinic's queue (after commit, by task name)."""
+    old_clinic_id = patient.clinic_id
     for name, value in fields.items():
         setattr(patient, name, value)
     patient.full_clean()
     patient.save()
+    if patient.clinic_id != old_clinic_id:
+        send_on_commit(PATIENT_CLINIC_CHANGED, patient.pk)
     return patient

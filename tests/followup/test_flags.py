@@ -72,6 +72,7 @@ def test_the_database_allows_one_unresolved_flag_per_kind(world: World) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         Flag.objects.create(
             patient=world.patient_a,
+            clinic=world.clinic_a,
             kind=flag.kind,
             priority=1,
             opened_at=timezone.now(),

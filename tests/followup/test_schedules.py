@@ -249,3 +249,11 @@ def test_a_bad_link_explains_itself_and_offers_login(due_patient: Patient, reaso
     assert reverse("login") in body
     assert ("expired" in body) if reason == "expired" else ("not valid" in body)
     assert "_auth_user_id" not in Client().session
+
+
+def test_the_reminder_is_in_her_language(due_patient: Patient) -> None:
+    Patient.objects.filter(pk=due_patient.pk).update(preferred_language="zh-hans")
+    reminders_send_due(now=_at(2026, 10, 25, 9, 5))
+    message = mail.outbox[0]
+    assert "问卷" in str(message.subject)
+    assert "只能使用一次" in str(message.body)

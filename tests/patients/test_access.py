@@ -243,3 +243,20 @@ def test_researchers_see_counts_but_no_identities(world: World) -> None:
     for patient in (world.patient_a, world.patient_b):
         assert patient.family_name not in body
         assert patient.record_number not in body
+
+
+@pytest.mark.parametrize(
+    "route", sorted(name for name, spec in OBJECT_ROUTES.items() if spec.method == "get")
+)
+def test_every_staff_view_of_her_data_is_recorded(world: World, route: str) -> None:
+    from patients.models import AccessRecord
+
+    # given a staff member of her clinic opening a route that shows patient B's data
+    spec = OBJECT_ROUTES[route]
+    url = reverse(route, kwargs=spec.kwargs(world))
+    before = AccessRecord.objects.filter(user=world.clinician_b, patient=world.patient_b).count()
+    response = client_for(world.clinician_b).get(url)
+    # then the view is recorded against her
+    assert response.status_code == 200
+    after = AccessRecord.objects.filter(user=world.clinician_b, patient=world.patient_b).count()
+    assert after == before + 1
