@@ -16,7 +16,7 @@ DEPLOY_ENV := DJANGO_DEBUG=false DJANGO_SECRET_KEY=deploy-check-$$(head -c 32 /d
 	DJANGO_ALLOWED_HOSTS=aimss.example.org DATABASE_URL=$(TEST_DATABASE_URL) \
 	CELERY_BROKER_URL=$(TEST_BROKER_URL)
 
-.PHONY: install run test lint typecheck migrations-check deploy-check pytest bench clean
+.PHONY: install run test lint typecheck migrations-check deploy-check pytest test-faults bench clean
 
 install: $(VENV)/.installed
 
@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 run: install
 	@scripts/run.sh
 
-test: install lint typecheck migrations-check deploy-check pytest
+test: install lint typecheck migrations-check deploy-check pytest test-faults
 
 lint:
 	$(VENV)/bin/ruff check .
@@ -45,6 +45,16 @@ deploy-check:
 
 pytest:
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+# Fault tests run a Redis of their own on FAULTS_REDIS_PORT (started and stopped by the tests),
+# so the machine's Redis and PostgreSQL stay as they were; they need redis-server on the PATH.
+FAULTS_REDIS_PORT ?= 6391
+test-faults:
+	@if command -v redis-server >/dev/null; then \
+	  DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)}_faults \
+	  CELERY_BROKER_URL=redis://127.0.0.1:$(FAULTS_REDIS_PORT)/0 DJANGO_DEBUG=true AIMSS_STAFF_MFA=off \
+	  $(PY) -m pytest -m faults tests/faults $(PYTEST_ARGS); \
+	else echo "test-faults: redis-server not found; fault tests need it" >&2; exit 1; fi
 
 bench: install
 	$(PY) bench/run.py

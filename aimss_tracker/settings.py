@@ -216,6 +216,7 @@ EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("DJANGO_EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("DJANGO_EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str(
     "DJANGO_DEFAULT_FROM_EMAIL", default="AIMSS Tracker <noreply@localhost>"
 )
@@ -231,6 +232,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "visibility_timeout": 3600,
     "socket_connect_timeout": 0.5,
     "socket_timeout": 2,
+    # a publish tries to connect once, then gives up (kombu's failover options)
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.2,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 0.5
 CELERY_TASK_PUBLISH_RETRY = False
@@ -261,6 +267,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic sweeps, installed into the database scheduler when beat starts. Each expires before
 # the next run so that a backlog never piles up duplicates; each is safe to run twice.
+# Background work's timings (seconds). A claimed e-mail not marked sent after the lease is sent
+# again; the evaluation sweep leaves records younger than the grace to their own task.
+AIMSS_CLAIM_LEASE_SECONDS = env.int("AIMSS_CLAIM_LEASE_SECONDS", default=600)
+AIMSS_SWEEP_GRACE_SECONDS = env.int("AIMSS_SWEEP_GRACE_SECONDS", default=120)
+AIMSS_REMINDER_SWEEP_SECONDS = env.float("AIMSS_REMINDER_SWEEP_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "evaluations-sweep": {
         "task": "followup.tasks.evaluations_sweep_task",
@@ -279,8 +290,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "reminders-sweep": {
         "task": "followup.tasks.reminders_sweep_task",
-        "schedule": 300.0,
-        "options": {"expires": 290},
+        "schedule": AIMSS_REMINDER_SWEEP_SECONDS,
+        "options": {"expires": AIMSS_REMINDER_SWEEP_SECONDS * 0.95},
     },
     "overdue-sweep": {
         "task": "followup.tasks.overdue_sweep_task",

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -34,8 +35,6 @@ logger = logging.getLogger(__name__)
 SLOT_EARLY_DAYS = 14
 # The sweep looks this far back for records whose evaluation was lost.
 SWEEP_LOOKBACK = dt.timedelta(days=30)
-# ... and leaves the newest alone for this long, since their own task is probably running.
-SWEEP_GRACE = dt.timedelta(minutes=2)
 SWEEP_BATCH = 500
 
 
@@ -150,7 +149,9 @@ def treatment_event_evaluate(*, event_id: int) -> RaiseResult | None:
 def evaluations_sweep(*, now: dt.datetime | None = None) -> int:
     """Evaluate what a lost task left behind; returns how many records it evaluated."""
     now = now or timezone.now()
-    window = {"created_at__gte": now - SWEEP_LOOKBACK, "created_at__lt": now - SWEEP_GRACE}
+    # The newest are left to their own task, probably running (AIMSS_SWEEP_GRACE_SECONDS).
+    grace = dt.timedelta(seconds=settings.AIMSS_SWEEP_GRACE_SECONDS)
+    window = {"created_at__gte": now - SWEEP_LOOKBACK, "created_at__lt": now - grace}
     done = 0
     responses = (
         Response.objects.filter(**window, evaluation__isnull=True)

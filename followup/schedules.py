@@ -39,7 +39,7 @@ from .models import (
     ScheduleRules,
     TriggerSource,
 )
-from .services import flag_raise, flag_rules_of
+from .services import claim_lease, flag_raise, flag_rules_of, message_id
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ REMINDER_DAYS = (0, 3, 7)
 # A reminder attempt that could not go out (beat down, quiet hours) is still sent within this
 # time of when it fell due; older ones are not sent late in bulk.
 REMINDER_GRACE = dt.timedelta(days=2)
-REMINDER_CLAIM_LEASE = dt.timedelta(minutes=10)
 # Overdue flags look back this far, so that a new clinic's history does not flood the queue.
 OVERDUE_LOOKBACK_DAYS = 30
 LINK_SALT = "aimss.questionnaire-link"
@@ -272,6 +271,7 @@ def _send_claimed(claim: uuid.UUID, now: dt.datetime) -> int:
                 subject,
                 render_to_string("followup/email/reminder.txt", context),
                 to=[patient.email],
+                headers={"Message-ID": message_id("reminder", slot.pk, reminder.attempt)},
             )
             message.attach_alternative(
                 render_to_string("followup/email/reminder.html", context), "text/html"
@@ -304,7 +304,7 @@ def _resend_lost(now: dt.datetime) -> int:
     """Reminders claimed by a sweep that died before sending them: claim anew and send."""
     stale = list(
         ReminderSend.objects.filter(
-            sent_at__isnull=True, claimed_at__lt=now - REMINDER_CLAIM_LEASE
+            sent_at__isnull=True, claimed_at__lt=now - claim_lease()
         ).values_list("pk", "claim")[:BATCH]
     )
     if not stale:

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -43,10 +44,21 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-# A notification claimed this long ago but never marked sent is assumed lost (a worker died
-# between claim and send) and is sent again by the sweep.
-NOTIFICATION_CLAIM_LEASE = dt.timedelta(minutes=10)
 ESCALATION_BATCH = 500
+
+
+def message_id(*parts: object) -> str:
+    """A Message-ID fixed by what the e-mail is (e.g. reminder, slot, attempt): should a
+    worker die after the mail server took a batch but before it was marked sent, the batch is
+    sent again by the lease sweep with the same ids, so mail systems discard the copies."""
+    domain = urlsplit(settings.AIMSS_BASE_URL).hostname or "localhost"
+    return f"<{'-'.join(str(p) for p in parts)}@{domain}>"
+
+
+def claim_lease() -> dt.timedelta:
+    """An e-mail claimed this long ago but never marked sent is assumed lost (its worker died
+    between claim and send) and is sent again by the sweep (``AIMSS_CLAIM_LEASE_SECONDS``)."""
+    return dt.timedelta(seconds=settings.AIMSS_CLAIM_LEASE_SECONDS)
 
 
 class FlagConflict(Exception):
@@ -157,7 +169,7 @@ def notification_send(*, notification_id: int) -> bool:
     now = timezone.now()
     claimed = (
         FlagNotification.objects.filter(pk=notification_id, sent_at__isnull=True)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - NOTIFICATION_CLAIM_LEASE))
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_lease()))
         .update(claimed_at=now)
     )
     if claimed != 1:
@@ -181,7 +193,16 @@ def notification_send(*, notification_id: int) -> bool:
         subject = render_to_string("followup/email/flag_subject.txt", context).strip()
         text = render_to_string("followup/email/flag.txt", context)
         html = render_to_string("followup/email/flag.html", context)
-    message = EmailMultiAlternatives(subject, text, to=[recipient.email])
+    message = EmailMultiAlternatives(
+        subject,
+        text,
+        to=[recipient.email],
+        headers={
+            "Message-ID": message_id(
+                "flag", notification.flag_id, recipient.pk, notification.reason
+            )
+        },
+    )
     message.attach_alternative(html, "text/html")
     message.send()
     FlagNotification.objects.filter(pk=notification_id).update(sent_at=timezone.now())
@@ -194,7 +215,7 @@ def notifications_pending(*, now: dt.datetime | None = None) -> list[int]:
     now = now or timezone.now()
     return list(
         FlagNotification.objects.filter(sent_at__isnull=True)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - NOTIFICATION_CLAIM_LEASE))
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_lease()))
         .values_list("pk", flat=True)[:1000]
     )
 

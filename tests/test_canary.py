@@ -13,7 +13,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.core import mail
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -84,13 +84,13 @@ def test_markers_appear_in_no_log_task_redis_url_error_page_or_e_mail(
         reverse("api:assessment-list"), SUBMISSION, content_type="application/json"
     )
     assert answer.status_code == 201
-    queued = b"".join(
-        value
+    queued = " ".join(
+        str(value)
         for key in broker.keys("*")
         if broker.type(key) == b"list"
         for value in broker.lrange(key, 0, -1)
     )
-    _assert_clean("Redis (task messages)", queued.decode(errors="replace"))
+    _assert_clean("Redis (task messages)", queued)
     # ... a check-in with free text ...
     check_in = client.post(
         reverse("api:check-in-list"),
@@ -146,9 +146,7 @@ def test_markers_appear_in_no_log_task_redis_url_error_page_or_e_mail(
         seen_urls += re.findall(r"https?://\S+", str(message.body))
     for url in seen_urls:
         _assert_clean("URL", url)
-    remaining = b" ".join(
-        str(broker.dump(key)).encode() for key in broker.keys("*")
-    )
+    remaining = b" ".join(str(broker.dump(key)).encode() for key in broker.keys("*"))
     _assert_clean("Redis (after the worker)", remaining.decode(errors="replace"))
     # and the data itself is stored: the markers were really planted
     assert Flag.objects.get(kind="high_interference").patient.family_name == NAME_MARKER
