@@ -35,10 +35,10 @@ class PointSerializer(serializers.Serializer):
 class EventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField(help_text="A treatment event kind, or regimen_change.")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named "label"
     start = serializers.DateField()
     end = serializers.DateField(allow_null=True)
-    detail = serializers.CharField()
+    detail = serializers.CharField(help_text="Reason for stopping, or the new drug.")
 
 
 class InterventionSerializer(serializers.Serializer):

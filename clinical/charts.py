@@ -31,13 +31,13 @@ PAIN_DOMAIN = [0.24, 1.0]  # of the plot height: the 0-10 axis
 CHECK_IN_DOMAIN = [0.0, 0.14]  # the days-taken axis
 EVENT_ROW = 10.6  # event markers sit just above the 0-10 scale
 
-CATEGORY_COLOURS = {
+CATEGORY_COLOURS: dict[str, str] = {
     InterventionCategory.ANALGESIC: "#d97706",
     InterventionCategory.PHYSICAL_THERAPY: "#059669",
     InterventionCategory.AI_ADJUSTMENT: "#7c3aed",
     InterventionCategory.COMPLEMENTARY: "#0891b2",
 }
-EVENT_STYLE = {  # kind -> (colour, marker symbol, line dash)
+EVENT_STYLE: dict[str, tuple[str, str, str]] = {  # kind -> (colour, marker symbol, line dash)
     EventKind.INTERRUPTION: ("#6b7280", "triangle-down", "dot"),
     EventKind.DISCONTINUATION: ("#b91c1c", "x", "solid"),
     EventKind.RECURRENCE: ("#9d174d", "star", "solid"),

@@ -422,7 +422,7 @@ def patient_list_page(
     page = Paginator(patient_list(user=user, filters=filters), PATIENTS_PER_PAGE).get_page(
         page_number
     )
-    patients = list(page.object_list)
+    patients: list[Any] = list(page.object_list)  # annotated by patient_list
     strategies = (
         {
             r.patient_id: r.strategy

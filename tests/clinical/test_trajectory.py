@@ -193,7 +193,8 @@ def test_recording_an_intervention_on_the_page_updates_the_chart(world: World) -
     assert response["Location"] == url
     figure = _figure_of(client.get(url).content.decode())
     rects = [s for s in figure["layout"]["shapes"] if s.get("legendgroup") == "physical_therapy"]
-    assert rects and rects[0]["x0"] == "2024-03-10"
+    assert rects
+    assert rects[0]["x0"] == "2024-03-10"
 
 
 def test_an_invalid_record_is_refused_with_its_message_and_nothing_saved(world: World) -> None:
