@@ -17,7 +17,7 @@ from patients.access import get_patient_or_404
 from .selectors import Trajectory, patient_trajectory
 
 
-class PointSerializer(serializers.Serializer):
+class TrajectoryPointSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     date = serializers.DateField()
     months = serializers.FloatField(allow_null=True, help_text="Months since AIMSS diagnosis.")
@@ -32,7 +32,7 @@ class PointSerializer(serializers.Serializer):
     interference_high = serializers.BooleanField()
 
 
-class EventSerializer(serializers.Serializer):
+class TrajectoryEventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField(help_text="A treatment event kind, or regimen_change.")
     label = serializers.CharField()  # type: ignore[assignment]  # a field named "label"
@@ -41,7 +41,7 @@ class EventSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="Reason for stopping, or the new drug.")
 
 
-class InterventionSerializer(serializers.Serializer):
+class TrajectoryInterventionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     category = serializers.CharField()
     category_label = serializers.CharField()
@@ -51,7 +51,7 @@ class InterventionSerializer(serializers.Serializer):
     end = serializers.DateField(allow_null=True)
 
 
-class CheckInPointSerializer(serializers.Serializer):
+class TrajectoryCheckInSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     date = serializers.DateField()
     days_taken = serializers.IntegerField()
@@ -61,10 +61,10 @@ class TrajectorySerializer(serializers.Serializer):
     patient = serializers.IntegerField()
     diagnosis = serializers.DateField(allow_null=True)
     threshold = serializers.FloatField(help_text="The clinic's high-interference threshold.")
-    series = PointSerializer(many=True)
-    events = EventSerializer(many=True)
-    interventions = InterventionSerializer(many=True)
-    check_ins = CheckInPointSerializer(many=True)
+    series = TrajectoryPointSerializer(many=True)
+    events = TrajectoryEventSerializer(many=True)
+    interventions = TrajectoryInterventionSerializer(many=True)
+    check_ins = TrajectoryCheckInSerializer(many=True)
 
 
 def trajectory_payload(trajectory: Trajectory) -> dict[str, Any]:
