@@ -339,13 +339,8 @@ def _strategy_categories() -> Subquery:
     return Subquery(counts, output_field=IntegerField())
 
 
-def patient_list(*, user: User, filters: PatientListFilters) -> QuerySet[Patient]:
-    """Patients ``user`` may see, annotated for the clinician's list, filtered and sorted.
-
-    Annotations: the latest current response's average pain, interference, band, high flag and
-    date; the previous response's average pain and interference (the trend); unresolved flags;
-    the next open reassessment's due date; the AI start date.
-    """
+def _list_annotations() -> dict[str, Any]:
+    """The list's per-patient annotations, each a correlated subquery on an indexed column."""
     open_flags = (
         Flag.objects.filter(patient=OuterRef("pk"), status__in=OPEN_FLAG_STATUSES)
         .order_by()
@@ -358,24 +353,55 @@ def patient_list(*, user: User, filters: PatientListFilters) -> QuerySet[Patient
         .order_by("due_date")
         .values("due_date")[:1]
     )
-    patients = (
-        patients_visible_to(user)
-        .select_related("clinic")
-        .annotate(
-            latest_at=_latest("submitted_at"),
-            latest_average=_latest("average_pain"),
-            latest_interference=_latest("interference_score"),
-            latest_band=_latest("pain_band"),
-            latest_high=_latest("interference_high"),
-            previous_average=_latest("average_pain", 1),
-            previous_interference=_latest("interference_score", 1),
-            open_flags=Coalesce(Subquery(open_flags, output_field=IntegerField()), 0),
-            next_due=Subquery(next_due),
-            ai_start=Subquery(
-                AiCourse.objects.filter(patient=OuterRef("pk")).values("start_date")[:1]
-            ),
-        )
-    )
+    return {
+        "latest_at": _latest("submitted_at"),
+        "latest_average": _latest("average_pain"),
+        "latest_interference": _latest("interference_score"),
+        "latest_band": _latest("pain_band"),
+        "latest_high": _latest("interference_high"),
+        "previous_average": _latest("average_pain", 1),
+        "previous_interference": _latest("interference_score", 1),
+        "open_flags": Coalesce(Subquery(open_flags, output_field=IntegerField()), 0),
+        "next_due": Subquery(next_due),
+        "ai_start": Subquery(
+            AiCourse.objects.filter(patient=OuterRef("pk")).values("start_date")[:1]
+        ),
+    }
+
+
+# The annotations each sort needs (the rest are computed for the page's rows only).
+SORT_NEEDS = {
+    "average": ("latest_average",),
+    "interference": ("latest_interference",),
+    "flags": ("open_flags",),
+    "due": ("next_due",),
+    "last": ("latest_at",),
+}
+
+
+def patient_list(
+    *, user: User, filters: PatientListFilters, annotate_all: bool = True
+) -> QuerySet[Patient]:
+    """Patients ``user`` may see, annotated for the clinician's list, filtered and sorted.
+
+    Annotations: the latest current response's average pain, interference, band, high flag and
+    date; the previous response's average pain and interference (the trend); unresolved flags;
+    the next open reassessment's due date; the AI start date. With ``annotate_all=False`` only
+    those the filters and the sort need are computed (for choosing a page's ids cheaply).
+    """
+    annotations = _list_annotations()
+    needed = set(SORT_NEEDS.get(filters.sort, ()))
+    if filters.band == BAND_HIGH_INTERFERENCE:
+        needed.add("latest_high")
+    elif filters.band:
+        needed.add("latest_band")
+    if filters.open_flags:
+        needed.add("open_flags")
+    patients = patients_visible_to(user)
+    if annotate_all:
+        patients = patients.select_related("clinic").annotate(**annotations)
+    else:
+        patients = patients.annotate(**{name: annotations[name] for name in sorted(needed)})
     if filters.clinic_id:
         patients = patients.filter(clinic_id=filters.clinic_id)
     for word in filters.search.split():
@@ -419,10 +445,14 @@ def patient_list_page(
     """One page of the clinician's patient list: a count, one query for the page and a fixed
     number for the strategies of its patients."""
     today = today or timezone.localdate()
-    page = Paginator(patient_list(user=user, filters=filters), PATIENTS_PER_PAGE).get_page(
-        page_number
-    )
-    patients: list[Any] = list(page.object_list)  # annotated by patient_list
+    # The page's ids first (only the annotations its filters and sort need), then every
+    # annotation for those 25 rows: sorting 10,000 patients by one subquery, not ten.
+    ids = patient_list(user=user, filters=filters, annotate_all=False).values_list("pk", flat=True)
+    page = Paginator(ids, PATIENTS_PER_PAGE).get_page(page_number)
+    page_ids = list(page.object_list)
+    annotated = patient_list(user=user, filters=PatientListFilters()).filter(pk__in=page_ids)
+    by_id = {p.pk: p for p in annotated}
+    patients: list[Any] = [by_id[pk] for pk in page_ids]  # annotated by patient_list
     strategies = (
         {
             r.patient_id: r.strategy
