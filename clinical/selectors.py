@@ -397,7 +397,7 @@ def patient_list(
         needed.add("latest_band")
     if filters.open_flags:
         needed.add("open_flags")
-    patients = patients_visible_to(user)
+    patients: QuerySet[Any] = patients_visible_to(user)
     if annotate_all:
         patients = patients.select_related("clinic").annotate(**annotations)
     else:
