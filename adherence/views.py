@@ -65,36 +65,53 @@ THERAPY_FORMS: dict[str, tuple[type[forms.BaseForm], Callable[..., Any], Any]] =
 }
 
 
+def therapy_post(request: HttpRequest, patient: Patient) -> dict[str, forms.BaseForm]:
+    """Record what one of the therapy forms posted, through its service.
+
+    Returns ``{}`` when it was saved (a success message is queued), else the bound form with
+    its errors under its name. The therapy page and the clinician's trajectory page both call
+    this, so the same forms and services serve both.
+    """
+    name = request.POST.get("form", "")
+    if name not in THERAPY_FORMS:
+        raise Http404
+    form_class, service, done = THERAPY_FORMS[name]
+    form = form_class(request.POST, prefix=name)
+    if form.is_valid():
+        arguments = dict(form.cleaned_data)
+        if name != "end_interruption":
+            arguments["recorded_by"] = request.user
+        try:
+            service(patient=patient, **arguments)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, done)
+            return {}
+    return {name: form}
+
+
+def therapy_forms(bound: dict[str, forms.BaseForm]) -> dict[str, forms.BaseForm]:
+    """The record forms of the therapy page: bound ones with their errors, else empty ones."""
+    return {
+        name: bound.get(name) or form_class(prefix=name)
+        for name, (form_class, _service, _done) in THERAPY_FORMS.items()
+        if name != "end_interruption"
+    }
+
+
 @care_staff_required
 def therapy(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient_or_404(request.user, pk)
     bound: dict[str, forms.BaseForm] = {}
     if request.method == "POST":
-        name = request.POST.get("form", "")
-        if name not in THERAPY_FORMS:
-            raise Http404
-        form_class, service, done = THERAPY_FORMS[name]
-        form = form_class(request.POST, prefix=name)
-        if form.is_valid():
-            arguments = dict(form.cleaned_data)
-            if name != "end_interruption":
-                arguments["recorded_by"] = request.user
-            try:
-                service(patient=patient, **arguments)
-            except ValidationError as error:
-                apply_service_errors(form, error)
-            else:
-                messages.success(request, done)
-                return redirect("adherence:therapy", pk=patient.pk)
-        bound[name] = form
+        bound = therapy_post(request, patient)
+        if not bound:
+            return redirect("adherence:therapy", pk=patient.pk)
     context = {
         "patient": patient,
         "overview": therapy_overview(patient),
-        "forms": {
-            name: bound.get(name) or form_class(prefix=name)
-            for name, (form_class, _service, _done) in THERAPY_FORMS.items()
-            if name != "end_interruption"
-        },
+        "forms": therapy_forms(bound),
         "end_form": bound.get("end_interruption"),
     }
     return render(request, "adherence/therapy.html", context, status=400 if bound else 200)

@@ -9,6 +9,7 @@ and allowed hosts. See ``.env.example`` and the README's configuration table.
 from pathlib import Path
 
 import environ
+import plotly
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "assessments",
     "adherence",
     "followup",
+    "clinical",
 ]
 # The benchmark app (bare text and insert views) exists only when asked for.
 AIMSS_BENCH = env.bool("AIMSS_BENCH", default=False)
@@ -192,7 +194,10 @@ USE_TZ = True
 # --- Static files (whitenoise serves them, with far-future caching for hashed names) -----
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=VAR_DIR / "static")
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly.js comes from the installed ``plotly`` package: {% static 'plotly/plotly.min.js' %}
+# (whitenoise, hashed name and far-future caching in production; never inlined, no CDN).
+PLOTLY_JS_DIR = Path(plotly.__file__).resolve().parent / "package_data"
+STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", PLOTLY_JS_DIR)]
 if DEBUG:  # whitenoise serves from the finders in DEBUG; an empty root keeps it quiet
     Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 STORAGES = {

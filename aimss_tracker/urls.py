@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from adherence import apis as adherence_apis
 from assessments import apis as assessment_apis
+from clinical import apis as clinical_apis
 from followup import apis as followup_apis
 from patients import apis as patient_apis
 from patients import views as patient_views
@@ -29,6 +30,11 @@ api_patterns = [
         "patients/<int:pk>/survival/",
         adherence_apis.SurvivalView.as_view(),
         name="patient-survival",
+    ),
+    path(
+        "patients/<int:pk>/trajectory/",
+        clinical_apis.TrajectoryView.as_view(),
+        name="patient-trajectory",
     ),
     *router.urls,
 ]
@@ -57,6 +63,7 @@ urlpatterns = [
     path("", include("followup.urls")),
     path("", include("assessments.urls")),
     path("", include("adherence.urls")),
+    path("", include("clinical.urls")),
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
 ]

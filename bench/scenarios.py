@@ -186,6 +186,9 @@ SCENARIOS.append(
 )
 
 
+# --- clinician views: the trajectory page and the patient list (bench_clinical) ---------------
+
+
 def _manage_setup(*args: str) -> Callable[[dict[str, str]], None]:
     def setup(env: dict[str, str]) -> None:
         import subprocess
@@ -207,12 +210,59 @@ def _queue_prepare(port: int, clients: int) -> Prepared:
     return Prepared(request=request)
 
 
+def _get_page(username: str, path_of: Callable[[int], str]) -> Callable[[int, int], Prepared]:
+    """GET one page as ``username``; ``extra`` reports the HTML size of one answer."""
+
+    def prepare(port: int, clients: int) -> Prepared:
+        import http.client
+        import re
+
+        sessions = [_login(port, username) for _ in range(clients)]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/patients/?q=BENCH-TRAJ-1", headers=sessions[0])
+        listing = conn.getresponse().read().decode()
+        match = re.search(r'href="/patients/(\d+)/"', listing)
+        pk = int(match[1]) if match else 0
+        path = path_of(pk)
+        conn.request("GET", path, headers=sessions[0])
+        answer = conn.getresponse()
+        body = answer.read()
+        conn.close()
+        size = {"html_bytes": len(body), "status": answer.status, "path_shape": path_of(0)}
+
+        return Prepared(request=lambda i, n: ("GET", path, None, sessions[i]), extra=lambda: size)
+
+    return prepare
+
+
 SCENARIOS.append(
     Scenario(
         name="queue_page",
         description="nurse flag queue, first page, 50,000 open flags across 12,500 patients",
         prepare=_queue_prepare,
         setup=_manage_setup("bench_followup", "queue-data"),
+    )
+)
+
+SCENARIOS.append(
+    Scenario(
+        name="trajectory_page",
+        description="a clinician opens a patient's trajectory page (520 weekly responses, "
+        "60 events, regimen changes and interventions, 52 check-ins); target p95 < 100 ms, "
+        "HTML < 150 KB without plotly.js",
+        prepare=_get_page("bench-clinician", lambda pk: f"/patients/{pk}/"),
+        setup=_manage_setup("bench_clinical", "trajectory-data"),
+        notes={"target_p95_ms": 100, "target_html_bytes": 150_000},
+    )
+)
+SCENARIOS.append(
+    Scenario(
+        name="patient_list",
+        description="a clinician opens the patient list of a clinic of 10,000 patients "
+        "(sorted by latest average pain); target p95 < 150 ms",
+        prepare=_get_page("bench-list-clinician", lambda pk: "/patients/?sort=average"),
+        setup=_manage_setup("bench_clinical", "list-data"),
+        notes={"target_p95_ms": 150},
     )
 )
 

@@ -6,24 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from .access import patients_visible_to
-from .models import Clinic, Patient, User
-
-
-def patient_list(
-    *, user: User, search: str = "", clinic_id: int | None = None
-) -> QuerySet[Patient]:
-    """Patients ``user`` may see, optionally searched by name or record number."""
-    patients = patients_visible_to(user).select_related("clinic")
-    if clinic_id:
-        patients = patients.filter(clinic_id=clinic_id)
-    for word in search.split():
-        patients = patients.filter(
-            Q(given_name__icontains=word)
-            | Q(family_name__icontains=word)
-            | Q(record_number__icontains=word)
-        )
-    return patients
+from .models import Clinic, User
 
 
 def clinics_of(user: User) -> QuerySet[Clinic]:

@@ -7,5 +7,4 @@ app_name = "patients"
 urlpatterns = [
     path("me/", views.patient_home, name="patient_home"),
     path("staff/", views.staff_home, name="staff_home"),
-    path("patients/<int:pk>/", views.patient_detail, name="detail"),
 ]

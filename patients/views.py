@@ -1,5 +1,6 @@
 """Pages: login and the staff second factor, the home that sends each role to its place, the
-patient home, the staff home and the staff view of one patient."""
+patient home and the researcher's cohort summary. The clinician's patient list and the page of
+one patient are in ``clinical`` (reached here by URL name only: nothing here imports it)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from urllib.parse import urlencode
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
@@ -20,7 +20,7 @@ from django_otp import login as otp_login
 
 from aimss_tracker.security import session_mark_login
 
-from .access import care_staff_required, get_patient_or_404, patient_required, staff_required
+from .access import is_care_staff_or_admin, patient_required, staff_required
 from .mfa import (
     has_confirmed_device,
     qr_svg,
@@ -29,9 +29,7 @@ from .mfa import (
     totp_device_pending,
 )
 from .models import User
-from .selectors import clinics_of, cohort_summary, patient_list
-
-PATIENTS_PER_PAGE = 25
+from .selectors import clinics_of, cohort_summary
 
 
 @login_required
@@ -39,6 +37,8 @@ def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if user.is_patient_role:
         return redirect("patients:patient_home")
+    if is_care_staff_or_admin(user):
+        return redirect("clinical:patients")
     return redirect("patients:staff_home")
 
 
@@ -50,26 +50,12 @@ def patient_home(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def staff_home(request: HttpRequest) -> HttpResponse:
+    """The researcher's de-identified cohort summary; care staff have the clinician's list."""
     user: User = request.user  # type: ignore[assignment]
-    context: dict[str, object] = {"clinics": clinics_of(user)}
-    if user.is_care_staff or user.is_admin_role:
-        search = request.GET.get("q", "").strip()
-        clinic_id = request.GET.get("clinic", "")
-        patients = patient_list(
-            user=user, search=search, clinic_id=int(clinic_id) if clinic_id.isdigit() else None
-        )
-        context["page"] = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
-        context["search"] = search
-        context["clinic_id"] = clinic_id
-    else:
-        context["summary"] = cohort_summary(user=user)
+    if is_care_staff_or_admin(user):
+        return redirect("clinical:patients")
+    context = {"clinics": clinics_of(user), "summary": cohort_summary(user=user)}
     return render(request, "patients/staff_home.html", context)
-
-
-@care_staff_required
-def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_patient_or_404(request.user, pk)
-    return render(request, "patients/patient_detail.html", {"patient": patient})
 
 
 class LoginView(auth_views.LoginView):

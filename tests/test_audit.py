@@ -78,14 +78,14 @@ def test_the_event_tables_refuse_rewrites(world: World, statement: str) -> None:
 
 
 def test_access_records_refuse_rewrites(world: World) -> None:
-    client_for(world.nurse_a).get(reverse("patients:detail", args=[world.patient_a.pk]))
+    client_for(world.nurse_a).get(reverse("clinical:patient", args=[world.patient_a.pk]))
     with pytest.raises(DatabaseError), transaction.atomic():
         AccessRecord.objects.all().delete()
 
 
 def test_an_admin_exports_one_patients_access_history(world: World) -> None:
-    client_for(world.nurse_a).get(reverse("patients:detail", args=[world.patient_a.pk]))
-    client_for(world.clinician_b).get(reverse("patients:detail", args=[world.patient_b.pk]))
+    client_for(world.nurse_a).get(reverse("clinical:patient", args=[world.patient_a.pk]))
+    client_for(world.clinician_b).get(reverse("clinical:patient", args=[world.patient_b.pk]))
     admin = client_for(world.admin)
     page = admin.get(reverse("admin:patients_patient_change", args=[world.patient_a.pk]))
     assert "access-history.csv" in page.content.decode()

@@ -83,7 +83,7 @@ def test_staff_set_up_and_use_a_second_factor_before_any_health_data(world: Worl
     client = Client()
     _login(client, world.nurse_a.username)
     # when she asks for patients with a password alone, she is sent to the second factor
-    response = client.get(reverse("patients:staff_home"))
+    response = client.get(reverse("clinical:patients"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("mfa_verify"))
     # and, having no authenticator yet, to its set-up with a locally drawn QR code
@@ -97,24 +97,24 @@ def test_staff_set_up_and_use_a_second_factor_before_any_health_data(world: Worl
     codes = re.findall(r"<code>(\w+)</code>", confirmed.content.decode())
     # then she gets one-use recovery codes and reaches the patients
     assert len(codes) == 10
-    assert client.get(reverse("patients:staff_home")).status_code == 200
+    assert client.get(reverse("clinical:patients")).status_code == 200
 
     # given a new login on another device, a recovery code works once
     other = Client()
     _login(other, world.nurse_a.username)
     assert other.post(reverse("mfa_verify"), {"token": "000000"}).status_code == 200  # wrong
-    assert other.get(reverse("patients:staff_home")).status_code == 302
+    assert other.get(reverse("clinical:patients")).status_code == 302
     # a wrong code throttles the devices (1 s, doubling): guessing is slowed down
     other.post(reverse("mfa_verify"), {"token": codes[0]})
-    assert other.get(reverse("patients:staff_home")).status_code == 302
+    assert other.get(reverse("clinical:patients")).status_code == 302
     time.sleep(1.1)
     other.post(reverse("mfa_verify"), {"token": codes[0]})
-    assert other.get(reverse("patients:staff_home")).status_code == 200
+    assert other.get(reverse("clinical:patients")).status_code == 200
     third = Client()
     _login(third, world.nurse_a.username)
     time.sleep(1.1)  # the throttle of the refused code above
     third.post(reverse("mfa_verify"), {"token": codes[0]})
-    assert third.get(reverse("patients:staff_home")).status_code == 302
+    assert third.get(reverse("clinical:patients")).status_code == 302
 
 
 @override_settings(AIMSS_STAFF_MFA=True)
@@ -155,9 +155,9 @@ def test_staff_are_signed_out_after_15_idle_minutes(world: World) -> None:
     client = Client()
     _login(client, world.nurse_a.username)
     _age_session(client, idle=14 * 60)
-    assert client.get(reverse("patients:staff_home")).status_code == 200
+    assert client.get(reverse("clinical:patients")).status_code == 200
     _age_session(client, idle=15 * 60 + 5)
-    response = client.get(reverse("patients:staff_home"))
+    response = client.get(reverse("clinical:patients"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
     assert "_auth_user_id" not in client.session
@@ -188,15 +188,15 @@ def test_a_password_change_ends_the_other_sessions(world: World) -> None:
     )
     assert response.status_code == 302
     # then the first stays signed in and the second is signed out
-    assert first.get(reverse("patients:staff_home")).status_code == 200
-    assert second.get(reverse("patients:staff_home")).status_code == 302
+    assert first.get(reverse("clinical:patients")).status_code == 200
+    assert second.get(reverse("clinical:patients")).status_code == 302
 
 
 # --- 9. headers ----------------------------------------------------------------------------
 
 
 def test_pages_carry_the_security_headers(world: World) -> None:
-    response = client_for(world.nurse_a).get(reverse("patients:detail", args=[world.patient_a.pk]))
+    response = client_for(world.nurse_a).get(reverse("clinical:patient", args=[world.patient_a.pk]))
     csp = response["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp
     assert "script-src 'self'" in csp

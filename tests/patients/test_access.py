@@ -61,7 +61,10 @@ def _her_api_record(world: World) -> str:
 
 
 OBJECT_ROUTES: dict[str, Route] = {
-    "patients:detail": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
+    "clinical:patient": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
+    "api:patient-trajectory": Route(
+        lambda w: {"pk": w.patient_b.pk}, "nurse_b", marker=_her_api_record
+    ),
     "api:patient-detail": Route(lambda w: {"pk": w.patient_b.pk}, "patient_b_user"),
     "api:assessment-detail": Route(
         lambda w: {"pk": response_of_b(w).pk}, "patient_b_user", marker=lambda w: RESPONSE_B_MARKER
@@ -197,9 +200,9 @@ def test_anonymous_users_are_sent_to_login_or_refused(world: World, route: str) 
         assert response["Location"].startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("route", ["patients:staff_home", "patients:detail"])
+@pytest.mark.parametrize("route", ["patients:staff_home", "clinical:patients", "clinical:patient"])
 def test_staff_pages_are_404_for_patients(world: World, route: str) -> None:
-    kwargs = {"pk": world.patient_a.pk} if route == "patients:detail" else {}
+    kwargs = {"pk": world.patient_a.pk} if route == "clinical:patient" else {}
     # even her own record through the staff page
     response = client_for(world.patient_a.user).get(reverse(route, kwargs=kwargs))
     assert response.status_code == 404
@@ -220,7 +223,7 @@ def test_admin_site_refuses_everyone_but_admins(world: World) -> None:
 
 
 def test_staff_patient_list_shows_only_their_clinics(world: World) -> None:
-    body = client_for(world.nurse_a).get(reverse("patients:staff_home")).content.decode()
+    body = client_for(world.nurse_a).get(reverse("clinical:patients")).content.decode()
     assert world.patient_a.family_name in body
     assert world.patient_b.family_name not in body
 

@@ -28,10 +28,10 @@ def test_home_requires_login(db: None) -> None:
     ("who", "landing"),
     [
         ("patient_a", "patients:patient_home"),
-        ("nurse_a", "patients:staff_home"),
-        ("clinician_a", "patients:staff_home"),
+        ("nurse_a", "clinical:patients"),
+        ("clinician_a", "clinical:patients"),
         ("researcher", "patients:staff_home"),
-        ("admin", "patients:staff_home"),
+        ("admin", "clinical:patients"),
     ],
 )
 def test_login_sends_each_role_home(world: World, who: str, landing: str) -> None:
@@ -63,8 +63,8 @@ def test_patient_home_shows_her_own_clinic(world: World) -> None:
 
 
 def test_navigation_follows_the_role(world: World) -> None:
-    nurse_page = client_for(world.nurse_a).get(reverse("patients:staff_home")).content.decode()
-    admin_page = client_for(world.admin).get(reverse("patients:staff_home")).content.decode()
+    nurse_page = client_for(world.nurse_a).get(reverse("clinical:patients")).content.decode()
+    admin_page = client_for(world.admin).get(reverse("clinical:patients")).content.decode()
     assert reverse("admin:index") not in nurse_page
     assert reverse("admin:index") in admin_page
 
@@ -78,8 +78,8 @@ def test_logout_ends_the_session(world: World) -> None:
 
 def test_staff_patient_search_finds_by_name_and_record(world: World) -> None:
     client = client_for(world.admin)
-    by_name = client.get(reverse("patients:staff_home"), {"q": world.patient_b.family_name})
-    by_record = client.get(reverse("patients:staff_home"), {"q": world.patient_a.record_number})
+    by_name = client.get(reverse("clinical:patients"), {"q": world.patient_b.family_name})
+    by_record = client.get(reverse("clinical:patients"), {"q": world.patient_a.record_number})
     assert world.patient_b.family_name in by_name.content.decode()
     assert world.patient_a.family_name not in by_name.content.decode()
     assert world.patient_a.family_name in by_record.content.decode()

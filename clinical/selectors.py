@@ -1,0 +1,485 @@
+"""Reads for the clinician's pages and API: one patient's trajectory, the patient list.
+
+:func:`patient_trajectory` loads everything the chart shows about one patient in six queries
+whatever her history (responses, treatment events, regimen changes, interventions, check-ins,
+open flags). :func:`patient_list_page` annotates a page of patients with their latest scores,
+trend, open flags, next due date and months on AI in one query, and derives the strategy of
+that page's patients with ``adherence.selectors.survival_records`` (a fixed number more).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Count,
+    DateField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from adherence.models import (
+    AdherenceCheckIn,
+    AiCourse,
+    Intervention,
+    RegimenChange,
+    TreatmentEvent,
+)
+from adherence.selectors import COMBINED, MONOTHERAPY, survival_records
+from assessments.models import Response
+from assessments.scoring import Thresholds
+from followup.models import Flag, FlagStatus, ReassessmentSlot
+from patients.access import patients_visible_to
+from patients.models import Patient, User
+
+DAYS_PER_MONTH = 30.4375  # mean Gregorian month; "months since diagnosis" axis
+OPEN_FLAG_STATUSES = (FlagStatus.OPEN, FlagStatus.CLAIMED)
+
+
+def months_between(start: dt.date | None, end: dt.date) -> float | None:
+    """Months (of 30.4375 days) from ``start`` to ``end``, two decimals; None without a start."""
+    if start is None:
+        return None
+    return round((end - start).days / DAYS_PER_MONTH, 2)
+
+
+def _zone(patient: Patient) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(patient.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def _score(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+# --- one patient's trajectory -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponsePoint:
+    id: int
+    date: dt.date
+    months: float | None  # since the AIMSS diagnosis
+    worst: int
+    least: int
+    average: int
+    now: int
+    interference: float | None
+    severity: float
+    recall_period: str
+    band: str  # the stored BPI pain severity band (assessments.scoring)
+    interference_high: bool
+
+
+@dataclass(frozen=True)
+class EventMark:
+    """A treatment event or a regimen change, drawn as a marker (or a span if it has an end)."""
+
+    id: int
+    kind: str  # an EventKind value, or "regimen_change"
+    label: str
+    start: dt.date
+    end: dt.date | None = None  # interruptions: last day off; None while still off
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class InterventionSpan:
+    id: int
+    category: str
+    category_label: str
+    measure: str
+    measure_label: str
+    start: dt.date
+    end: dt.date | None  # None while ongoing
+
+
+@dataclass(frozen=True)
+class CheckInPoint:
+    id: int
+    date: dt.date
+    days_taken: int
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Everything the trajectory chart and its side panel show about one patient."""
+
+    patient: Patient
+    thresholds: Thresholds
+    diagnosis: dt.date | None
+    series: list[ResponsePoint]  # oldest first
+    events: list[EventMark]
+    interventions: list[InterventionSpan]
+    check_ins: list[CheckInPoint]  # oldest first
+    open_flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def latest(self) -> ResponsePoint | None:
+        return self.series[-1] if self.series else None
+
+    @property
+    def previous(self) -> ResponsePoint | None:
+        return self.series[-2] if len(self.series) > 1 else None
+
+    @property
+    def average_trend(self) -> int | None:
+        """Latest minus previous average pain (positive: worse)."""
+        if self.latest is None or self.previous is None:
+            return None
+        return self.latest.average - self.previous.average
+
+    @property
+    def interference_trend(self) -> float | None:
+        """Latest minus previous interference score (positive: worse)."""
+        latest, previous = self.latest, self.previous
+        if latest is None or previous is None:
+            return None
+        if latest.interference is None or previous.interference is None:
+            return None
+        return round(latest.interference - previous.interference, 2)
+
+    def current_interventions(self, today: dt.date) -> list[InterventionSpan]:
+        return [
+            i for i in self.interventions if i.start <= today and (i.end is None or i.end >= today)
+        ]
+
+    @property
+    def last_date(self) -> dt.date | None:
+        """The latest date anything was recorded (open spans are drawn up to it)."""
+        dates = [p.date for p in self.series] + [c.date for c in self.check_ins]
+        dates += [e.end or e.start for e in self.events]
+        dates += [i.end or i.start for i in self.interventions]
+        return max(dates) if dates else None
+
+
+RESPONSE_FIELDS = (
+    "id",
+    "submitted_at",
+    "worst_pain",
+    "least_pain",
+    "average_pain",
+    "pain_now",
+    "interference_score",
+    "pain_severity_score",
+    "recall_period",
+    "pain_band",
+    "interference_high",
+)
+
+
+def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajectory:
+    """One patient's current BPI-SF responses, events, interventions and check-ins.
+
+    Six queries (five without the open flags), whatever the length of her history. Response
+    dates are the patient's local dates; months count from her AIMSS diagnosis.
+    """
+    zone = _zone(patient)
+    diagnosis = patient.aimss_diagnosis_date
+    series = []
+    rows = (
+        Response.objects.filter(patient=patient, superseded_by__isnull=True)
+        .order_by("submitted_at", "id")
+        .values_list(*RESPONSE_FIELDS)
+    )
+    for pk, at, worst, least, average, now, interference, severity, recall, band, high in rows:
+        day = at.astimezone(zone).date()
+        series.append(
+            ResponsePoint(
+                id=pk,
+                date=day,
+                months=months_between(diagnosis, day),
+                worst=worst,
+                least=least,
+                average=average,
+                now=now,
+                interference=_score(interference),
+                severity=float(severity),
+                recall_period=recall,
+                band=band,
+                interference_high=high,
+            )
+        )
+    events = [
+        EventMark(
+            id=e.pk,
+            kind=e.kind,
+            label=str(e.get_kind_display()),
+            start=e.start_date,
+            end=e.end_date,
+            detail=str(e.get_reason_display()) if e.reason else "",
+        )
+        for e in TreatmentEvent.objects.filter(patient=patient).order_by("start_date", "id")
+    ]
+    events += [
+        EventMark(
+            id=c.pk,
+            kind="regimen_change",
+            label=str(c.get_kind_display()),
+            start=c.date,
+            detail=str(c.get_new_drug_display()) if c.new_drug else "",
+        )
+        for c in RegimenChange.objects.filter(course__patient=patient).order_by("date", "id")
+    ]
+    events.sort(key=lambda e: (e.start, e.kind, e.id))
+    interventions = [
+        InterventionSpan(
+            id=i.pk,
+            category=i.category,
+            category_label=str(i.get_category_display()),
+            measure=i.measure,
+            measure_label=str(i.get_measure_display()),
+            start=i.start_date,
+            end=i.end_date,
+        )
+        for i in Intervention.objects.filter(patient=patient).order_by("start_date", "id")
+    ]
+    check_ins = [
+        CheckInPoint(id=pk, date=at.astimezone(zone).date(), days_taken=days)
+        for pk, at, days in AdherenceCheckIn.objects.filter(patient=patient)
+        .order_by("submitted_at", "id")
+        .values_list("id", "submitted_at", "days_taken_last_7")
+    ]
+    open_flags = (
+        list(
+            Flag.objects.filter(patient=patient, status__in=OPEN_FLAG_STATUSES).order_by(
+                "priority", "opened_at"
+            )
+        )
+        if with_flags
+        else []
+    )
+    return Trajectory(
+        patient=patient,
+        thresholds=Thresholds.of(patient.clinic),
+        diagnosis=diagnosis,
+        series=series,
+        events=events,
+        interventions=interventions,
+        check_ins=check_ins,
+        open_flags=open_flags,
+    )
+
+
+# --- the patient list ---------------------------------------------------------------------------
+
+SORTS = {
+    "name": ("family_name", "given_name", "id"),
+    "record": ("record_number", "id"),
+    "average": (F("latest_average").desc(nulls_last=True), "family_name", "id"),
+    "interference": (F("latest_interference").desc(nulls_last=True), "family_name", "id"),
+    "flags": ("-open_flags", "family_name", "id"),
+    "due": (F("next_due").asc(nulls_last=True), "family_name", "id"),
+    "last": (F("latest_at").desc(nulls_last=True), "family_name", "id"),
+}
+DEFAULT_SORT = "name"
+BAND_HIGH_INTERFERENCE = "high_interference"
+STRATEGY_NONE = "none"
+STRATEGIES = (MONOTHERAPY, COMBINED, STRATEGY_NONE)
+
+
+@dataclass(frozen=True)
+class PatientListFilters:
+    search: str = ""
+    clinic_id: int | None = None
+    band: str = ""  # a PainBand value or BAND_HIGH_INTERFERENCE
+    open_flags: bool = False
+    strategy: str = ""  # monotherapy, combined, none
+    sort: str = DEFAULT_SORT
+
+
+def _latest(field_name: str, offset: int = 0) -> Subquery:
+    responses = Response.objects.filter(
+        patient=OuterRef("pk"), superseded_by__isnull=True
+    ).order_by("-submitted_at", "-id")
+    return Subquery(responses.values(field_name)[offset : offset + 1])
+
+
+def _strategy_categories() -> Subquery:
+    """How many categories of intervention started in the strategy window after diagnosis.
+
+    The same rule as ``adherence.selectors.strategy_at_diagnosis`` written as SQL so that the
+    list can filter on it; ``tests/clinical/test_patient_list.py`` proves that both agree.
+    """
+    window_end = ExpressionWrapper(
+        OuterRef("aimss_diagnosis_date")
+        + ExpressionWrapper(
+            OuterRef("clinic__strategy_window_days") * Value(dt.timedelta(days=1)),
+            output_field=DurationField(),
+        ),
+        output_field=DateField(),
+    )
+    counts = (
+        Intervention.objects.filter(
+            patient=OuterRef("pk"),
+            start_date__gte=OuterRef("aimss_diagnosis_date"),
+            start_date__lte=window_end,
+        )
+        .order_by()
+        .values("patient")
+        .annotate(n=Count("category", distinct=True))
+        .values("n")
+    )
+    return Subquery(counts, output_field=IntegerField())
+
+
+def _list_annotations() -> dict[str, Any]:
+    """The list's per-patient annotations, each a correlated subquery on an indexed column."""
+    open_flags = (
+        Flag.objects.filter(patient=OuterRef("pk"), status__in=OPEN_FLAG_STATUSES)
+        .order_by()
+        .values("patient")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    next_due = (
+        ReassessmentSlot.objects.filter(patient=OuterRef("pk"), completed_at__isnull=True)
+        .order_by("due_date")
+        .values("due_date")[:1]
+    )
+    return {
+        "latest_at": _latest("submitted_at"),
+        "latest_average": _latest("average_pain"),
+        "latest_interference": _latest("interference_score"),
+        "latest_band": _latest("pain_band"),
+        "latest_high": _latest("interference_high"),
+        "previous_average": _latest("average_pain", 1),
+        "previous_interference": _latest("interference_score", 1),
+        "open_flags": Coalesce(Subquery(open_flags, output_field=IntegerField()), 0),
+        "next_due": Subquery(next_due),
+        "ai_start": Subquery(
+            AiCourse.objects.filter(patient=OuterRef("pk")).values("start_date")[:1]
+        ),
+    }
+
+
+# The annotations each sort needs (the rest are computed for the page's rows only).
+SORT_NEEDS = {
+    "average": ("latest_average",),
+    "interference": ("latest_interference",),
+    "flags": ("open_flags",),
+    "due": ("next_due",),
+    "last": ("latest_at",),
+}
+
+
+def patient_list(
+    *, user: User, filters: PatientListFilters, annotate_all: bool = True
+) -> QuerySet[Patient]:
+    """Patients ``user`` may see, annotated for the clinician's list, filtered and sorted.
+
+    Annotations: the latest current response's average pain, interference, band, high flag and
+    date; the previous response's average pain and interference (the trend); unresolved flags;
+    the next open reassessment's due date; the AI start date. With ``annotate_all=False`` only
+    those the filters and the sort need are computed (for choosing a page's ids cheaply).
+    """
+    annotations = _list_annotations()
+    needed = set(SORT_NEEDS.get(filters.sort, ()))
+    if filters.band == BAND_HIGH_INTERFERENCE:
+        needed.add("latest_high")
+    elif filters.band:
+        needed.add("latest_band")
+    if filters.open_flags:
+        needed.add("open_flags")
+    patients: QuerySet[Any] = patients_visible_to(user)
+    if annotate_all:
+        patients = patients.select_related("clinic").annotate(**annotations)
+    else:
+        patients = patients.annotate(**{name: annotations[name] for name in sorted(needed)})
+    if filters.clinic_id:
+        patients = patients.filter(clinic_id=filters.clinic_id)
+    for word in filters.search.split():
+        patients = patients.filter(
+            Q(given_name__icontains=word)
+            | Q(family_name__icontains=word)
+            | Q(record_number__icontains=word)
+        )
+    if filters.band == BAND_HIGH_INTERFERENCE:
+        patients = patients.filter(latest_high=True)
+    elif filters.band:
+        patients = patients.filter(latest_band=filters.band)
+    if filters.open_flags:
+        patients = patients.filter(open_flags__gt=0)
+    if filters.strategy in STRATEGIES:
+        patients = patients.annotate(strategy_n=Coalesce(_strategy_categories(), 0))
+        if filters.strategy == MONOTHERAPY:
+            patients = patients.filter(strategy_n=1)
+        elif filters.strategy == COMBINED:
+            patients = patients.filter(strategy_n__gte=2)
+        else:
+            patients = patients.filter(strategy_n=0)
+    return patients.order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT]))
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    patient: Any  # an annotated Patient
+    strategy: str | None
+    months_on_ai: float | None
+    average_trend: int | None  # latest minus previous average pain
+    interference_trend: float | None
+
+
+PATIENTS_PER_PAGE = 25
+
+
+def patient_list_page(
+    *, user: User, filters: PatientListFilters, page_number: Any, today: dt.date | None = None
+) -> tuple[Page[Any], list[PatientRow]]:
+    """One page of the clinician's patient list: a count, one query for the page and a fixed
+    number for the strategies of its patients."""
+    today = today or timezone.localdate()
+    # The page's ids first (only the annotations its filters and sort need), then every
+    # annotation for those 25 rows: sorting 10,000 patients by one subquery, not ten.
+    ids = patient_list(user=user, filters=filters, annotate_all=False).values_list("pk", flat=True)
+    page = Paginator(ids, PATIENTS_PER_PAGE).get_page(page_number)
+    page_ids = list(page.object_list)
+    annotated = patient_list(user=user, filters=PatientListFilters()).filter(pk__in=page_ids)
+    by_id = {p.pk: p for p in annotated}
+    patients: list[Any] = [by_id[pk] for pk in page_ids]  # annotated by patient_list
+    strategies = (
+        {
+            r.patient_id: r.strategy
+            for r in survival_records(Patient.objects.filter(pk__in=[p.pk for p in patients]))
+        }
+        if patients
+        else {}
+    )
+    rows = []
+    for p in patients:
+        average_trend = (
+            p.latest_average - p.previous_average
+            if p.latest_average is not None and p.previous_average is not None
+            else None
+        )
+        interference_trend = (
+            float(p.latest_interference - p.previous_interference)
+            if p.latest_interference is not None and p.previous_interference is not None
+            else None
+        )
+        rows.append(
+            PatientRow(
+                patient=p,
+                strategy=strategies.get(p.pk),
+                months_on_ai=months_between(p.ai_start, today) if p.ai_start else None,
+                average_trend=average_trend,
+                interference_trend=interference_trend,
+            )
+        )
+    return page, rows

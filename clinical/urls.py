@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "clinical"
+
+urlpatterns = [
+    path("patients/", views.patients, name="patients"),
+    path("patients/<int:pk>/", views.patient, name="patient"),
+]

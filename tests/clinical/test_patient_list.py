@@ -1,0 +1,121 @@
+"""The clinician's patient list: annotations, filters, sort, and a constant number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from adherence.models import InterventionCategory, Measure
+from adherence.selectors import survival_records
+from clinical.selectors import PatientListFilters, patient_list
+from followup.services import flag_raise
+from patients.models import Patient
+from tests.conftest import World, client_for
+from tests.factories import (
+    AiCourseFactory,
+    InterventionFactory,
+    PatientFactory,
+    ResponseFactory,
+)
+
+
+def _patients(world: World, n: int) -> None:
+    for i in range(n):
+        patient = PatientFactory.create(clinic=world.clinic_a, family_name=f"Listed{i:03d}")
+        ResponseFactory.create(patient=patient, average_pain=4)
+        ResponseFactory.create(patient=patient, average_pain=6)
+        AiCourseFactory.create(patient=patient)
+        InterventionFactory.create(patient=patient)
+        if i % 2:
+            flag_raise(patient_id=patient.pk, kind="worsening", source="response", source_id=i)
+
+
+def _queries_for_list(world: World) -> tuple[int, str]:
+    client = client_for(world.clinician_a)
+    client.get(reverse("clinical:patients"))  # session warm-up
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("clinical:patients"), {"sort": "average"})
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def test_the_list_costs_the_same_number_of_queries_for_3_and_30_patients(world: World) -> None:
+    # given 3 patients with responses, courses, interventions and flags
+    _patients(world, 3)
+    few, _body = _queries_for_list(world)
+    # when 27 more are added
+    _patients(world, 27)
+    many, body = _queries_for_list(world)
+    # then the page costs the same number of queries
+    assert few == many
+    assert "Listed000" in body
+
+
+def test_a_row_shows_latest_pain_trend_flags_and_strategy(world: World) -> None:
+    # given a patient whose pain rose from 4 to 6, with an open flag and one category at diagnosis
+    _patients(world, 2)
+    body = (
+        client_for(world.clinician_a)
+        .get(reverse("clinical:patients"), {"q": "Listed001"})
+        .content.decode()
+    )
+    # then her row says so
+    assert "Listed001" in body
+    assert "Listed000" not in body
+    assert "▲ +2" in body
+    assert "Monotherapy" in body
+
+
+def test_filters_by_band_flags_and_strategy(world: World) -> None:
+    _patients(world, 4)
+    client = client_for(world.clinician_a)
+    with_flags = client.get(reverse("clinical:patients"), {"flags": "1"}).content.decode()
+    assert "Listed001" in with_flags
+    assert "Listed000" not in with_flags
+    severe = client.get(reverse("clinical:patients"), {"band": "severe"}).content.decode()
+    assert "Listed001" not in severe
+    combined = client.get(reverse("clinical:patients"), {"strategy": "combined"}).content.decode()
+    assert "Listed001" not in combined
+
+
+def test_the_sql_strategy_filter_agrees_with_the_survival_selector(world: World) -> None:
+    # given patients with no intervention, one category, two categories, one just outside the
+    # window (day 15) and one before the diagnosis
+    diagnosis = dt.date(2024, 3, 1)
+    cases = {
+        "none": [],
+        "mono": [(InterventionCategory.PHYSICAL_THERAPY, Measure.EXERCISE, 0)],
+        "combined": [
+            (InterventionCategory.PHYSICAL_THERAPY, Measure.EXERCISE, 0),
+            (InterventionCategory.ANALGESIC, Measure.CELECOXIB, 14),
+        ],
+        "late": [(InterventionCategory.ANALGESIC, Measure.CELECOXIB, 15)],
+        "early": [(InterventionCategory.ANALGESIC, Measure.CELECOXIB, -1)],
+    }
+    for name, interventions in cases.items():
+        patient = PatientFactory.create(
+            clinic=world.clinic_a, family_name=name, aimss_diagnosis_date=diagnosis
+        )
+        for category, measure, day in interventions:
+            InterventionFactory.create(
+                patient=patient,
+                category=category,
+                measure=measure,
+                start_date=diagnosis + dt.timedelta(days=day),
+            )
+    expected = {
+        r.patient_id: r.strategy or "none"
+        for r in survival_records(Patient.objects.filter(clinic=world.clinic_a))
+    }
+    # when the list filters by each strategy
+    for strategy in ("monotherapy", "combined", "none"):
+        found = set(
+            patient_list(
+                user=world.clinician_a, filters=PatientListFilters(strategy=strategy)
+            ).values_list("pk", flat=True)
+        )
+        # then it selects exactly the patients the survival selector puts there
+        assert found == {pk for pk, s in expected.items() if s == strategy}, strategy

@@ -1,0 +1,250 @@
+"""The trajectory selector, its figure, the page and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from adherence.models import EventKind, InterventionCategory, Measure, StopReason
+from clinical.charts import as_graph_object, patient_figure, trajectory_figure
+from clinical.selectors import patient_trajectory
+from tests.conftest import World, client_for
+from tests.factories import (
+    AiCourseFactory,
+    CheckInFactory,
+    InterventionFactory,
+    RegimenChangeFactory,
+    ResponseFactory,
+    TreatmentEventFactory,
+)
+
+
+def _history(world: World, patient_attr: str = "patient_a") -> dict[str, list[int]]:
+    """Two responses (one with 7-day recall), an interruption, a recurrence, a regimen change,
+    an intervention and a check-in for one patient."""
+    patient = getattr(world, patient_attr)
+    responses = [
+        ResponseFactory.create(patient=patient, average_pain=6),
+        ResponseFactory.create(patient=patient, average_pain=3, recall_period="7d"),
+    ]
+    course = AiCourseFactory.create(patient=patient)
+    events = [
+        TreatmentEventFactory.create(
+            patient=patient,
+            kind=EventKind.INTERRUPTION,
+            start_date=dt.date(2024, 5, 1),
+            end_date=dt.date(2024, 5, 20),
+            reason=StopReason.AIMSS,
+        ),
+        TreatmentEventFactory.create(patient=patient, kind=EventKind.RECURRENCE),
+    ]
+    change = RegimenChangeFactory.create(course=course)
+    intervention = InterventionFactory.create(
+        patient=patient, category=InterventionCategory.ANALGESIC, measure=Measure.CELECOXIB
+    )
+    check_in = CheckInFactory.create(patient=patient, days_taken_last_7=4)
+    return {
+        "responses": [r.pk for r in responses],
+        "events": [e.pk for e in events],
+        "changes": [change.pk],
+        "interventions": [intervention.pk],
+        "check_ins": [check_in.pk],
+    }
+
+
+def _figure_of(body: str, element_id: str = "trajectory-data") -> dict:
+    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', body)
+    assert match, "no figure data on the page"
+    return json.loads(match[1])
+
+
+def test_the_selector_returns_her_whole_history_in_a_fixed_number_of_queries(
+    world: World,
+) -> None:
+    # given a patient with responses, events, a regimen change, an intervention and a check-in
+    ids = _history(world)
+    # when her trajectory is read
+    with CaptureQueriesContext(connection) as queries:
+        trajectory = patient_trajectory(world.patient_a)
+    # then everything is there, oldest first, in six queries
+    assert [p.id for p in trajectory.series] == ids["responses"]
+    assert [p.average for p in trajectory.series] == [6, 3]
+    assert [p.recall_period for p in trajectory.series] == ["24h", "7d"]
+    assert {e.id for e in trajectory.events if e.kind != "regimen_change"} == set(ids["events"])
+    assert [e.id for e in trajectory.events if e.kind == "regimen_change"] == ids["changes"]
+    assert [i.id for i in trajectory.interventions] == ids["interventions"]
+    assert [(c.id, c.days_taken) for c in trajectory.check_ins] == [(ids["check_ins"][0], 4)]
+    assert trajectory.average_trend == -3
+    assert len(queries) == 6
+
+
+def test_the_figure_data_equals_the_selector_and_is_valid_plotly(world: World) -> None:
+    # given her trajectory
+    _history(world)
+    trajectory = patient_trajectory(world.patient_a)
+    # when the figure is built
+    figure = trajectory_figure(trajectory)
+    # then Plotly accepts it, and its series are the selector's values
+    as_graph_object(figure)
+    traces = {t["name"]: t for t in figure["data"]}
+    assert traces["Average pain"]["y"] == [p.average for p in trajectory.series]
+    assert traces["Worst pain"]["y"] == [p.worst for p in trajectory.series]
+    assert traces["Least pain"]["y"] == [p.least for p in trajectory.series]
+    assert traces["Pain now"]["y"] == [p.now for p in trajectory.series]
+    assert traces["Interference"]["y"] == [p.interference for p in trajectory.series]
+    assert traces["Interference"]["ids"] == [str(p.id) for p in trajectory.series]
+    assert traces["Average pain"]["x"] == [p.date.isoformat() for p in trajectory.series]
+    # 24-hour and 7-day recall are drawn differently
+    assert (
+        traces["Average pain"]["marker"]["symbol"][0]
+        != traces["Average pain"]["marker"]["symbol"][1]
+    )
+    # the threshold line sits at the clinic's threshold
+    lines = [s for s in figure["layout"]["shapes"] if s.get("xref") == "paper"]
+    assert lines[0]["y0"] == float(world.patient_a.clinic.high_interference_from)
+    assert traces["AI taken (days of 7)"]["y"] == [4]
+    as_graph_object(patient_figure(trajectory))
+
+
+def test_the_page_shows_every_response_and_event_of_hers_and_none_of_another(
+    world: World,
+) -> None:
+    # given two patients of the same clinic with histories
+    world.patient_b.clinic = world.clinic_a
+    world.patient_b.save()
+    mine = _history(world)
+    other = _history(world, "patient_b")
+    # when her clinician opens her trajectory page
+    response = client_for(world.clinician_a).get(
+        reverse("clinical:patient", args=[world.patient_a.pk])
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    figure = _figure_of(body)
+    # then the figure holds each of her responses and events and none of the other's
+    traces = {t["name"]: t for t in figure["data"]}
+    assert traces["Interference"]["ids"] == [str(pk) for pk in mine["responses"]]
+    assert not set(map(str, other["responses"])) & set(traces["Interference"]["ids"])
+    trajectory = patient_trajectory(world.patient_a)
+    assert figure == json.loads(json.dumps(trajectory_figure(trajectory), default=str))
+    event_dates = {x for t in figure["data"] if t.get("y") and t["y"][0] == 10.6 for x in t["x"]}
+    assert event_dates == {e.start.isoformat() for e in trajectory.events}
+    assert world.patient_b.family_name not in body
+    # and the side panel carries the study's suggestion with its source and limits
+    assert "Liang et al." in body
+    assert "practice-informing, not practice-changing" in body
+    # and plotly.js is a static file, never inlined
+    assert "plotly/plotly.min.js" in body
+    assert "Plotly.newPlot" not in body
+
+
+@pytest.mark.parametrize(("interference", "words"), [(8, "upfront multimodal"), (3, "stepwise")])
+def test_the_suggestion_follows_the_interference_stratum(
+    world: World, interference: int, words: str
+) -> None:
+    # given a latest response with all seven interference items at one value
+    ResponseFactory.create(
+        patient=world.patient_a,
+        interference=dict.fromkeys(
+            [
+                "general_activity",
+                "mood",
+                "walking_ability",
+                "normal_work",
+                "relations_with_others",
+                "sleep",
+                "enjoyment_of_life",
+            ],
+            interference,
+        ),
+    )
+    # when the clinician opens the page
+    body = (
+        client_for(world.clinician_a)
+        .get(reverse("clinical:patient", args=[world.patient_a.pk]))
+        .content.decode()
+    )
+    # then the study's suggestion for that stratum is shown
+    assert words in body
+
+
+def test_recording_an_intervention_on_the_page_updates_the_chart(world: World) -> None:
+    # given the trajectory page
+    url = reverse("clinical:patient", args=[world.patient_a.pk])
+    client = client_for(world.clinician_a)
+    # when the clinician records an intervention through the page's form
+    response = client.post(
+        url,
+        {
+            "form": "intervention",
+            "intervention-measure": "physiotherapy",
+            "intervention-category": "",
+            "intervention-start_date": "2024-03-10",
+        },
+    )
+    # then she is sent back to the page, whose figure now shows it
+    assert response.status_code == 302
+    assert response["Location"] == url
+    figure = _figure_of(client.get(url).content.decode())
+    rects = [s for s in figure["layout"]["shapes"] if s.get("legendgroup") == "physical_therapy"]
+    assert rects
+    assert rects[0]["x0"] == "2024-03-10"
+
+
+def test_an_invalid_record_is_refused_with_its_message_and_nothing_saved(world: World) -> None:
+    url = reverse("clinical:patient", args=[world.patient_a.pk])
+    response = client_for(world.clinician_a).post(
+        url,
+        {
+            "form": "event",
+            "event-kind": "interruption",
+            "event-start_date": "2024-05-10",
+            "event-end_date": "2024-05-01",
+            "event-reason": "aimss",
+        },
+    )
+    assert response.status_code == 400
+    assert "Nothing was saved" in response.content.decode()
+    assert not patient_trajectory(world.patient_a).events
+
+
+def test_the_api_returns_the_series_and_events(world: World) -> None:
+    # given her history
+    ids = _history(world)
+    # when her nurse asks the API
+    payload = (
+        client_for(world.nurse_a)
+        .get(reverse("api:patient-trajectory", args=[world.patient_a.pk]))
+        .json()
+    )
+    # then the series, events, interventions and check-ins are hers
+    assert payload["patient"] == world.patient_a.pk
+    assert payload["threshold"] == 7.0
+    assert [p["id"] for p in payload["series"]] == ids["responses"]
+    assert payload["series"][1]["recall_period"] == "7d"
+    assert {e["id"] for e in payload["events"] if e["kind"] != "regimen_change"} == set(
+        ids["events"]
+    )
+    assert [i["id"] for i in payload["interventions"]] == ids["interventions"]
+    assert [c["days_taken"] for c in payload["check_ins"]] == [4]
+
+
+def test_the_patient_home_shows_her_own_chart_in_plain_words(world: World) -> None:
+    # given two responses of hers and one of another patient
+    ResponseFactory.create(patient=world.patient_a, average_pain=6)
+    ResponseFactory.create(patient=world.patient_a, average_pain=3)
+    other = ResponseFactory.create(patient=world.patient_b, average_pain=9)
+    # when she opens her home page
+    body = client_for(world.patient_a.user).get(reverse("patients:patient_home")).content.decode()
+    # then her chart shows her scores only, with a sentence in plain words
+    figure = _figure_of(body, "my-trajectory-data")
+    assert figure["data"][0]["y"] == [6, 3]
+    assert str(other.pk) not in json.dumps(figure)
+    assert "went down from 6 to 3" in body
+    assert "interference" not in body.lower().split("my pain over time")[1].split("</section>")[0]
