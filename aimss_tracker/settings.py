@@ -85,8 +85,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Attaches the user and path to every audit event written during a request.
-    "pghistory.middleware.HistoryMiddleware",
     "patients.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -135,6 +133,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The audit trail's triggers exist on PostgreSQL only; this attaches the user and path to
+    # every audit event written during a request (it cannot work on SQLite).
+    _auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+    MIDDLEWARE.insert(_auth + 1, "pghistory.middleware.HistoryMiddleware")
 
 # --- Authentication -----------------------------------------------------------------------
 AUTH_USER_MODEL = "patients.User"
@@ -336,12 +339,14 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security -------------------------------------------------------------------------------
-# A CSP without inline script or style: every script and stylesheet is a static file.
+# A CSP without inline script: every script is a static file. Styles allow 'unsafe-inline'
+# only because plotly.js injects its own <style> rules at runtime (checked in Chromium); our
+# templates carry no inline style (tests/test_security.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        "style-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],

@@ -39,7 +39,7 @@
     var source = document.getElementById(element.getAttribute("data-figure"));
     if (!source || !window.Plotly) { return; }
     var figure = JSON.parse(source.textContent);
-    var config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+    var config = { responsive: true, displaylogo: false, displayModeBar: false };
     window.Plotly.newPlot(element, figure.data, figure.layout, config);
     var diagnosis = element.getAttribute("data-diagnosis");
     var button = element.parentNode.querySelector(".js-axis-toggle");
