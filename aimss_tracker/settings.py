@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "assessments",
     "adherence",
     "followup",
+    "analytics",
 ]
 # The benchmark app (bare text and insert views) exists only when asked for.
 AIMSS_BENCH = env.bool("AIMSS_BENCH", default=False)
