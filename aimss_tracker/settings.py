@@ -6,6 +6,7 @@ for PostgreSQL, ``CELERY_BROKER_URL`` for Redis, ``DJANGO_DEBUG=false`` with a s
 and allowed hosts. See ``.env.example`` and the README's configuration table.
 """
 
+import importlib.util
 from pathlib import Path
 
 import environ
@@ -188,7 +189,12 @@ USE_TZ = True
 # --- Static files (whitenoise serves them, with far-future caching for hashed names) -----
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=VAR_DIR / "static")
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly.js comes from the installed plotly package, never a CDN:
+# {% static 'plotly/plotly.min.js' %}
+_PLOTLY_SPEC = importlib.util.find_spec("plotly")
+STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "static"]
+if _PLOTLY_SPEC is not None and _PLOTLY_SPEC.origin is not None:
+    STATICFILES_DIRS.append(("plotly", Path(_PLOTLY_SPEC.origin).parent / "package_data"))
 if DEBUG:  # whitenoise serves from the finders in DEBUG; an empty root keeps it quiet
     Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 STORAGES = {

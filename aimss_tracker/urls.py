@@ -57,6 +57,7 @@ urlpatterns = [
     path("", include("followup.urls")),
     path("", include("assessments.urls")),
     path("", include("adherence.urls")),
+    path("", include("analytics.urls")),
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
 ]

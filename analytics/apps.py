@@ -9,3 +9,12 @@ class AnalyticsConfig(AppConfig):
 
     name = "analytics"
     verbose_name = "Real-world-evidence analytics"
+
+    def ready(self) -> None:
+        # An imported patient's last follow-up date is a contact, as any recorded data is.
+        from adherence.selectors import FOLLOW_UP_SOURCES
+
+        from .importer import imported_follow_up_dates
+
+        if imported_follow_up_dates not in FOLLOW_UP_SOURCES:
+            FOLLOW_UP_SOURCES.append(imported_follow_up_dates)
