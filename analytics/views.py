@@ -23,7 +23,8 @@ POLL_SECONDS = 2
 @analytics_required
 def home(request: HttpRequest) -> HttpResponse:
     clinics = clinics_for(request.user)
-    form = CohortFilterForm(request.POST or None, clinics=clinics)
+    data = request.POST if request.method == "POST" else None
+    form = CohortFilterForm(data, clinics=clinics)
     if request.method == "POST" and form.is_valid():
         job = report_job_request(user=request.user, cohort_filter=form.cohort_filter())
         return redirect("analytics:job", pk=job.pk)

@@ -60,7 +60,27 @@ def _her_api_record(world: World) -> str:
     return f'"patient":{world.patient_b.pk}'
 
 
+def _report_job_of_clinician_b(world: World) -> Any:
+    """A cohort report job belongs to the user who asked for it: here clinician B."""
+    from analytics.cohort import CohortFilter
+    from analytics.models import ReportJob
+
+    return ReportJob.objects.create(
+        created_by=world.clinician_b,
+        filter=CohortFilter(clinic_ids=(world.clinic_b.pk,)).as_json(),
+        cache_key="job-of-clinician-b",
+        status="done",
+        progress=100,
+        result={"n_patients": 0, "n_events": 0, "excluded": {}},
+    )
+
+
 OBJECT_ROUTES: dict[str, Route] = {
+    "analytics:job": Route(
+        lambda w: {"pk": _report_job_of_clinician_b(w).pk},
+        "clinician_b",
+        marker=lambda w: w.clinic_b.name,
+    ),
     "patients:detail": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
     "api:patient-detail": Route(lambda w: {"pk": w.patient_b.pk}, "patient_b_user"),
     "api:assessment-detail": Route(
