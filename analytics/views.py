@@ -28,7 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         job = report_job_request(user=request.user, cohort_filter=form.cohort_filter())
         return redirect("analytics:job", pk=job.pk)
-    jobs = jobs_visible_to(request.user).filter(created_by=request.user)[:RECENT_JOBS]
+    jobs = jobs_visible_to(request.user).filter(created_by_id=request.user.pk)[:RECENT_JOBS]
     return render(request, "analytics/home.html", {"form": form, "jobs": jobs})
 
 
