@@ -8,7 +8,9 @@ STUDY.md (Liang et al.).
 - Composite events: 68 of 253 (scaled to the cohort size), 31 among patients with high baseline
   interference (>= 7) and 37 among the others, split between combined and monotherapy so that
   the event rate of combined patients is 0.13 times that of monotherapy patients in the high
-  stratum and 0.73 times in the low one (the stratified HRs of the study). Most events are
+  stratum and 0.73 times in the low one (the stratified HRs of the study); within each cell,
+  who has the event is drawn with a weight of 1.367 per point of baseline average pain (the
+  study's univariate HR), so that pain predicts the event as in the study. Most events are
   AIMSS discontinuations (an explicit termination, or an AIMSS interruption running into a
   discontinuation), a few recurrences and deaths.
 - Follow-up: at least 18 months from diagnosis, ending between then and 2026-11-01, fixed by the
@@ -50,6 +52,7 @@ HIGH_INTERFERENCE = 7  # BPI interference >= 7 (Serlin 1995; Shi 2017; the study
 STUDY_EVENTS = {"high": 31, "low": 37}  # composite events per interference stratum, of 253
 STUDY_TOTAL = 253
 HAZARD_RATIO = {"high": 0.125, "low": 0.731}  # combined vs monotherapy, stratified Cox
+PAIN_HAZARD_RATIO = 1.367  # per point of baseline average pain (univariate Cox, the study)
 FOLLOW_UP_MIN_DAYS = 548  # 18 months (STUDY.md inclusion)
 EVENT_TYPE_SHARES = (("aimss", 0.80), ("recurrence", 0.12), ("death", 0.08))
 MEAN_DAYS_TO_EVENT = 240
@@ -111,6 +114,16 @@ def _events_per_cell(plans: Sequence[_Plan], n_patients: int) -> dict[tuple[str,
     return counts
 
 
+def _weighted_sample(cell: Sequence[_Plan], k: int, rng: random.Random) -> list[_Plan]:
+    """``k`` plans without replacement, each weighted by the study's hazard ratio per point of
+    baseline average pain (Efraimidis-Spirakis keys), so that more pain means more events."""
+    keys = [
+        (rng.random() ** (1 / PAIN_HAZARD_RATIO ** (p.profile.baseline_average_pain - 5)), i)
+        for i, p in enumerate(cell)
+    ]
+    return [cell[i] for _key, i in sorted(keys, reverse=True)[:k]]
+
+
 def _pick(rng: random.Random, weights: dict[str, float], exclude: Sequence[str] = ()) -> str:
     options = [(k, w) for k, w in weights.items() if k not in exclude]
     return rng.choices([k for k, _ in options], [w for _, w in options])[0]
@@ -145,7 +158,7 @@ def seed_adherence(
     per_cell = _events_per_cell(plans, len(plans))
     for (stratum, group), n_events in per_cell.items():
         cell = [p for p in plans if p.stratum == stratum and p.profile.group == group]
-        for plan in rng.sample(cell, n_events):
+        for plan in _weighted_sample(cell, n_events, rng):
             plan.event = _event_type(rng)
 
     courses, changes, interventions, events, check_ins = [], [], [], [], []

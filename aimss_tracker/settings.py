@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "adherence",
     "followup",
     "clinical",
+    "analytics",
 ]
 # The benchmark app (bare text and insert views) exists only when asked for.
 AIMSS_BENCH = env.bool("AIMSS_BENCH", default=False)

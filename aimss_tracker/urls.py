@@ -64,6 +64,7 @@ urlpatterns = [
     path("", include("assessments.urls")),
     path("", include("adherence.urls")),
     path("", include("clinical.urls")),
+    path("", include("analytics.urls")),
     path("api/v1/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
 ]

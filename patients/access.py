@@ -20,7 +20,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
-from .models import AccessRecord, Patient, StaffMembership, User
+from .models import AccessRecord, Patient, Role, StaffMembership, User
 
 M = TypeVar("M", bound=Model)
 ViewFunc = Callable[..., HttpResponse]
@@ -143,3 +143,11 @@ def _role_required(test: Callable[[User], bool]) -> Callable[[ViewFunc], ViewFun
 care_staff_required = _role_required(is_care_staff_or_admin)
 staff_required = _role_required(lambda user: user.is_active and not user.is_patient_role)
 patient_required = _role_required(lambda user: user.is_patient_role)
+
+
+def can_run_analytics(user: User) -> bool:
+    """Cohort analytics: researchers, clinicians and administrators (SPEC section 6)."""
+    return user.is_active and (user.is_admin_role or user.role in (Role.RESEARCHER, Role.CLINICIAN))
+
+
+analytics_required = _role_required(can_run_analytics)

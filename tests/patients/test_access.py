@@ -53,6 +53,8 @@ class Route:
     method: str = "get"
     # What in the answer shows it is hers: her family name unless this says otherwise.
     marker: Callable[[World], str] = lambda w: w.patient_b.family_name
+    # False for de-identified aggregates, which are no view of one patient's data.
+    identified: bool = True
 
 
 def _her_api_record(world: World) -> str:
@@ -60,10 +62,31 @@ def _her_api_record(world: World) -> str:
     return f'"patient":{world.patient_b.pk}'
 
 
+def _report_job_of_clinician_b(world: World) -> Any:
+    """A cohort report job belongs to the user who asked for it: here clinician B."""
+    from analytics.cohort import CohortFilter
+    from analytics.models import ReportJob
+
+    return ReportJob.objects.create(
+        created_by=world.clinician_b,
+        filter=CohortFilter(clinic_ids=(world.clinic_b.pk,)).as_json(),
+        cache_key="job-of-clinician-b",
+        status="done",
+        progress=100,
+        result={"n_patients": 0, "n_events": 0, "excluded": {}},
+    )
+
+
 OBJECT_ROUTES: dict[str, Route] = {
     "clinical:patient": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
     "api:patient-trajectory": Route(
         lambda w: {"pk": w.patient_b.pk}, "nurse_b", marker=_her_api_record
+    ),
+    "analytics:job": Route(
+        lambda w: {"pk": _report_job_of_clinician_b(w).pk},
+        "clinician_b",
+        marker=lambda w: w.clinic_b.name,
+        identified=False,
     ),
     "api:patient-detail": Route(lambda w: {"pk": w.patient_b.pk}, "patient_b_user"),
     "api:assessment-detail": Route(
@@ -249,7 +272,8 @@ def test_researchers_see_counts_but_no_identities(world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "route", sorted(name for name, spec in OBJECT_ROUTES.items() if spec.method == "get")
+    "route",
+    sorted(n for n, spec in OBJECT_ROUTES.items() if spec.method == "get" and spec.identified),
 )
 def test_every_staff_view_of_her_data_is_recorded(world: World, route: str) -> None:
     from patients.models import AccessRecord

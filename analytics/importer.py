@@ -1,0 +1,457 @@
+"""``manage.py import_cohort FILE.csv``: a retrospective cohort in the study's own shape.
+
+One row per patient (columns in :data:`COLUMNS`). Every row is validated first and every
+problem is reported as ``line N, field X: message``; nothing is written unless every row is
+good, and then everything is written in one transaction. A patient is identified by her clinic's
+code and ``patient_ref`` (stored as the record number); a row already imported unchanged is
+skipped, so importing the same file twice changes nothing, while a changed row is an error
+(corrections are made in the application, where they are audited).
+
+What each row becomes:
+
+- a ``Patient`` without a login (her name is the placeholder "Imported" + reference: the file
+  carries no names), her ``AiCourse``, one ``Intervention`` per initial category on the
+  diagnosis date (a representative measure of the maintained list per category);
+- BPI-SF responses on the diagnosis date and 91 days later, entered by the inactive service
+  account ``cohort-import``: item 5 is the given average pain (items 3, 4 and 6 are set to it,
+  the file has no more), item 9 holds integers whose mean is the given interference score
+  (7, 6, 5 or 4 answered items, whichever reproduces it to two decimals), scored by
+  :mod:`assessments.scoring`;
+- the event: ``aimss_discontinuation`` is a permanent discontinuation for AIMSS with explicit
+  termination; ``recurrence`` and ``death`` are those events;
+- her last follow-up date, kept in :class:`analytics.models.ImportedPatient` and read by the
+  survival selector as a contact.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from adherence.models import (
+    AiCourse,
+    Drug,
+    EventKind,
+    Intervention,
+    InterventionCategory,
+    Measure,
+    StopReason,
+    TreatmentEvent,
+)
+from assessments import scoring
+from assessments.models import INTERFERENCE_FIELDS, Response
+from assessments.selectors import instrument_current
+from patients.models import (
+    BMI_MAX,
+    BMI_MIN,
+    HEIGHT_CM_MAX,
+    HEIGHT_CM_MIN,
+    WEIGHT_KG_MAX,
+    WEIGHT_KG_MIN,
+    Clinic,
+    Patient,
+    Role,
+    Surgery,
+    TnmStage,
+    User,
+    bmi,
+)
+
+from .models import ImportedPatient
+
+COLUMNS = (
+    "patient_ref",
+    "clinic",
+    "birth_date",
+    "height_cm",
+    "weight_kg",
+    "tnm_stage",
+    "surgery",
+    "chemotherapy",
+    "radiotherapy",
+    "ai_drug",
+    "ai_start_date",
+    "aimss_diagnosis_date",
+    "initial_categories",
+    "baseline_average_pain",
+    "baseline_interference",
+    "month3_average_pain",
+    "month3_interference",
+    "event_type",
+    "event_date",
+    "last_followup_date",
+)
+TNM = {
+    "0": TnmStage.STAGE_0_I,
+    "I": TnmStage.STAGE_0_I,
+    "II": TnmStage.STAGE_II,
+    "III": TnmStage.STAGE_III,
+}
+YES_NO = {"yes": True, "no": False}
+EVENT_TYPES = ("none", "aimss_discontinuation", "recurrence", "death")
+# A representative measure of each category (adherence.models.Measure, the maintained list).
+CATEGORY_MEASURE = {
+    InterventionCategory.ANALGESIC: Measure.CELECOXIB,
+    InterventionCategory.PHYSICAL_THERAPY: Measure.PHYSIOTHERAPY,
+    InterventionCategory.AI_ADJUSTMENT: Measure.DOSE_REDUCTION,
+    InterventionCategory.COMPLEMENTARY: Measure.VITAMIN_D,
+}
+MONTH_3_DAYS = 91  # the month-3 response: 91 days after the diagnosis (issue 7)
+ANSWER_TIME = dt.time(10, 0)  # UTC
+IMPORT_USERNAME = "cohort-import"
+KEY_NAMESPACE = uuid.UUID("5f1f3d0e-55a4-4f51-9a53-7d1d0c4c2a11")
+
+
+@dataclass
+class ImportRow:
+    line: int
+    values: dict[str, Any]
+    sha256: str
+
+
+@dataclass
+class ImportResult:
+    errors: list[str] = field(default_factory=list)
+    created: int = 0
+    unchanged: int = 0
+
+
+class _Row:
+    """Field-by-field parsing of one CSV row, collecting ``line N, field X: message``."""
+
+    def __init__(self, line: int, raw: dict[str, str], errors: list[str]) -> None:
+        self.line, self.raw, self.errors = line, raw, errors
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.append(f"line {self.line}, field {name}: {message}")
+
+    def text(self, name: str, *, required: bool = True) -> str | None:
+        value = (self.raw.get(name) or "").strip()
+        if not value:
+            if required:
+                self.error(name, "required")
+            return None
+        return value
+
+    def date(self, name: str, *, required: bool = True) -> dt.date | None:
+        value = self.text(name, required=required)
+        if value is None:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.error(name, f"{value!r} is not a date (YYYY-MM-DD)")
+            return None
+
+    def decimal(
+        self, name: str, low: Decimal, high: Decimal, *, required: bool = True
+    ) -> Decimal | None:
+        value = self.text(name, required=required)
+        if value is None:
+            return None
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            self.error(name, f"{value!r} is not a number")
+            return None
+        if not (number.is_finite() and low <= number <= high):
+            self.error(name, f"{value} is outside {low}-{high}")
+            return None
+        return number
+
+    def choice(self, name: str, options: Iterable[str]) -> str | None:
+        value = self.text(name)
+        if value is None:
+            return None
+        if value not in options:
+            self.error(name, f"{value!r} is not one of {', '.join(options)}")
+            return None
+        return value
+
+
+def _parse(
+    line: int, raw: dict[str, str], clinics: dict[str, Clinic], errors: list[str]
+) -> ImportRow | None:
+    row = _Row(line, raw, errors)
+    before = len(errors)
+    values: dict[str, Any] = {"patient_ref": row.text("patient_ref")}
+    if values["patient_ref"] and len(values["patient_ref"]) > 32:
+        row.error("patient_ref", "longer than 32 characters")
+    code = row.text("clinic")
+    values["clinic"] = clinics.get(code or "")
+    if code and values["clinic"] is None:
+        row.error("clinic", f"no clinic with code {code!r}")
+    values["birth_date"] = row.date("birth_date")
+    height = row.decimal("height_cm", Decimal(HEIGHT_CM_MIN), Decimal(HEIGHT_CM_MAX))
+    weight = row.decimal("weight_kg", Decimal(WEIGHT_KG_MIN), Decimal(WEIGHT_KG_MAX))
+    if height is not None and weight is not None and not BMI_MIN <= bmi(height, weight) <= BMI_MAX:
+        row.error("weight_kg", f"height {height} cm and weight {weight} kg give an impossible BMI")
+    values["height_cm"], values["weight_kg"] = height, weight
+    stage = row.choice("tnm_stage", TNM)
+    values["tnm_stage"] = TNM.get(stage or "")
+    values["surgery"] = row.choice("surgery", Surgery.values)
+    for name in ("chemotherapy", "radiotherapy"):
+        values[name] = YES_NO.get(row.choice(name, YES_NO) or "")
+    values["ai_drug"] = row.choice("ai_drug", Drug.values)
+    ai_start = values["ai_start_date"] = row.date("ai_start_date")
+    dx = values["aimss_diagnosis_date"] = row.date("aimss_diagnosis_date")
+    today = timezone.localdate()
+    if dx and values["birth_date"] and dx <= values["birth_date"]:
+        row.error("aimss_diagnosis_date", "not after the birth date")
+    if dx and dx > today:
+        row.error("aimss_diagnosis_date", "in the future")
+    if dx and ai_start and ai_start > dx:
+        row.error("ai_start_date", "after the AIMSS diagnosis")
+    categories = [c.strip() for c in (row.text("initial_categories") or "").split(";") if c.strip()]
+    unknown = [c for c in categories if c not in InterventionCategory.values]
+    if unknown:
+        row.error("initial_categories", f"unknown categories: {', '.join(unknown)}")
+    elif len(set(categories)) != len(categories):
+        row.error("initial_categories", "a category is listed twice")
+    values["initial_categories"] = sorted(set(categories))
+    zero, ten = Decimal(0), Decimal(10)
+    for name in ("baseline_average_pain", "month3_average_pain"):
+        value = row.decimal(name, zero, ten, required=name.startswith("baseline"))
+        if value is not None and value != value.to_integral_value():
+            row.error(name, "item 5 is a whole number 0-10")
+        values[name] = None if value is None else int(value)
+    values["baseline_interference"] = row.decimal("baseline_interference", zero, ten)
+    values["month3_interference"] = row.decimal("month3_interference", zero, ten, required=False)
+    if (values["month3_average_pain"] is None) != (values["month3_interference"] is None):
+        row.error("month3_interference", "give both month-3 scores or neither")
+    event = values["event_type"] = row.choice("event_type", EVENT_TYPES)
+    event_date = values["event_date"] = row.date("event_date", required=event not in (None, "none"))
+    if event == "none" and event_date:
+        row.error("event_date", "an event date without an event")
+    last = values["last_followup_date"] = row.date("last_followup_date")
+    if dx and event_date and event_date < dx:
+        row.error("event_date", "before the AIMSS diagnosis")
+    if dx and last and last < dx:
+        row.error("last_followup_date", "before the AIMSS diagnosis")
+    if last and last > today:
+        row.error("last_followup_date", "in the future")
+    if event_date and last and event_date > last:
+        row.error("event_date", "after the last follow-up")
+    if len(errors) > before:
+        return None
+    canonical = "|".join(f"{name}={(raw.get(name) or '').strip()}" for name in COLUMNS)
+    return ImportRow(line, values, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def interference_items(score: Decimal) -> list[int | None]:
+    """Item-9 answers (0-10) whose mean rounds to ``score`` (two decimals): 7 answered if that
+    reproduces it, else 6, 5 or 4 (the BPI's minimum); else the nearest mean of 7."""
+    for answered in (7, 6, 5, 4):
+        total = round(score * answered)
+        if scoring.to_decimal(Fraction(int(total), answered)) == score.quantize(Decimal("0.01")):
+            break
+    else:
+        answered, total = 7, round(score * 7)
+    base, extra = divmod(int(total), answered)
+    items: list[int | None] = [base + 1 if i < extra else base for i in range(answered)]
+    return items + [None] * (7 - answered)
+
+
+def _import_user() -> User:
+    user, created = User.objects.get_or_create(
+        username=IMPORT_USERNAME,
+        defaults={"role": Role.ADMIN, "is_active": False, "password": make_password(None)},
+    )
+    return user
+
+
+def _response(
+    patient: Patient,
+    *,
+    day: dt.date,
+    average: int,
+    interference: Decimal,
+    kind: str,
+    user: User,
+    instrument: Any,
+) -> Response:
+    items = interference_items(interference)
+    scores = scoring.score(
+        worst=average,
+        least=average,
+        average=average,
+        now=average,
+        interference_items=items,
+        thresholds=scoring.Thresholds.of(patient.clinic),
+    )
+    response = Response(
+        patient=patient,
+        instrument=instrument,
+        has_pain_today=False,
+        worst_pain=average,
+        least_pain=average,
+        average_pain=average,
+        pain_now=average,
+        pain_severity_score=scores.pain_severity,
+        interference_score=scores.interference,
+        pain_band=scores.pain_band,
+        interference_high=scores.interference_high,
+        submitted_at=dt.datetime.combine(day, ANSWER_TIME, tzinfo=dt.UTC),
+        entered_by=user,
+        submission_key=uuid.uuid5(
+            KEY_NAMESPACE, f"{patient.clinic.code}:{patient.record_number}:{kind}"
+        ),
+        **{field: value for (_name, field), value in zip(INTERFERENCE_FIELDS, items, strict=True)},
+    )
+    return response
+
+
+def _create(row: ImportRow, user: User, instrument: Any) -> None:
+    v = row.values
+    dx: dt.date = v["aimss_diagnosis_date"]
+    patient = Patient(
+        clinic=v["clinic"],
+        record_number=v["patient_ref"],
+        given_name="Imported",
+        family_name=v["patient_ref"],
+        birth_date=v["birth_date"],
+        height_cm=v["height_cm"],
+        weight_kg=v["weight_kg"],
+        tnm_stage=v["tnm_stage"],
+        surgery=v["surgery"],
+        chemotherapy=v["chemotherapy"],
+        radiotherapy=v["radiotherapy"],
+        aimss_diagnosis_date=dx,
+        time_zone=v["clinic"].time_zone,
+    )
+    patient.full_clean(exclude=["user"])
+    patient.save()
+    AiCourse.objects.create(patient=patient, drug=v["ai_drug"], start_date=v["ai_start_date"])
+    Intervention.objects.bulk_create(
+        [
+            Intervention(
+                patient=patient,
+                category=c,
+                measure=CATEGORY_MEASURE[c],
+                start_date=dx,
+                note="imported",
+            )
+            for c in v["initial_categories"]
+        ]
+    )
+    responses = [
+        _response(
+            patient,
+            day=dx,
+            average=v["baseline_average_pain"],
+            interference=v["baseline_interference"],
+            kind="baseline",
+            user=user,
+            instrument=instrument,
+        )
+    ]
+    if v["month3_average_pain"] is not None:
+        responses.append(
+            _response(
+                patient,
+                day=dx + dt.timedelta(days=MONTH_3_DAYS),
+                average=v["month3_average_pain"],
+                interference=v["month3_interference"],
+                kind="month3",
+                user=user,
+                instrument=instrument,
+            )
+        )
+    Response.objects.bulk_create(responses)
+    event, when = v["event_type"], v["event_date"]
+    if event == "aimss_discontinuation":
+        TreatmentEvent.objects.create(
+            patient=patient,
+            kind=EventKind.DISCONTINUATION,
+            reason=StopReason.AIMSS,
+            explicit_aimss_termination=True,
+            start_date=when,
+            note="imported",
+        )
+    elif event in ("recurrence", "death"):
+        TreatmentEvent.objects.create(patient=patient, kind=event, start_date=when, note="imported")
+    ImportedPatient.objects.create(
+        patient=patient, row_sha256=row.sha256, last_follow_up_date=v["last_followup_date"]
+    )
+
+
+def cohort_import(*, path: Path) -> ImportResult:
+    """Validate every row of the CSV at ``path``; if all are good, import the new ones."""
+    result = ImportResult()
+    clinics = {c.code: c for c in Clinic.objects.all()}
+    rows: list[ImportRow] = []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            result.errors.extend(f"line 1, field {c}: missing column" for c in missing)
+            return result
+        seen: dict[tuple[str, str], int] = {}
+        for raw in reader:
+            parsed = _parse(reader.line_num, raw, clinics, result.errors)
+            if parsed is None:
+                continue
+            key = (parsed.values["clinic"].code, parsed.values["patient_ref"])
+            if key in seen:
+                result.errors.append(
+                    f"line {parsed.line}, field patient_ref: already on line {seen[key]}"
+                )
+                continue
+            seen[key] = parsed.line
+            rows.append(parsed)
+    existing = {
+        (p.clinic.code, p.record_number): p
+        for p in Patient.objects.filter(
+            record_number__in=[r.values["patient_ref"] for r in rows]
+        ).select_related("clinic", "import_record")
+    }
+    new_rows = []
+    for row in rows:
+        patient = existing.get((row.values["clinic"].code, row.values["patient_ref"]))
+        if patient is None:
+            new_rows.append(row)
+            continue
+        record = getattr(patient, "import_record", None)
+        if record is None:
+            result.errors.append(
+                f"line {row.line}, field patient_ref: "
+                "a patient with this reference is already in the clinic"
+            )
+        elif record.row_sha256 != row.sha256:
+            result.errors.append(
+                f"line {row.line}, field patient_ref: imported before with other values; "
+                "correct her record in the application"
+            )
+        else:
+            result.unchanged += 1
+    if result.errors:
+        return result
+    with transaction.atomic():
+        user = _import_user() if new_rows else None
+        instrument = instrument_current(with_definition=False) if new_rows else None
+        for row in new_rows:
+            assert user is not None
+            _create(row, user, instrument)
+    result.created = len(new_rows)
+    return result
+
+
+def imported_follow_up_dates(ids: list[int], _patients: dict[int, Patient]) -> dict[int, dt.date]:
+    """The survival selector's follow-up source for imported patients."""
+    return dict(
+        ImportedPatient.objects.filter(patient_id__in=ids).values_list(
+            "patient_id", "last_follow_up_date"
+        )
+    )

@@ -1,0 +1,77 @@
+"""Cohort report jobs (the cache of computed reports) and the record of imported patients."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from patients.models import Patient
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Computing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ReportJob(models.Model):
+    """One request for a cohort report: its filter, progress and (when done) its result.
+
+    A done job is also the cache: a request with the same ``cache_key`` (the filter and the
+    data version) reuses its result. A job belongs to the user who asked for it.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_jobs"
+    )
+    filter = models.JSONField(help_text=_("Clinic ids and AIMSS diagnosis dates."))
+    cache_key = models.CharField(max_length=64)
+    n_patients = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=100), name="reportjob_progress_0_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=JobStatus.values), name="reportjob_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["cache_key"],
+                condition=Q(status=JobStatus.DONE),
+                name="reportjob_done_cache_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"cohort report {self.pk} ({self.status})"
+
+
+class ImportedPatient(models.Model):
+    """A patient loaded by ``manage.py import_cohort``: the row's fingerprint (so a second
+    import of the same row changes nothing) and her last follow-up date, which the survival
+    selector counts as a contact (registered in ``AnalyticsConfig.ready``)."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="import_record")
+    row_sha256 = models.CharField(max_length=64)
+    last_follow_up_date = models.DateField()
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient_id"]
+
+    def __str__(self) -> str:
+        return f"imported patient {self.patient_id}"

@@ -1,0 +1,128 @@
+"""The cohort report: the study's analyses on a filtered cohort, as one JSON-ready dict.
+
+Keys (issue 7, pinned): ``n_patients``, ``n_events``, ``groups``, ``table1``, ``km``,
+``logrank``, ``cox_univariate``, ``cox_multivariable``, ``stratified`` (``high``, ``low``),
+``trajectory``, ``competing_risks``. Every hazard ratio is ``{"term", "hr", "ci_low",
+"ci_high", "p"}``. Nothing in it identifies a patient: counts, means, model estimates and curves
+over days from diagnosis only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pandas as pd
+
+from . import stats
+from .cohort import HIGH_INTERFERENCE, Cohort, CohortFilter, build_cohort
+
+Progress = Callable[[int], None]
+
+STRATA = {"high": 1, "low": 0}
+
+
+def _no_progress(_percent: int) -> None:
+    return None
+
+
+def report_from_data(
+    data: pd.DataFrame, *, excluded: dict[str, int] | None = None, progress: Progress = _no_progress
+) -> dict[str, Any]:
+    """Every analysis of the report on an analysis dataset (see :mod:`analytics.cohort`)."""
+    frame = stats.design(data) if len(data) else data
+    report: dict[str, Any] = {
+        "n_patients": len(data),
+        "n_events": int(data["event"].sum()) if len(data) else 0,
+        "excluded": excluded or {},
+        "high_interference_from": HIGH_INTERFERENCE,
+        "groups": {
+            g: {
+                "n": int((data["strategy"] == g).sum()),
+                "events": int(data.loc[data["strategy"] == g, "event"].sum()),
+            }
+            for g in stats.GROUPS
+        },
+    }
+    if len(data) == 0:
+        return report | {
+            key: None
+            for key in (
+                "table1",
+                "km",
+                "logrank",
+                "cox_univariate",
+                "cox_multivariable",
+                "stratified",
+                "trajectory",
+                "competing_risks",
+            )
+        }
+    report["strata"] = {
+        name: {
+            "n": int((frame["high_interference"] == value).sum()),
+            "events": int(frame.loc[frame["high_interference"] == value, "event"].sum()),
+        }
+        for name, value in STRATA.items()
+    }
+    report["table1"] = stats.table1(frame)
+    progress(15)
+    report["km"] = {"overall": stats.kaplan_meier(frame)} | {
+        name: stats.kaplan_meier(frame[frame["high_interference"] == value])
+        for name, value in STRATA.items()
+    }
+    report["logrank"] = {"overall": stats.logrank(frame)} | {
+        name: stats.logrank(frame[frame["high_interference"] == value])
+        for name, value in STRATA.items()
+    }
+    progress(30)
+    report["cox_univariate"] = stats.cox_univariate(frame)
+    progress(50)
+    report["cox_multivariable"] = stats.cox(frame, stats.MULTIVARIABLE, ph_check=True)
+    report["stratified"] = stats.stratified(frame)
+    progress(65)
+    report["trajectory"] = stats.trajectory(frame)
+    progress(85)
+    report["competing_risks"] = stats.competing_risks(frame)
+    progress(100)
+    return report
+
+
+def cohort_report(
+    *, cohort_filter: CohortFilter, progress: Progress = _no_progress
+) -> dict[str, Any]:
+    """Build the cohort for ``cohort_filter`` and run every analysis on it."""
+    cohort: Cohort = build_cohort(cohort_filter)
+    progress(5)
+    report = report_from_data(cohort.data, excluded=cohort.excluded, progress=progress)
+    return {"filter": cohort_filter.as_json(), **report}
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+CSV_HEADER = ("section", "path", "value")
+
+
+def _flatten(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _flatten(inner, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            label = inner.get("term") or inner.get("variable") if isinstance(inner, dict) else None
+            yield from _flatten(inner, f"{path}[{label or i}]")
+    else:
+        yield path, value
+
+
+def report_csv(report: dict[str, Any]) -> str:
+    """The report as ``section,path,value`` rows (one per number; curves point by point)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for section, value in report.items():
+        for path, leaf in _flatten(value, ""):
+            writer.writerow((section, path, "" if leaf is None else leaf))
+    return buffer.getvalue()

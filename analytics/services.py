@@ -1,0 +1,105 @@
+"""Cohort report jobs: request (reusing a cached result), run (with progress) and scope."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from aimss_tracker.dispatch import send_on_commit
+from patients.models import Clinic
+
+from .cohort import CohortFilter, cohort_patients, data_version
+from .models import JobStatus, ReportJob
+from .report import cohort_report
+
+logger = logging.getLogger(__name__)
+
+COHORT_REPORT_TASK = "analytics.tasks.cohort_report_task"
+# Cohorts up to this size are computed in the request (well under a second); larger ones in a
+# Celery task while the page shows its progress.
+INLINE_MAX_PATIENTS = 2000
+
+
+def clinics_for(user: Any) -> QuerySet[Clinic]:
+    """The clinics whose cohort ``user`` may analyse: her memberships (admins: all)."""
+    if user.is_admin_role:
+        return Clinic.objects.all()
+    return Clinic.objects.filter(memberships__user=user)
+
+
+def jobs_visible_to(user: Any) -> QuerySet[ReportJob]:
+    """A job belongs to the user who asked for it (administrators see all)."""
+    jobs = ReportJob.objects.all()
+    return jobs if user.is_admin_role else jobs.filter(created_by=user)
+
+
+def cache_key(cohort_filter: CohortFilter) -> str:
+    """The filter and the version of the data it reads: new data means a new key."""
+    text = f"{cohort_filter.key()}:{data_version(cohort_filter)}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def report_job_request(*, user: Any, cohort_filter: CohortFilter) -> ReportJob:
+    """A job for ``user``: done at once from the cache, computed now for a small cohort, or
+    queued for the worker. The caller has checked that the filter's clinics are hers."""
+    key = cache_key(cohort_filter)
+    cached = ReportJob.objects.filter(cache_key=key, status=JobStatus.DONE).first()
+    if cached is not None:
+        now = timezone.now()
+        return ReportJob.objects.create(
+            created_by=user,
+            filter=cohort_filter.as_json(),
+            cache_key=key,
+            n_patients=cached.n_patients,
+            status=JobStatus.DONE,
+            progress=100,
+            result=cached.result,
+            started_at=now,
+            finished_at=now,
+        )
+    running = jobs_visible_to(user).filter(
+        created_by=user, cache_key=key, status__in=[JobStatus.PENDING, JobStatus.RUNNING]
+    )
+    if (job := running.first()) is not None:
+        return job
+    n_patients = cohort_patients(cohort_filter).count()
+    job = ReportJob.objects.create(
+        created_by=user, filter=cohort_filter.as_json(), cache_key=key, n_patients=n_patients
+    )
+    if n_patients <= INLINE_MAX_PATIENTS:
+        report_job_run(job_id=job.pk)
+        job.refresh_from_db()
+    else:
+        send_on_commit(COHORT_REPORT_TASK, job.pk)
+    return job
+
+
+def report_job_run(*, job_id: int) -> bool:
+    """Compute a pending job (claimed once: a second run does nothing); True if it ran."""
+    claimed = ReportJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+        status=JobStatus.RUNNING, started_at=timezone.now(), progress=1
+    )
+    if not claimed:
+        return False
+    job = ReportJob.objects.get(pk=job_id)
+
+    def progress(percent: int) -> None:
+        ReportJob.objects.filter(pk=job_id).update(progress=min(max(percent, 1), 99))
+
+    try:
+        result = cohort_report(cohort_filter=CohortFilter.from_json(job.filter), progress=progress)
+    except Exception as error:
+        logger.exception("cohort report job %s failed", job_id)
+        ReportJob.objects.filter(pk=job_id).update(
+            status=JobStatus.FAILED, error=type(error).__name__, finished_at=timezone.now()
+        )
+        return True
+    ReportJob.objects.filter(pk=job_id).update(
+        status=JobStatus.DONE, progress=100, result=result, finished_at=timezone.now()
+    )
+    logger.info("cohort report job %s done", job_id)
+    return True
