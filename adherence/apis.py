@@ -233,6 +233,7 @@ class CheckInSerializer(serializers.ModelSerializer[AdherenceCheckIn]):
             "entered_by_staff",
         ]
         read_only_fields = ["submitted_at", "lapse"]
+        extra_kwargs = {"stopped": {"default": False}, "wants_to_stop": {"default": False}}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

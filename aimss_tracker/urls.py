@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 from adherence import apis as adherence_apis
 from assessments import apis as assessment_apis
 from followup import apis as followup_apis
+from interop.urls import api_urlpatterns as interop_api_patterns
 from patients import apis as patient_apis
 from patients import views as patient_views
 
@@ -30,6 +31,7 @@ api_patterns = [
         adherence_apis.SurvivalView.as_view(),
         name="patient-survival",
     ),
+    *interop_api_patterns,
     *router.urls,
 ]
 

@@ -117,6 +117,10 @@ class ResponseSerializer(serializers.ModelSerializer):
     """A stored response with its scores."""
 
     interference = serializers.SerializerMethodField()
+    # Blank when no area is marked (item 1 "no"): declared so the schema admits "".
+    worst_location = serializers.ChoiceField(
+        choices=BodyRegion.choices, allow_blank=True, read_only=True
+    )
     instrument_version = serializers.CharField(source="instrument.version", read_only=True)
     pain_severity_score = serializers.DecimalField(
         max_digits=4, decimal_places=2, coerce_to_string=False, read_only=True
