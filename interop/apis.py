@@ -113,7 +113,8 @@ class ApiTokenView(APIView):
         if settings.AIMSS_STAFF_MFA and not user.is_patient_role:
             if not has_confirmed_device(user):
                 raise PermissionDenied(_("Set up an authenticator at /accounts/mfa/setup/ first."))
-            if second_factor_match(user=user, token=data.get("otp", "")) is None:
+            otp = data.get("otp", "")
+            if not otp or second_factor_match(user=user, token=otp) is None:
                 raise PermissionDenied(
                     _("A second factor is required: send otp, your authenticator's current "
                       "code or a recovery code.")

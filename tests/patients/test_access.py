@@ -100,6 +100,8 @@ OBJECT_ROUTES: dict[str, Route] = {
         "nurse_b",
         marker=_her_api_record,
     ),
+    # The FHIR Bundle carries her Patient resource, with her name.
+    "api:patient-fhir": Route(lambda w: {"pk": w.patient_b.pk}, "patient_b_user"),
     "api:check-in-detail": Route(
         lambda w: {"pk": CheckInFactory.create(patient=w.patient_b).pk},
         "patient_b_user",
