@@ -31,6 +31,11 @@ api_patterns = [
         adherence_apis.SurvivalView.as_view(),
         name="patient-survival",
     ),
+    path(
+        "patients/<int:pk>/assessments/",
+        assessment_apis.TelephoneEntryView.as_view(),
+        name="patient-telephone-assessment",
+    ),
     *interop_api_patterns,
     *router.urls,
 ]

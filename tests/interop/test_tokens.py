@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
@@ -11,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from interop.models import ApiToken
 from interop.tokens import api_token_issue
+from patients.models import User
 from tests.conftest import TEST_PASSWORD, World, client_for
 
 TOKEN_URL = "/api/v1/auth/token/"
@@ -21,7 +24,13 @@ def _fresh_throttle() -> None:
     cache.clear()
 
 
-def _ask_token(username: str, password: str = TEST_PASSWORD, **extra: str) -> object:
+def _patient_user(world: World) -> User:
+    user = world.patient_a.user
+    assert user is not None
+    return user
+
+
+def _ask_token(username: str, password: str = TEST_PASSWORD, **extra: str) -> Any:
     return Client().post(
         TOKEN_URL, {"username": username, "password": password, **extra}, "application/json"
     )
@@ -37,7 +46,7 @@ def _code(device: TOTPDevice) -> str:
 
 def test_a_patient_trades_her_password_for_a_token_that_reaches_her_records(world: World) -> None:
     # when she asks for a token
-    answer = _ask_token(world.patient_a.user.username)
+    answer = _ask_token(_patient_user(world).username)
     # then the key works as Authorization: Token, and only its hash is stored
     assert answer.status_code == 201
     key = answer.json()["token"]
@@ -108,8 +117,8 @@ def test_a_bad_token_does_not_fall_back_to_an_unverified_session(world: World) -
 
 
 def test_delete_revokes_the_token_in_use(world: World) -> None:
-    _token, key = api_token_issue(user=world.patient_a.user, second_factor=False)
-    _other, other_key = api_token_issue(user=world.patient_a.user, second_factor=False)
+    _token, key = api_token_issue(user=_patient_user(world), second_factor=False)
+    _other, other_key = api_token_issue(user=_patient_user(world), second_factor=False)
     client = Client(headers={"Authorization": f"Token {key}"})
     assert client.delete(TOKEN_URL).status_code == 204
     assert client.get(reverse("api:patient-list")).status_code == 401
@@ -118,7 +127,7 @@ def test_delete_revokes_the_token_in_use(world: World) -> None:
 
 
 def test_the_token_endpoint_is_throttled(world: World) -> None:
-    answers = [_ask_token(world.patient_a.user.username, "wrong").status_code for _ in range(11)]
+    answers = [_ask_token(_patient_user(world).username, "wrong").status_code for _ in range(11)]
     assert answers[-1] in (429,)
 
 
