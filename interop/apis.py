@@ -222,13 +222,19 @@ class QuestionnaireResponseImportView(_FhirView):
             entered_by=user,
             submission_key=idempotency_key(request),
             entry_mode=EntryMode.SELF if user.is_patient_role else EntryMode.TELEPHONE,
-            language=resource.language or translation.get_language() or "en",
+            language=_language(resource.language),
             instrument=instrument,
         )
         return _fhir(
             fhir.questionnaire_response(response),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+def _language(requested: Any) -> str:
+    """The response's language if the product has it, else the request's."""
+    codes = {code for code, _name in settings.LANGUAGES}
+    return str(requested) if requested in codes else translation.get_language() or "en"
 
 
 # --- CSV exports ---------------------------------------------------------------------------------

@@ -167,3 +167,9 @@ def test_a_foreign_questionnaire_or_garbage_is_refused(world: World) -> None:
     assert client.post(url, foreign, content_type="application/json").status_code == 400
     garbage = {"resourceType": "QuestionnaireResponse", "status": 3, "item": "x"}
     assert client.post(url, garbage, content_type="application/json").status_code == 400
+    # an unknown language is not stored (the response keeps the request's)
+    source = ResponseFactory.create(patient=world.patient_a)
+    resource = fhir.questionnaire_response(source).model_dump(mode="json", exclude_none=True)
+    resource["language"] = "x-klingon-extended"
+    assert client.post(url, resource, content_type="application/json").status_code == 201
+    assert client.post(url, garbage, content_type="application/json").status_code == 400
