@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as DrfValidationError
 from rest_framework.permissions import BasePermission
@@ -177,6 +178,10 @@ class TreatmentEventSerializer(serializers.ModelSerializer[TreatmentEvent]):
         read_only_fields = ["created_at"]
 
 
+class InterruptionEndSerializer(serializers.Serializer[Any]):
+    end_date = serializers.DateField(help_text="The last day off the drug.")
+
+
 @extend_schema(parameters=[_PATIENT_FILTER])
 class TreatmentEventViewSet(_StaffRecordViewSet):
     serializer_class = TreatmentEventSerializer
@@ -184,6 +189,16 @@ class TreatmentEventViewSet(_StaffRecordViewSet):
 
     def service(self) -> Callable[..., Any]:
         return services.treatment_event_create
+
+    @extend_schema(request=InterruptionEndSerializer, responses=TreatmentEventSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request: Request, pk: str | None = None) -> Response:
+        """End an open interruption (as the therapy page's "end interruption")."""
+        event = self.get_object()
+        payload = InterruptionEndSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        ended = _call_service(services.interruption_end, event=event, **payload.validated_data)
+        return Response(TreatmentEventSerializer(ended, context={"request": request}).data)
 
 
 class InterventionSerializer(serializers.ModelSerializer[Intervention]):
@@ -235,6 +250,7 @@ class CheckInSerializer(serializers.ModelSerializer[AdherenceCheckIn]):
             "entered_by_staff",
         ]
         read_only_fields = ["submitted_at", "lapse"]
+        extra_kwargs = {"stopped": {"default": False}, "wants_to_stop": {"default": False}}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

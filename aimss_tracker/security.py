@@ -71,11 +71,28 @@ class SessionLimitsMiddleware:
 
 
 # Paths a staff member may use before her second factor: to give it, or to leave.
-MFA_EXEMPT_PREFIXES = ("/accounts/mfa/", "/accounts/logout/", "/accounts/login/", "/static/")
+# The token endpoint checks password and second factor itself.
+MFA_EXEMPT_PREFIXES = (
+    "/accounts/mfa/",
+    "/accounts/logout/",
+    "/accounts/login/",
+    "/static/",
+    "/api/v1/auth/token/",
+)
+
+
+def _carries_api_token(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith(
+        "Token "
+    )
 
 
 class StaffSecondFactorMiddleware:
-    """Staff must pass a second factor before any page or API call (RELIABILITY 7)."""
+    """Staff must pass a second factor before any page or API call (RELIABILITY 7).
+
+    An API request with a token is left to DRF: ``interop.authentication`` accepts a staff
+    token only if it was issued with a second factor, and never falls back to the session.
+    """
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -87,6 +104,7 @@ class StaffSecondFactorMiddleware:
             and _is_staff(user)
             and not user.is_verified()
             and not request.path.startswith(MFA_EXEMPT_PREFIXES)
+            and not _carries_api_token(request)
         ):
             if request.path.startswith("/api/"):
                 return JsonResponse(

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
     "django_otp",
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "followup",
     "clinical",
     "analytics",
+    "interop",
 ]
 # The benchmark app (bare text and insert views) exists only when asked for.
 AIMSS_BENCH = env.bool("AIMSS_BENCH", default=False)
@@ -317,14 +319,30 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- REST API -----------------------------------------------------------------------------
+# Tokens (``POST /api/v1/auth/token/``) for apps; the session for the pages' own calls. A staff
+# token is issued only with a second factor when AIMSS_STAFF_MFA is on (interop.authentication).
+AIMSS_API_TOKEN_SECONDS = env.int("AIMSS_API_TOKEN_SECONDS", default=12 * 3600)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "interop.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Counted in Django's cache (per process unless a shared cache is configured).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("AIMSS_API_RATE_ANON", default="60/minute"),
+        "user": env.str("AIMSS_API_RATE_USER", default="1200/minute"),
+        # Password (and second factor) guessing on the token endpoint, on top of django-axes.
+        "token": env.str("AIMSS_API_RATE_TOKEN", default="10/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AIMSS Tracker API",
@@ -332,6 +350,10 @@ SPECTACULAR_SETTINGS = {
     "aromatase inhibitors.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from local static files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # One name for the AI drug choices (a course's drug and a switch's new drug share them).
     "ENUM_NAME_OVERRIDES": {
         "AiDrugEnum": "adherence.models.Drug",

@@ -9,6 +9,7 @@ from adherence import apis as adherence_apis
 from assessments import apis as assessment_apis
 from clinical import apis as clinical_apis
 from followup import apis as followup_apis
+from interop.urls import api_urlpatterns as interop_api_patterns
 from patients import apis as patient_apis
 from patients import views as patient_views
 
@@ -36,6 +37,12 @@ api_patterns = [
         clinical_apis.TrajectoryView.as_view(),
         name="patient-trajectory",
     ),
+    path(
+        "patients/<int:pk>/assessments/",
+        assessment_apis.TelephoneEntryView.as_view(),
+        name="patient-telephone-assessment",
+    ),
+    *interop_api_patterns,
     *router.urls,
 ]
 

@@ -10,15 +10,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.utils import translation
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
 
-from patients.access import patient_of
+from patients.access import get_patient_or_404, is_care_staff_or_admin, patient_of
 from patients.apis import RecordsAccess
 
 from .models import (
@@ -26,12 +30,13 @@ from .models import (
     RELIEF_STEPS,
     TREATMENTS_MAX_CHARS,
     BodyRegion,
+    EntryMode,
     RecallPeriod,
     Response,
     location_errors,
 )
 from .selectors import responses_visible_to
-from .services import Answers, response_submit
+from .services import Answers, response_correct, response_submit
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX = 255
@@ -114,10 +119,18 @@ class ResponseInputSerializer(serializers.Serializer):
         return attrs
 
 
+class CorrectionInputSerializer(ResponseInputSerializer):
+    correction_reason = serializers.CharField(max_length=1000)
+
+
 class ResponseSerializer(serializers.ModelSerializer):
     """A stored response with its scores."""
 
     interference = serializers.SerializerMethodField()
+    # Blank when no area is marked (item 1 "no"): declared so the schema admits "".
+    worst_location = serializers.ChoiceField(
+        choices=BodyRegion.choices, allow_blank=True, read_only=True
+    )
     instrument_version = serializers.CharField(source="instrument.version", read_only=True)
     pain_severity_score = serializers.DecimalField(
         max_digits=4, decimal_places=2, coerce_to_string=False, read_only=True
@@ -225,4 +238,58 @@ class ResponseViewSet(
         headers = {} if created else {"Idempotent-Replayed": "true"}
         return ApiResponse(
             ResponseSerializer(response).data, status=status.HTTP_201_CREATED, headers=headers
+        )
+
+    @extend_schema(
+        request=CorrectionInputSerializer,
+        responses={201: ResponseSerializer, 409: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"])
+    def correct(self, request: Request, pk: str | None = None) -> ApiResponse:
+        """Care staff: correct the current version (a new version with a reason)."""
+        if not is_care_staff_or_admin(request.user):  # type: ignore[arg-type]
+            raise NotFound
+        response = self.get_object()
+        payload = CorrectionInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            correction = response_correct(
+                response=response,
+                answers=Answers.from_data(payload.validated_data),
+                corrected_by=request.user,  # type: ignore[arg-type]
+                reason=payload.validated_data["correction_reason"],
+            )
+        except IntegrityError:  # corrected by someone else a moment ago
+            return ApiResponse(
+                {"detail": "This version has been corrected already; correct the latest."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return ApiResponse(ResponseSerializer(correction).data, status=status.HTTP_201_CREATED)
+
+
+class TelephoneEntryView(APIView):
+    """Care staff enter a BPI-SF taken by telephone for a patient of their clinic."""
+
+    @extend_schema(
+        request=ResponseInputSerializer,
+        responses={201: ResponseSerializer},
+        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER)],
+    )
+    def post(self, request: Request, pk: int) -> ApiResponse:
+        if not is_care_staff_or_admin(request.user):  # type: ignore[arg-type]
+            raise NotFound
+        patient = get_patient_or_404(request.user, pk)
+        answers = ResponseInputSerializer(data=request.data)
+        answers.is_valid(raise_exception=True)
+        response, created = response_submit(
+            patient=patient,
+            answers=Answers.from_data(answers.validated_data),
+            entered_by=request.user,  # type: ignore[arg-type]
+            submission_key=idempotency_key(request),
+            entry_mode=EntryMode.TELEPHONE,
+            language=translation.get_language() or "en",
+        )
+        return ApiResponse(
+            ResponseSerializer(response).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from patients.models import Clinic, Patient, Role, User
@@ -23,6 +24,12 @@ class World:
     clinician_b: User
     researcher: User
     admin: User
+
+
+@pytest.fixture(autouse=True)
+def _fresh_api_throttles() -> None:
+    """API throttling counts in the cache; each test starts with none spent."""
+    cache.clear()
 
 
 @pytest.fixture

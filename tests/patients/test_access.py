@@ -126,6 +126,13 @@ OBJECT_ROUTES: dict[str, Route] = {
         "nurse_b",
         marker=_her_api_record,
     ),
+    # The FHIR Bundle carries her Patient resource, with her name.
+    "api:assessment-correct": Route(lambda w: {"pk": response_of_b(w).pk}, "nurse_b", "post"),
+    "api:patient-telephone-assessment": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b", "post"),
+    "api:treatment-event-end": Route(
+        lambda w: {"pk": TreatmentEventFactory.create(patient=w.patient_b).pk}, "nurse_b", "post"
+    ),
+    "api:patient-fhir": Route(lambda w: {"pk": w.patient_b.pk}, "patient_b_user"),
     "api:check-in-detail": Route(
         lambda w: {"pk": CheckInFactory.create(patient=w.patient_b).pk},
         "patient_b_user",
