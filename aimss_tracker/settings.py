@@ -22,7 +22,8 @@ if (BASE_DIR / ".env").exists():
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 # Only the demo may fall back to a development key; production fails loudly.
-_DEMO_SECRET_KEY = "demo-only-insecure-key-never-use-in-production-0123456789abcdef"  # noqa: S105
+# The demo key: refused below whenever DEBUG is off.
+_DEMO_SECRET_KEY = "demo-only-insecure-key-never-use-in-production-0123456789abcdef"  # noqa: S105 # nosec B105
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEMO_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []

@@ -19,7 +19,7 @@ from patients.models import Clinic, Patient, Role, StaffMembership, User
 from patients.roles import sync_role_groups
 from patients.services import user_create
 
-DEFAULT_PASSWORD = "aimss-demo-2026"  # noqa: S105  (demo only; printed by make run)
+DEFAULT_PASSWORD = "aimss-demo-2026"  # noqa: S105 # nosec B105 (demo only)
 
 # username, role, clinic codes
 STAFF = [
