@@ -146,7 +146,7 @@ def seed_adherence(
     profiles: Sequence[DemoProfile], patients: Sequence[Patient], seed: int
 ) -> dict[str, int]:
     """Write courses, regimen changes, interventions, events and check-ins for the cohort."""
-    rng = random.Random(f"{seed}:adherence")  # nosec B311 (synthetic data)
+    rng = random.Random(f"{seed}:adherence")  # nosec B311
     plans = [
         _Plan(
             profile=profile,

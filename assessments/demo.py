@@ -98,7 +98,7 @@ def seed_responses(
     *, profiles: Sequence[DemoProfile], patients: Sequence[Patient], seed: int
 ) -> int:
     """Write the demo responses of ``patients`` (paired with their profiles); returns a count."""
-    rng = random.Random(f"{seed}:responses")  # nosec B311 (synthetic data)
+    rng = random.Random(f"{seed}:responses")  # nosec B311
     instrument = instrument_current()
     today = FOLLOW_UP_END  # not the real today: the same seed gives the same cohort
     rows = []

@@ -209,7 +209,7 @@ def _clip(value: float, low: float, high: float) -> float:
 
 
 def _stream(seed: int, purpose: str) -> random.Random:
-    return random.Random(f"{seed}:{purpose}")  # nosec B311 (synthetic data)
+    return random.Random(f"{seed}:{purpose}")  # nosec B311
 
 
 def demo_profiles(n_patients: int, seed: int) -> list[DemoProfile]:

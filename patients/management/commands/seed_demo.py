@@ -19,7 +19,7 @@ from patients.models import Clinic, Patient, Role, StaffMembership, User
 from patients.roles import sync_role_groups
 from patients.services import user_create
 
-DEFAULT_PASSWORD = "aimss-demo-2026"  # noqa: S105 # nosec B105 (demo only)
+DEFAULT_PASSWORD = "aimss-demo-2026"  # noqa: S105 # nosec B105
 
 # username, role, clinic codes
 STAFF = [
