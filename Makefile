@@ -74,5 +74,9 @@ test-faults:
 bench: install
 	$(PY) bench/run.py
 
+# A bounded load test on loopback (see bench/load.py); writes bench/results/load.json.
+load: install
+	$(PY) bench/load.py
+
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/broker

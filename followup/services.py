@@ -156,8 +156,8 @@ def notifications_create(*, flag: Flag, reason: str) -> list[FlagNotification]:
         ignore_conflicts=True,
     )
     created = list(FlagNotification.objects.filter(flag=flag, reason=reason, sent_at__isnull=True))
-    for notification in created:
-        send_on_commit("followup.tasks.send_flag_notification_task", notification.pk)
+    if created:  # one task sends the flag's e-mails, however many recipients
+        send_on_commit("followup.tasks.send_flag_notifications_task", flag.pk)
     return created
 
 
@@ -208,6 +208,14 @@ def notification_send(*, notification_id: int) -> bool:
     FlagNotification.objects.filter(pk=notification_id).update(sent_at=timezone.now())
     logger.info("notification %s sent for flag %s", notification_id, notification.flag_id)
     return True
+
+
+def flag_notifications_send(*, flag_id: int) -> int:
+    """Send every unsent notification of one flag (each claimed on its own); returns how many."""
+    ids = FlagNotification.objects.filter(flag_id=flag_id, sent_at__isnull=True).values_list(
+        "pk", flat=True
+    )
+    return sum(notification_send(notification_id=pk) for pk in list(ids))
 
 
 def notifications_pending(*, now: dt.datetime | None = None) -> list[int]:

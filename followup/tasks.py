@@ -8,8 +8,8 @@ from . import services
 
 
 @shared_task(ignore_result=True)
-def send_flag_notification_task(notification_id: int) -> None:
-    services.notification_send(notification_id=notification_id)
+def send_flag_notifications_task(flag_id: int) -> None:
+    services.flag_notifications_send(flag_id=flag_id)
 
 
 @shared_task(ignore_result=True)
