@@ -214,3 +214,17 @@ def test_templates_have_no_inline_script_or_style() -> None:
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), template
         assert not re.search(r"\son[a-z]+\s*=", text), template
         assert " style=" not in text, template
+
+
+def test_forms_and_session_api_writes_need_the_csrf_token(world: World) -> None:
+    # given a signed-in patient whose browser does not send the CSRF token
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.patient_a.user)  # type: ignore[arg-type]
+    # then a form post and a session-authenticated API write are both refused
+    form = client.post(reverse("adherence:check_in"), {"days_taken_last_7": "7"})
+    api = client.post(reverse("api:check-in-list"), {}, content_type="application/json")
+    assert form.status_code == 403
+    assert api.status_code == 403
+    from adherence.models import AdherenceCheckIn
+
+    assert not AdherenceCheckIn.objects.exists()
