@@ -8,6 +8,8 @@ asked for the work: it is logged with ids only, and the periodic sweeps find wha
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.db import transaction
 
@@ -21,12 +23,34 @@ EVALUATE_TREATMENT_EVENT = "followup.tasks.evaluate_treatment_event_task"
 PATIENT_CLINIC_CHANGED = "followup.tasks.patient_clinic_changed_task"
 
 
-def send_now(task_name: str, *ids: int) -> None:
-    """Send a task (ids only); on a broker error log and move on."""
+# Publishing runs on a small pool and the request waits at most PUBLISH_WAIT for it: the
+# Redis client retries a refused connection with back-off for seconds, and a submission must
+# answer within 2 s with Redis down (RELIABILITY 14). A publish still running, or one never
+# started because too many wait, is left to the sweeps.
+PUBLISH_WAIT = 0.5  # seconds
+PUBLISH_BACKLOG = 200  # publishes waiting for the pool before new ones are dropped
+_publisher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="aimss-publish")
+
+
+def _publish(task_name: str, ids: tuple[int, ...]) -> None:
     try:
         app.send_task(task_name, args=list(ids), retry=False)
     except Exception:  # broker down or unreachable: the sweeps catch up
         logger.warning("could not queue %s for ids %s; a sweep will", task_name, ids)
+
+
+def send_now(task_name: str, *ids: int) -> None:
+    """Send a task (ids only) without ever holding the caller more than PUBLISH_WAIT."""
+    if _publisher._work_queue.qsize() > PUBLISH_BACKLOG:
+        logger.warning("broker backlog; %s for ids %s left to a sweep", task_name, ids)
+        return
+    future = _publisher.submit(_publish, task_name, ids)
+    try:
+        future.result(timeout=PUBLISH_WAIT)
+    except FutureTimeout:
+        logger.warning(
+            "broker slow or down; %s for ids %s left to finish or to a sweep", task_name, ids
+        )
 
 
 def send_on_commit(task_name: str, *ids: int) -> None:

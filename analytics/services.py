@@ -14,7 +14,6 @@ from patients.models import Clinic
 
 from .cohort import CohortFilter, cohort_patients, data_version
 from .models import JobStatus, ReportJob
-from .report import cohort_report
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +90,9 @@ def report_job_run(*, job_id: int) -> bool:
         ReportJob.objects.filter(pk=job_id).update(progress=min(max(percent, 1), 99))
 
     try:
+        # lifelines, scipy and statsmodels load here, not with every process's URL conf
+        from .report import cohort_report
+
         result = cohort_report(cohort_filter=CohortFilter.from_json(job.filter), progress=progress)
     except Exception as error:
         logger.exception("cohort report job %s failed", job_id)

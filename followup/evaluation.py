@@ -153,8 +153,11 @@ def evaluations_sweep(*, now: dt.datetime | None = None) -> int:
     grace = dt.timedelta(seconds=settings.AIMSS_SWEEP_GRACE_SECONDS)
     window = {"created_at__gte": now - SWEEP_LOOKBACK, "created_at__lt": now - grace}
     done = 0
+    # A questionnaire answered long ago (an imported cohort's history) raises no flag today.
     responses = (
-        Response.objects.filter(**window, evaluation__isnull=True)
+        Response.objects.filter(
+            **window, evaluation__isnull=True, submitted_at__gte=now - SWEEP_LOOKBACK
+        )
         .order_by("created_at")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )

@@ -221,9 +221,11 @@ def _patients_due(n: int, world: World) -> list[Patient]:
 
 def _submit_while_redis_is_down(world: World) -> None:
     """A high-interference questionnaire answers within 2 seconds and is saved."""
+    client = client_for(world.patient_a.user)
+    url = reverse("api:assessment-list")
     started = time.monotonic()
-    answer = client_for(world.patient_a.user).post(
-        reverse("api:assessment-list"),
+    answer = client.post(
+        url,
         {
             "recall_period": "24h",
             "has_pain_today": True,

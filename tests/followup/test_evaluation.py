@@ -218,8 +218,9 @@ def test_with_the_broker_down_a_submission_still_saves_and_answers_quickly(
         "interference": ALL_SEVENS,
     }
     client = client_for(world.patient_a.user)
+    url = reverse("api:assessment-list")
     started = time.monotonic()
-    response = client.post(reverse("api:assessment-list"), payload, content_type="application/json")
+    response = client.post(url, payload, content_type="application/json")
     elapsed = time.monotonic() - started
     assert response.status_code == 201
     assert elapsed < 2.0, elapsed
@@ -248,3 +249,20 @@ def test_a_real_worker_raises_the_flag_after_a_submission(
     assert flag.kind == "high_interference"
     assert flag.triggers.get().source_id == response.pk
     assert FlagNotification.objects.filter(flag=flag).count() == 1
+
+
+def test_the_sweep_leaves_an_imported_history_alone(world: World) -> None:
+    import uuid
+
+    # given a high-interference questionnaire answered a year ago, stored today (an import)
+    answered = _respond(world, ALL_SEVENS)
+    imported = Response.objects.get(pk=answered.pk)
+    imported.pk = None
+    imported.submission_key = uuid.uuid4()
+    imported.submitted_at = answered.submitted_at - dt.timedelta(days=365)
+    imported.save(force_insert=True)
+    answered.delete()
+    # when the sweep runs, then it raises nothing for it
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    evaluations_sweep(now=later)
+    assert not Flag.objects.exists()
