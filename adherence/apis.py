@@ -19,39 +19,18 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as DrfValidationError
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from patients.access import get_patient_or_404, is_care_staff_or_admin, patients_visible_to
+from patients.access import get_patient_or_404, patients_visible_to
 from patients.access import scope_to_user as scope
 from patients.apis import RecordsAccess
+from patients.permissions import IsCareStaff, PatientOrCareStaff
 
 from . import services
 from .models import AdherenceCheckIn, AiCourse, Intervention, RegimenChange, TreatmentEvent
 from .selectors import course_status, survival_record
-
-
-class CareStaffOr404(BasePermission):
-    """Care staff and administrators; to anyone else signed in, the route does not exist."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        if not is_care_staff_or_admin(request.user):
-            raise NotFound
-        return True
-
-
-class PatientOrCareStaffOr404(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        user: Any = request.user
-        if not (user.is_patient_role or is_care_staff_or_admin(user)):
-            raise NotFound
-        return True
 
 
 class _PatientField(serializers.PrimaryKeyRelatedField):
@@ -80,7 +59,7 @@ class _StaffRecordViewSet(
 ):
     """List (``?patient=<id>``), retrieve and create one kind of therapy record."""
 
-    permission_classes = [CareStaffOr404]
+    permission_classes = [IsCareStaff]
     model: type[Model]
     patient_path = "patient"
 
@@ -276,7 +255,7 @@ class CheckInViewSet(
     those of their clinics' patients. A repeated ``submission_token`` stores nothing twice."""
 
     serializer_class = CheckInSerializer
-    permission_classes = [PatientOrCareStaffOr404]
+    permission_classes = [PatientOrCareStaff]
 
     def get_queryset(self) -> QuerySet[AdherenceCheckIn]:
         queryset = scope(AdherenceCheckIn.objects.select_related("patient"), self.request.user)
@@ -329,7 +308,7 @@ class SurvivalSerializer(serializers.Serializer[Any]):
 class SurvivalView(APIView):
     """The patient's derived strategy at diagnosis and interruption-free survival record."""
 
-    permission_classes = [CareStaffOr404]
+    permission_classes = [IsCareStaff]
 
     @extend_schema(responses=SurvivalSerializer)
     def get(self, request: Request, pk: int) -> Response:

@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adherence.apis import CareStaffOr404
 from patients.access import get_patient_or_404
+from patients.permissions import IsCareStaff
 
 from .selectors import Trajectory, patient_trajectory
 
@@ -82,7 +82,7 @@ def trajectory_payload(trajectory: Trajectory) -> dict[str, Any]:
 class TrajectoryView(APIView):
     """A patient's BPI-SF series, treatment events, interventions and check-ins (care staff)."""
 
-    permission_classes = [CareStaffOr404]
+    permission_classes = [IsCareStaff]
 
     @extend_schema(responses=TrajectorySerializer)
     def get(self, request: Request, pk: int) -> Response:

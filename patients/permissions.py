@@ -26,3 +26,15 @@ class IsPatient(BasePermission):
         return bool(request.user and request.user.is_authenticated) and bool(
             request.user.is_patient_role  # type: ignore[union-attr]
         )
+
+
+class PatientOrCareStaff(BasePermission):
+    """A patient (for her own records) or care staff; anyone else signed in gets 404."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        user: Any = request.user
+        if not (user.is_patient_role or is_care_staff_or_admin(user)):
+            raise NotFound
+        return True
