@@ -8,7 +8,6 @@ Redis after commit and evaluated by a real Celery worker.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import time
@@ -16,20 +15,14 @@ import time
 import pytest
 import redis
 from django.conf import settings
-from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, Page, expect
 
-from adherence.services import ai_course_create
 from aimss_tracker.celery import app
 from followup.models import Flag
-from followup.schedules import reminders_send_due, schedules_sync
-from patients.models import Clinic, Patient, Role, User
 from tests.browser.conftest import Visit
-from tests.factories import TEST_PASSWORD, ClinicFactory, PatientFactory, UserFactory
+from tests.browser.world import clinic_with_staff, log_in, reminder_link, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,56 +35,6 @@ HIGH_INTERFERENCE = {  # every item 8 of 10: interference 8.0, at or above the s
     "sleep": 8,
     "enjoyment_of_life": 8,
 }
-
-
-def _clinic_with_staff() -> tuple[Clinic, Patient, User, User, User]:
-    """A clinic with a patient diagnosed yesterday (baseline due today), two nurses with an
-    authenticator each, and a clinician."""
-    today = timezone.localdate()
-    clinic = ClinicFactory.create(code="rbc", name="Riverside Breast Centre")
-    patient = PatientFactory.create(
-        clinic=clinic,
-        given_name="Mei",
-        family_name="Lin",
-        email="mei.lin@example.org",
-        aimss_diagnosis_date=today - dt.timedelta(days=1),
-        quiet_hours_start=dt.time(0, 0),
-        quiet_hours_end=dt.time(0, 0),
-    )
-    ai_course_create(patient=patient, drug="letrozole", start_date=today - dt.timedelta(days=400))
-    nurse = UserFactory.create(
-        username="nurse", first_name="Nora", last_name="Quinn", role=Role.NURSE, clinics=[clinic]
-    )
-    nurse2 = UserFactory.create(
-        username="nurse2", first_name="Ada", last_name="Reyes", role=Role.NURSE, clinics=[clinic]
-    )
-    for user in (nurse, nurse2):
-        TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    clinician = UserFactory.create(username="clinician", role=Role.CLINICIAN, clinics=[clinic])
-    return clinic, patient, nurse, nurse2, clinician
-
-
-def _reminder_link(patient: Patient) -> str:
-    """Send her due reminder and read the link's path from the e-mail in the outbox."""
-    schedules_sync(patients=[patient], today=timezone.localdate())
-    mail.outbox.clear()
-    reminders_send_due(now=timezone.now() + dt.timedelta(hours=1))
-    [message] = [m for m in mail.outbox if m.to == [patient.email]]
-    found = re.search(r"https?://[^/]+(/q/[^/\s]+/)", str(message.body))
-    assert found is not None
-    return found.group(1)
-
-
-def _code(user: User) -> str:
-    device = TOTPDevice.objects.get(user=user)
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
-
-
-def _log_in(page: Page, base: str, username: str, password: str = TEST_PASSWORD) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def _answer_scale(page: Page, legend: str, value: int) -> None:
@@ -125,8 +68,8 @@ def test_patient_nurse_and_clinician_journeys(
     from celery.contrib.testing.worker import start_worker
 
     base = str(live_server)
-    clinic, patient, nurse, nurse2, clinician = _clinic_with_staff()
-    link = _reminder_link(patient)
+    clinic, patient, nurse, nurse2, clinician = clinic_with_staff()
+    link = reminder_link(patient)
     app.loader.import_default_modules()
 
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
@@ -196,10 +139,10 @@ def test_patient_nurse_and_clinician_journeys(
         patch.setattr(settings, "AIMSS_STAFF_MFA", True)
         page.context.clear_cookies()
         page.set_viewport_size({"width": 1280, "height": 900})
-        _log_in(page, base, "nurse")
+        log_in(page, base, "nurse")
         expect(page.get_by_label("Code")).to_be_visible()
         visit.check(page, "nurse", "second-factor")
-        page.get_by_label("Code").fill(_code(nurse))
+        page.get_by_label("Code").fill(totp_code(nurse))
         page.get_by_role("button", name="Continue").click()
         page.goto(f"{base}/queue/")
         row = page.locator(f"#flag-{flag.pk}")
@@ -216,8 +159,8 @@ def test_patient_nurse_and_clinician_journeys(
         other = browser.new_context(viewport={"width": 360, "height": 800})
         other_page = other.new_page()
         other_page.set_default_timeout(15_000)
-        _log_in(other_page, base, "nurse2")
-        other_page.get_by_label("Code").fill(_code(nurse2))
+        log_in(other_page, base, "nurse2")
+        other_page.get_by_label("Code").fill(totp_code(nurse2))
         other_page.get_by_role("button", name="Continue").click()
         other_page.goto(f"{base}/queue/")
         expect(other_page.locator(f"#flag-{flag.pk}")).to_contain_text("Claimed · Nora Quinn")
@@ -240,7 +183,7 @@ def test_patient_nurse_and_clinician_journeys(
 
     # --- the clinician --------------------------------------------------------------------
     page.context.clear_cookies()
-    _log_in(page, base, "clinician")
+    log_in(page, base, "clinician")
     page.goto(f"{base}/patients/{patient.pk}/")
     # then the trajectory shows the new point, drawn by plotly.js
     expect(page.locator("#trajectory .main-svg").first).to_be_attached()
@@ -287,7 +230,7 @@ def test_researcher_sees_kaplan_meier_curves(live_server: object, page: Page, vi
     page.set_viewport_size({"width": 1280, "height": 900})
 
     # when the researcher asks for the cohort report
-    _log_in(page, base, "researcher", "aimss-demo-2026")
+    log_in(page, base, "researcher", "aimss-demo-2026")
     page.goto(f"{base}/analytics/")
     visit.check(page, "researcher", "analytics")
     page.get_by_role("button", name="Compute").click()
