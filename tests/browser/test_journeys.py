@@ -129,6 +129,12 @@ def test_patient_nurse_and_clinician_journeys(
         expect(page.locator("main")).to_contain_text("already")
         visit.check(page, "patient", "link-used")
 
+        # and with her password she sees her history and her chart at home
+        log_in(page, base, patient.user.get_username())
+        expect(page).to_have_url(re.compile("/me/$"))
+        expect(page.locator(".main-svg").first).to_be_attached()
+        visit.check(page, "patient", "home")
+
         # and the worker raises the high-interference flag
         _wait_for(lambda: Flag.objects.filter(kind="high_interference").exists())
 
