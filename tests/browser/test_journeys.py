@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 from aimss_tracker.celery import app
 from followup.models import Flag
 from tests.browser.conftest import Visit
-from tests.browser.world import clinic_with_staff, log_in, reminder_link, totp_code
+from tests.browser.world import clinic_with_staff, log_in, reminder_link, totp_code, username_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -130,7 +130,7 @@ def test_patient_nurse_and_clinician_journeys(
         visit.check(page, "patient", "link-used")
 
         # and with her password she sees her history and her chart at home
-        log_in(page, base, patient.user.get_username())
+        log_in(page, base, username_of(patient))
         expect(page).to_have_url(re.compile("/me/$"))
         expect(page.locator(".main-svg").first).to_be_attached()
         visit.check(page, "patient", "home")

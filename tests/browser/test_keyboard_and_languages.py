@@ -16,7 +16,7 @@ from assessments.models import Response
 from followup.evaluation import response_evaluate
 from followup.models import Flag
 from tests.browser.conftest import Visit, tab_to
-from tests.browser.world import clinic_with_staff, log_in, reminder_link, totp_code
+from tests.browser.world import clinic_with_staff, log_in, reminder_link, totp_code, username_of
 from tests.factories import TEST_PASSWORD, ResponseFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -128,7 +128,7 @@ def test_a_chinese_speaking_patient_answers_with_the_keyboard_alone(
 
     # and her home page, after logging in with her password, is in Chinese too
     page.context.clear_cookies()
-    log_in(page, base, patient.user.get_username())
+    log_in(page, base, username_of(patient))
     expect(page.locator("main")).to_contain_text("我的疼痛")
     visit.check(page, "patient-zh", "home")
 

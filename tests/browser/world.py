@@ -72,3 +72,9 @@ def log_in(page: Page, base: str, username: str, password: str = TEST_PASSWORD) 
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def username_of(patient: Patient) -> str:
+    """Her login (every patient of these journeys has one)."""
+    assert patient.user is not None
+    return patient.user.get_username()
