@@ -36,6 +36,12 @@ PHONE: ViewportSize = {"width": 360, "height": 800}
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 BLOCKING_IMPACTS = {"serious", "critical"}
 TIMEOUT_MS = 15_000
+# The innermost elements that reach past the window's right edge (why a page scrolls sideways).
+OVERFLOWING = """width => Array.from(document.querySelectorAll("body *"))
+  .filter(el => el.getBoundingClientRect().right > width + 1)
+  .filter(el => !Array.from(el.children).some(c => c.getBoundingClientRect().right > width + 1))
+  .slice(0, 5)
+  .map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + "." + el.className)"""
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +82,11 @@ class Visit:
             if v["impact"] in BLOCKING_IMPACTS
         ]
         assert blocking == [], f"{journey}/{name} at {page.url}:\n" + "\n".join(blocking)
+        wide = page.evaluate("() => document.documentElement.scrollWidth")
+        width = (page.viewport_size or PHONE)["width"]
+        if wide > width:
+            culprits = page.evaluate(OVERFLOWING, width)
+            raise AssertionError(f"{journey}/{name} is {wide} px wide in {width} px: {culprits}")
         self.checked.append(f"{journey}-{name}")
         if shots:
             self.photograph(page, journey, name)
