@@ -16,7 +16,7 @@ DEPLOY_ENV := DJANGO_DEBUG=false DJANGO_SECRET_KEY=deploy-check-$$(head -c 32 /d
 	DJANGO_ALLOWED_HOSTS=aimss.example.org DATABASE_URL=$(TEST_DATABASE_URL) \
 	CELERY_BROKER_URL=$(TEST_BROKER_URL)
 
-.PHONY: install run test lint typecheck migrations-check deploy-check schema-check security-check pytest test-faults bench load clean
+.PHONY: install run test lint typecheck migrations-check deploy-check schema-check security-check pytest test-browser test-faults bench load clean
 
 install: $(VENV)/.installed
 
@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 run: install
 	@scripts/run.sh
 
-test: install lint typecheck migrations-check deploy-check schema-check security-check pytest test-faults
+test: install lint typecheck migrations-check deploy-check schema-check security-check pytest test-browser test-faults
 
 lint:
 	$(VENV)/bin/ruff check .
@@ -60,6 +60,11 @@ security-check:
 
 pytest:
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The three journeys in Chromium (Debian's /usr/bin/chromium), with axe-core, in English and
+# Simplified Chinese, at 360 and 1280 px; screenshots go to var/screenshots/ (not committed).
+test-browser:
+	$(TEST_ENV) $(PY) -m pytest -m browser tests/browser $(PYTEST_ARGS)
 
 # Fault tests run a Redis of their own on FAULTS_REDIS_PORT (started and stopped by the tests),
 # so the machine's Redis and PostgreSQL stay as they were; they need redis-server on the PATH.

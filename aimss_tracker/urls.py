@@ -73,6 +73,8 @@ urlpatterns = [
     path("", include("clinical.urls")),
     path("", include("analytics.urls")),
     path("api/v1/", include((api_patterns, "api"))),
+    # set_language: the switch on pages for visitors not signed in (users keep their preference)
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
 

@@ -59,6 +59,12 @@ def _day(value: dt.date) -> str:
     return value.isoformat()
 
 
+def _span_end(start: dt.date, end: dt.date | None, last: dt.date) -> str:
+    """Where a span of whole days ends on the date axis: after its last day (still running:
+    after the chart's last day), so a span that began today is a day wide, not a hairline."""
+    return _day((end or max(last, start)) + dt.timedelta(days=1))
+
+
 def _symbols(trajectory: Trajectory) -> list[int]:
     return [
         SYMBOL_7D if p.recall_period == RecallPeriod.DAYS_7 else SYMBOL_24H
@@ -131,7 +137,7 @@ def _event_traces_and_shapes(
                         "xref": "x",
                         "yref": "paper",
                         "x0": _day(e.start),
-                        "x1": _day(e.end or max(last, e.start)),
+                        "x1": _span_end(e.start, e.end, last),
                         "y0": PAIN_DOMAIN[0],
                         "y1": PAIN_DOMAIN[1],
                         "fillcolor": colour,
@@ -196,7 +202,7 @@ def _intervention_shapes_and_trace(
                 "xref": "x",
                 "yref": "paper",
                 "x0": _day(i.start),
-                "x1": _day(i.end or max(last, i.start)),
+                "x1": _span_end(i.start, i.end, last),
                 "y0": PAIN_DOMAIN[0],
                 "y1": PAIN_DOMAIN[1],
                 "fillcolor": CATEGORY_COLOURS.get(i.category, "#9ca3af"),
