@@ -265,6 +265,7 @@ class Command(BaseCommand):
             [
                 Flag(
                     patient=p,
+                    clinic_id=p.clinic_id,
                     kind=FlagKind.HIGH_INTERFERENCE,
                     priority=1,
                     status=FlagStatus.OPEN,
