@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scenarios import SCENARIOS, Scenario  # noqa: E402
+from bench.scenarios import SCENARIOS, TIMED_COMMANDS, Scenario  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/aimss_bench"
 
@@ -207,6 +207,23 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+    for command in TIMED_COMMANDS:
+        if args.only and command[0] not in args.only and "timed" not in args.only:
+            continue
+        output = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for line in output.splitlines():
+            if line.startswith("{"):
+                timed = json.loads(line)
+                results.append(timed)
+                print(f"{timed['scenario']:<28} {timed['seconds']:>8} s", flush=True)
 
     ceilings = {
         r["scenario"]: r["requests_per_second"]
