@@ -124,3 +124,19 @@ def test_seed_demo_gives_every_patient_bpi_responses_on_the_studys_path() -> Non
     # and a reset erases them with the cohort
     call_command("seed_demo", patients=5, seed=1, reset=True)
     assert Response.objects.filter(patient__clinic__isnull=False).count() < 200
+
+
+@pytest.mark.django_db
+def test_reset_works_after_staff_have_viewed_patients() -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    call_command("seed_demo", patients=5, seed=2)
+    nurse = User.objects.get(username="nurse")
+    patient = Patient.objects.filter(clinic__memberships__user=nurse).first()
+    assert patient is not None
+    client = Client()
+    client.force_login(nurse)
+    assert client.get(reverse("clinical:patient", args=[patient.pk])).status_code == 200
+    call_command("seed_demo", patients=5, seed=2, reset=True)
+    assert Patient.objects.count() == 5

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pgtrigger
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
@@ -15,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from patients.demo import CLINICS, demo_profiles
-from patients.models import Clinic, Patient, Role, StaffMembership, User
+from patients.models import AccessRecord, Clinic, Patient, Role, StaffMembership, User
 from patients.roles import sync_role_groups
 from patients.services import user_create
 
@@ -82,6 +83,10 @@ class Command(BaseCommand):
                 erase = getattr(config, "erase_demo", None)
                 if callable(erase):
                     erase()
+            # Access records are append-only; a demo reset is the one place they go, with the
+            # patients they point at.
+            with pgtrigger.ignore("patients.AccessRecord:access_record_append_only"):
+                AccessRecord.objects.all().delete()
             Patient.objects.all().delete()
             StaffMembership.objects.all().delete()
             User.objects.all().delete()
