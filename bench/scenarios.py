@@ -102,15 +102,16 @@ SUBMISSION = {
 }
 
 
-def _submit_setup(env: dict[str, str]) -> None:
-    import subprocess
-    import sys
-    from pathlib import Path
+def _manage_setup(*args: str) -> Callable[[dict[str, str]], None]:
+    def setup(env: dict[str, str]) -> None:
+        import subprocess
+        import sys
+        from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", _SETUP_CODE], cwd=root, env=env, check=True
-    )
+        root = Path(__file__).resolve().parent.parent
+        subprocess.run([sys.executable, "manage.py", *args], cwd=root, env=env, check=True)
+
+    return setup
 
 
 def _login(port: int, username: str) -> dict[str, str]:
@@ -180,25 +181,13 @@ SCENARIOS.append(
         name="submit_api",
         description="a patient submits a BPI-SF through POST /api/v1/assessments/",
         prepare=_submit_prepare,
-        setup=_submit_setup,
+        setup=_manage_setup("shell", "-c", _SETUP_CODE),
         ok_statuses=(201,),
     )
 )
 
 
 # --- clinician views: the trajectory page and the patient list (bench_clinical) ---------------
-
-
-def _manage_setup(*args: str) -> Callable[[dict[str, str]], None]:
-    def setup(env: dict[str, str]) -> None:
-        import subprocess
-        import sys
-        from pathlib import Path
-
-        root = Path(__file__).resolve().parent.parent
-        subprocess.run([sys.executable, "manage.py", *args], cwd=root, env=env, check=True)
-
-    return setup
 
 
 def _queue_prepare(port: int, clients: int) -> Prepared:

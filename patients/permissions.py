@@ -21,13 +21,6 @@ class IsCareStaff(BasePermission):
         return True
 
 
-class IsPatient(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated) and bool(
-            request.user.is_patient_role  # type: ignore[union-attr]
-        )
-
-
 class PatientOrCareStaff(BasePermission):
     """A patient (for her own records) or care staff; anyone else signed in gets 404."""
 
