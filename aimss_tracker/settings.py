@@ -148,7 +148,7 @@ AUTH_USER_MODEL = "patients.User"
 AUTHENTICATION_BACKENDS = [
     # Refuses locked-out users before any password is checked, on every login path.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "patients.backends.UserBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

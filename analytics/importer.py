@@ -440,7 +440,7 @@ def cohort_import(*, path: Path) -> ImportResult:
         return result
     with transaction.atomic():
         user = _import_user() if new_rows else None
-        instrument = instrument_current(with_definition=False) if new_rows else None
+        instrument = instrument_current() if new_rows else None
         for row in new_rows:
             assert user is not None
             _create(row, user, instrument)

@@ -26,11 +26,11 @@ from patients.access import get_patient_or_404, is_care_staff_or_admin, patient_
 from patients.apis import RecordsAccess
 
 from .models import (
-    INTERFERENCE_FIELDS,
     RELIEF_STEPS,
     TREATMENTS_MAX_CHARS,
     BodyRegion,
     EntryMode,
+    PainBand,
     RecallPeriod,
     Response,
     location_errors,
@@ -123,53 +123,55 @@ class CorrectionInputSerializer(ResponseInputSerializer):
     correction_reason = serializers.CharField(max_length=1000)
 
 
-class ResponseSerializer(serializers.ModelSerializer):
+# Declared rather than derived from the model: a ModelSerializer rebuilds its fields from the
+# model on every instantiation, which took about a third of the submit API's time (issue 3).
+class ResponseSerializer(serializers.Serializer):
     """A stored response with its scores."""
 
-    interference = serializers.SerializerMethodField()
-    # Blank when no area is marked (item 1 "no"): declared so the schema admits "".
+    id = serializers.IntegerField(read_only=True)
+    patient = serializers.IntegerField(source="patient_id", read_only=True)
+    recall_period = serializers.ChoiceField(choices=RecallPeriod.choices, read_only=True)
+    has_pain_today = serializers.BooleanField(read_only=True)
+    pain_locations = serializers.ListField(
+        child=serializers.ChoiceField(choices=BodyRegion.choices), read_only=True
+    )
+    # Blank when no area is marked (item 1 "no").
     worst_location = serializers.ChoiceField(
         choices=BodyRegion.choices, allow_blank=True, read_only=True
     )
-    instrument_version = serializers.CharField(source="instrument.version", read_only=True)
+    worst_pain = serializers.IntegerField(read_only=True)
+    least_pain = serializers.IntegerField(read_only=True)
+    average_pain = serializers.IntegerField(read_only=True)
+    pain_now = serializers.IntegerField(read_only=True)
+    treatments = serializers.CharField(read_only=True)
+    relief_percent = serializers.IntegerField(read_only=True, allow_null=True)
+    interference = serializers.DictField(
+        child=serializers.IntegerField(allow_null=True),
+        source="interference_answers",
+        read_only=True,
+        help_text="Item 9 A-G, each 0-10 or null when not answered.",
+    )
+    submitted_at = serializers.DateTimeField(
+        read_only=True, help_text="When the answers were given (kept by corrections)."
+    )
     pain_severity_score = serializers.DecimalField(
         max_digits=4, decimal_places=2, coerce_to_string=False, read_only=True
     )
     interference_score = serializers.DecimalField(
         max_digits=4, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True
     )
-
-    class Meta:
-        model = Response
-        fields = [
-            "id",
-            "patient",
-            "recall_period",
-            "has_pain_today",
-            "pain_locations",
-            "worst_location",
-            "worst_pain",
-            "least_pain",
-            "average_pain",
-            "pain_now",
-            "treatments",
-            "relief_percent",
-            "interference",
-            "submitted_at",
-            "pain_severity_score",
-            "interference_score",
-            "pain_band",
-            "interference_high",
-            "instrument_version",
-            "language",
-            "entry_mode",
-            "supersedes",
-            "correction_reason",
-        ]
-        read_only_fields = fields
-
-    def get_interference(self, response: Response) -> dict[str, int | None]:
-        return {name: getattr(response, field) for name, field in INTERFERENCE_FIELDS}
+    pain_band = serializers.ChoiceField(choices=PainBand.choices, read_only=True)
+    interference_high = serializers.BooleanField(read_only=True)
+    instrument_version = serializers.CharField(source="instrument.version", read_only=True)
+    language = serializers.CharField(read_only=True)
+    entry_mode = serializers.ChoiceField(choices=EntryMode.choices, read_only=True)
+    supersedes = serializers.IntegerField(
+        source="supersedes_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The version this correction replaces.",
+    )
+    correction_reason = serializers.CharField(read_only=True)
 
 
 def idempotency_key(request: Request) -> uuid.UUID:

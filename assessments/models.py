@@ -59,6 +59,7 @@ class BodyRegion(models.TextChoices):
     ANKLES_FEET_RIGHT = "ankles_feet_right", _("Right ankle and foot")
 
 
+REGION_CODES = frozenset(BodyRegion.values)
 # Which figure of the body map shows a region.
 BACK_VIEW_REGIONS = frozenset({BodyRegion.NECK, BodyRegion.BACK_UPPER, BodyRegion.BACK_LOWER})
 
@@ -258,7 +259,9 @@ def location_errors(
 ) -> dict[str, str]:
     """Item 2's rules, shared by the model, the form and the API: one message per field."""
     locations = pain_locations or []
-    if not isinstance(locations, list) or any(code not in BodyRegion.values for code in locations):
+    if not isinstance(locations, list) or any(
+        not isinstance(code, str) or code not in REGION_CODES for code in locations
+    ):
         return {"pain_locations": str(_("Choose body areas from the map."))}
     if has_pain_today and not locations:
         return {"pain_locations": str(_("Mark at least one area where you feel pain."))}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.db.models import QuerySet
@@ -12,17 +13,23 @@ from patients.models import Patient
 from .instrument import BUNDLED_BPI_SF, read_definition
 from .models import BPI_SF, Instrument, Response, ResponseDraft
 
+# Each process keeps the current instrument for this long. Loading a new version is rare and
+# deliberate (``manage.py load_instrument``) and reaches every process within this time; in
+# exchange a submission asks the database one query less (issue 3's benchmark).
+CURRENT_INSTRUMENT_TTL = 60.0  # seconds
+_current: dict[str, tuple[float, Instrument]] = {}
 
-def instrument_current(*, code: str = BPI_SF, with_definition: bool = True) -> Instrument:
-    """The most recently loaded version of an instrument.
+
+def instrument_current(*, code: str = BPI_SF) -> Instrument:
+    """The most recently loaded version of an instrument (kept for CURRENT_INSTRUMENT_TTL).
 
     A migration loads the bundled BPI-SF; should the table have been emptied since (a flushed
     test database), the bundled definition is loaded again rather than failing submissions.
     """
-    instruments = Instrument.objects.filter(code=code).order_by("-loaded_at", "-id")
-    if not with_definition:  # a submission needs the id and version, not the wording
-        instruments = instruments.only("id", "code", "version", "loaded_at")
-    instrument = instruments.first()
+    kept = _current.get(code)
+    if kept is not None and time.monotonic() - kept[0] < CURRENT_INSTRUMENT_TTL:
+        return kept[1]
+    instrument = Instrument.objects.filter(code=code).order_by("-loaded_at", "-id").first()
     if instrument is None and code == BPI_SF:
         definition = read_definition(BUNDLED_BPI_SF)
         instrument, _created = Instrument.objects.get_or_create(
@@ -30,7 +37,13 @@ def instrument_current(*, code: str = BPI_SF, with_definition: bool = True) -> I
         )
     if instrument is None:
         raise Instrument.DoesNotExist(f"no {code} instrument loaded; run load_instrument")
+    _current[code] = (time.monotonic(), instrument)
     return instrument
+
+
+def instrument_forget() -> None:
+    """Drop this process's kept instruments (after loading one, or emptying the table)."""
+    _current.clear()
 
 
 def responses_visible_to(user: Any, *, current_only: bool = True) -> QuerySet[Response]:

@@ -28,7 +28,7 @@ from .models import (
     Response,
     ResponseDraft,
 )
-from .selectors import instrument_current
+from .selectors import instrument_current, instrument_forget
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def response_submit(
     response = _build(
         patient=patient,
         answers=answers,
-        instrument=instrument or instrument_current(with_definition=False),
+        instrument=instrument or instrument_current(),
         entered_by=entered_by,
         submission_key=submission_key,
         entry_mode=EntryMode(entry_mode),
@@ -257,4 +257,6 @@ def instrument_load(*, definition: dict[str, Any]) -> tuple[Instrument, bool]:
     )
     instrument.full_clean()
     instrument.save()
+    instrument_forget()  # here at once, and in every thread of this process once committed
+    transaction.on_commit(instrument_forget)
     return instrument, True

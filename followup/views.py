@@ -131,7 +131,7 @@ def questionnaire_link(request: HttpRequest, token: str) -> HttpResponse:
     if request.user.is_authenticated and request.user.pk != patient_user.pk:
         logout(request)
     if not request.user.is_authenticated:
-        login(request, patient_user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, patient_user, backend="patients.backends.UserBackend")
         session_mark_login(request)
         request.session[LINK_SCOPE_SESSION_KEY] = link.pk
     return redirect(LINK_LANDING)

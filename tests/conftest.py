@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from assessments.selectors import instrument_forget
 from patients.models import Clinic, Patient, Role, User
 from tests.factories import TEST_PASSWORD, ClinicFactory, PatientFactory, UserFactory
 
@@ -27,9 +28,11 @@ class World:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_api_throttles() -> None:
-    """API throttling counts in the cache; each test starts with none spent."""
+def _fresh_caches() -> None:
+    """API throttling counts in the cache; each test starts with none spent. A test database
+    may have been emptied since the last test, so the kept current instrument goes too."""
     cache.clear()
+    instrument_forget()
 
 
 @pytest.fixture

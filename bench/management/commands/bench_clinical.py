@@ -134,7 +134,7 @@ class Command(BaseCommand):
         patient = _patient(clinic, 1, "X")
         patient.record_number, patient.family_name = TRAJECTORY_RECORD, "Trajectory"
         patient.save()
-        instrument_id = instrument_current(with_definition=False).pk
+        instrument_id = instrument_current().pk
         start = dt.datetime.combine(DIAGNOSIS, dt.time(10), tzinfo=dt.UTC)
         Response.objects.bulk_create(
             [
@@ -218,7 +218,7 @@ class Command(BaseCommand):
             [_patient(clinic, i, "BL") for i in range(LIST_PATIENTS)], batch_size=5000
         )
         patients = list(Patient.objects.filter(clinic=clinic).select_related("clinic"))
-        instrument_id = instrument_current(with_definition=False).pk
+        instrument_id = instrument_current().pk
         now = timezone.now()
         Response.objects.bulk_create(
             [
