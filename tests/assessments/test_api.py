@@ -6,7 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from assessments.models import EntryMode, Response
@@ -15,6 +17,7 @@ from tests.conftest import World, client_for
 from tests.factories import ResponseFactory
 
 URL = "/api/v1/assessments/"
+TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}
 
 
 def post(client: Client, payload: dict[str, Any], **headers: str) -> Any:
@@ -43,6 +46,20 @@ def test_a_patient_submits_and_gets_the_stored_response_with_scores(world: World
     assert stored.patient == world.patient_a
     assert stored.entry_mode == EntryMode.SELF
     assert stored.entered_by == world.patient_a.user
+
+
+def test_a_submission_costs_four_statements(world: World) -> None:
+    # given patient A logged in, with a submission behind her (the instrument is kept)
+    client = client_for(world.patient_a.user)
+    assert post(client, valid_payload()).status_code == 201
+    # when she submits again
+    with CaptureQueriesContext(connection) as captured:
+        assert post(client, valid_payload()).status_code == 201
+    # then the database is asked for her session, her login with her record, the insert and
+    # the removal of her draft: no lookup of her record or of the instrument of its own
+    verbs = [q["sql"].split(";")[-1].split()[0] for q in captured.captured_queries]
+    statements = [v for v in verbs if v not in TRANSACTION_CONTROL]
+    assert statements == ["SELECT", "SELECT", "INSERT", "DELETE"], verbs
 
 
 def test_too_few_interference_answers_give_no_interference_score(world: World) -> None:

@@ -28,6 +28,8 @@ def test_a_site_loads_its_licensed_wording_as_a_new_version(db: None, tmp_path: 
     definition["items"][4]["label"]["en"] = "Licensed wording of item 5"
     path = tmp_path / "bpi.json"
     path.write_text(json.dumps(definition), encoding="utf-8")
+    # and this process has read (and keeps) the bundled version
+    assert instrument_current().version != "site-licensed-2026"
     # when it is loaded (twice: the second time does nothing)
     call_command("load_instrument", str(path))
     call_command("load_instrument", str(path))
