@@ -10,8 +10,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from rest_framework import serializers
 
+from assessments.apis import ResponseSerializer
 from assessments.models import EntryMode, Response
+from assessments.services import Answers, response_correct
 from tests.assessments.conftest import valid_payload
 from tests.conftest import World, client_for
 from tests.factories import ResponseFactory
@@ -170,3 +173,26 @@ def test_the_schema_documents_the_assessment_api(world: World) -> None:
     schema = client_for(world.admin).get(reverse("api:schema")).content.decode()
     assert "/api/v1/assessments/" in schema
     assert "Idempotency-Key" in schema
+
+
+def test_the_written_out_answer_equals_what_the_declared_fields_give(world: World) -> None:
+    # given a response with every score, one with too few item-9 answers, and a correction
+    full = ResponseFactory.create(patient=world.patient_a)
+    sparse = ResponseFactory.create(
+        patient=world.patient_a, interference={"mood": 4, "sleep": None}, relief_percent=None
+    )
+    correction = response_correct(
+        response=full,
+        answers=Answers.from_response(full),
+        corrected_by=world.nurse_a,
+        reason="read back on the telephone",
+    )
+    for response in (full, sparse, correction):
+        serializer = ResponseSerializer(response)
+        # when it is written out directly, and field by field as DRF would
+        generic = serializers.Serializer.to_representation(serializer, response)
+        # then the two agree, key for key and value for value
+        assert serializer.data == generic
+        assert list(serializer.data) == list(generic)
+    assert ResponseSerializer(sparse).data["interference_score"] is None
+    assert ResponseSerializer(correction).data["supersedes"] == full.pk
