@@ -41,6 +41,7 @@ from .models import (
     NotificationReason,
     Priority,
 )
+from .selectors import response_times_changed
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +289,7 @@ def flag_record_action(*, flag_id: int, user: User, action: str, note: str = "")
         flag.status, flag.claimed_by, flag.claimed_at = FlagStatus.CLAIMED, user, now
     if flag.first_action_at is None:
         flag.first_action_at, flag.first_action_by = now, user
+        transaction.on_commit(response_times_changed)
     flag.save()
     recorded = FlagAction(flag=flag, actor=user, action=action, note=note.strip())
     recorded.full_clean()
@@ -308,6 +310,7 @@ def flag_resolve(*, flag_id: int, user: User, note: str = "") -> Flag:
         flag.claimed_by, flag.claimed_at = user, now
     if flag.first_action_at is None:
         flag.first_action_at, flag.first_action_by = now, user
+        transaction.on_commit(response_times_changed)
     flag.save()
     FlagAction.objects.create(flag=flag, actor=user, action=ActionKind.RESOLVED, note=note.strip())
     return flag

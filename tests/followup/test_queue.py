@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from followup.models import Flag, FlagStatus
-from followup.services import flag_claim, flag_raise, flag_record_action
+from followup.services import flag_claim, flag_raise, flag_record_action, flag_resolve
 from tests.conftest import World, client_for
 from tests.factories import PatientFactory
 
@@ -124,6 +126,30 @@ def test_recording_an_action_and_resolving_from_the_flag_page(world: World) -> N
     rt = client.get(reverse("followup:queue")).context["response_times"]
     assert [r.label for r in rt["clinics"]] == ["Clinic A"]
     assert [r.label for r in rt["nurses"]] == [world.nurse_a.username]
+
+
+def test_the_medians_are_kept_until_a_flag_is_first_acted_on(
+    world: World, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    # given a flag acted on, whose median the queue has shown (and so cached)
+    first = _flag(world.patient_a.pk, "high_interference", 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        flag_record_action(flag_id=first.pk, user=world.nurse_a, action="called_patient")
+    client = client_for(world.nurse_a)
+
+    def acted() -> int:
+        return client.get(reverse("followup:queue")).context["response_times"]["clinics"][0].flags
+
+    assert acted() == 1
+    # when a second action on the same flag changes no median, and a second flag is resolved
+    with django_capture_on_commit_callbacks(execute=True) as again:
+        flag_record_action(flag_id=first.pk, user=world.nurse_a, action="advice_given")
+    assert again == []
+    second = _flag(world.patient_a.pk, "overdue", 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        flag_resolve(flag_id=second.pk, user=world.nurse_a)
+    # then the next queue view counts both
+    assert acted() == 2
 
 
 def test_an_invalid_action_is_refused_with_a_message(world: World) -> None:
