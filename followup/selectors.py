@@ -27,6 +27,12 @@ RESPONSE_TIME_DAYS = 90
 RESPONSE_TIME_CACHE_SECONDS = 300
 _RESPONSE_TIME_GENERATION = "followup:response-times:generation"
 ANY_STATUS = "any"
+# What a queue row shows (templates/followup/_flag_row.html); a patient has some forty columns.
+QUEUE_ROW_FIELDS = (
+    *("kind", "status", "priority", "opened_at", "trigger_count", "claimed_by_id"),
+    *("patient__family_name", "patient__given_name", "patient__record_number", "clinic__code"),
+    *("claimed_by__username", "claimed_by__first_name", "claimed_by__last_name"),
+)
 
 
 def flag_queue(
@@ -56,7 +62,7 @@ def flag_queue(
         flags = flags.filter(patient_id=patient_id)
     if mine:
         flags = flags.filter(claimed_by=user)
-    return flags.select_related("patient__clinic", "claimed_by").order_by(
+    return flags.select_related("patient", "clinic", "claimed_by").order_by(
         "priority", "opened_at", "id"
     )
 

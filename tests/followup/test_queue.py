@@ -30,6 +30,8 @@ def test_queue_shows_her_clinics_flags_by_priority_then_age(world: World) -> Non
     body = client_for(world.nurse_a).get(reverse("followup:queue")).content.decode()
     assert body.index(f'id="flag-{new_high.pk}"') < body.index(f'id="flag-{old_normal.pk}"')
     assert world.patient_b.family_name not in body
+    assert "High pain interference" in body
+    assert "Worsening" in body
 
 
 def test_queue_filters_and_counts(world: World) -> None:
