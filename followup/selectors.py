@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet
@@ -21,12 +23,14 @@ from patients.models import Patient, User
 from .models import Flag, FlagKind, FlagStatus
 
 RESPONSE_TIME_DAYS = 90
-# The medians are kept this long in the cache: they move only when a flag is first acted on
-# (which forgets them at once, see ``response_times_changed``) and as the 90-day window slides.
-# Another web process, with a per-process cache, may show them this much older.
-RESPONSE_TIME_CACHE_SECONDS = 300
-_RESPONSE_TIME_GENERATION = "followup:response-times:generation"
+# The queue page's summaries are kept in the cache this long (seconds). A change of state made
+# in this process forgets them at once (``queue_changed``); one made elsewhere (a Celery worker
+# raising a flag; another web process while the cache is per process) shows within this time.
+QUEUE_COUNTS_CACHE_SECONDS = 30
+RESPONSE_TIME_CACHE_SECONDS = 300  # a 90-day median; it moves only on a flag's first action
+_QUEUE_GENERATION = "followup:queue:generation"
 ANY_STATUS = "any"
+T = TypeVar("T")
 # What a queue row shows (templates/followup/_flag_row.html); a patient has some forty columns.
 QUEUE_ROW_FIELDS = (
     *("kind", "status", "priority", "opened_at", "trigger_count", "claimed_by_id"),
@@ -73,10 +77,35 @@ def _in_her_clinics(flags: QuerySet[Flag], user: User) -> QuerySet[Flag]:
 
 
 def flag_counts(*, user: User, clinic_id: int | None = None) -> dict[str, int]:
-    """Unresolved flags per kind (every kind present, zero when none), in one query."""
-    flags = flag_queue(user=user, clinic_id=clinic_id).order_by()
-    counts = dict(flags.values_list("kind").annotate(n=Count("*")).values_list("kind", "n"))
-    return {kind: counts.get(kind, 0) for kind in FlagKind.values}
+    """Unresolved flags per kind (every kind present, zero when none), in one query.
+
+    Cached (``QUEUE_COUNTS_CACHE_SECONDS``): counting 50,000 open flags costs more than the
+    rest of the queue page."""
+
+    def count() -> dict[str, int]:
+        flags = flag_queue(user=user, clinic_id=clinic_id).order_by()
+        counts = dict(flags.values_list("kind").annotate(n=Count("*")).values_list("kind", "n"))
+        return {kind: counts.get(kind, 0) for kind in FlagKind.values}
+
+    return _cached("counts", user, clinic_id, QUEUE_COUNTS_CACHE_SECONDS, count)
+
+
+def queue_changed() -> None:
+    """Forget the queue's cached counts and medians: a flag opened, was first acted on,
+    resolved, reopened or moved clinic."""
+    cache.set(_QUEUE_GENERATION, time.time_ns(), None)
+
+
+def _cached(name: str, user: User, clinic_id: int | None, seconds: int, read: Callable[[], T]) -> T:
+    """``read()``, kept in the cache per clinics of ``user`` until the queue changes."""
+    clinic_ids = clinic_ids_of(user)
+    scope = "all" if clinic_ids is None else ",".join(map(str, sorted(clinic_ids)))
+    key = f"followup:{name}:{cache.get(_QUEUE_GENERATION, 0)}:{scope}:{clinic_id or ''}"
+    value: T | None = cache.get(key)
+    if value is None:
+        value = read()
+        cache.set(key, value, seconds)
+    return value
 
 
 @dataclass(frozen=True)
@@ -96,22 +125,15 @@ def time_to_first_action(
     """Median hours from a flag opening to its first recorded action, per clinic and nurse,
     over the flags opened in the last ``RESPONSE_TIME_DAYS`` days.
 
-    Read from the cache when it can be: a busy clinic acts on tens of thousands of flags in
-    90 days, and the queue page shows these medians on every view."""
-    clinic_ids = clinic_ids_of(user)
-    scope = "all" if clinic_ids is None else ",".join(map(str, sorted(clinic_ids)))
-    generation = cache.get(_RESPONSE_TIME_GENERATION, 0)
-    key = f"followup:response-times:{generation}:{scope}:{clinic_id or ''}"
-    times: dict[str, list[ResponseTime]] | None = cache.get(key)
-    if times is None:
-        times = _time_to_first_action(user=user, clinic_id=clinic_id)
-        cache.set(key, times, RESPONSE_TIME_CACHE_SECONDS)
-    return times
-
-
-def response_times_changed() -> None:
-    """Forget the cached medians: a flag was acted on for the first time."""
-    cache.set(_RESPONSE_TIME_GENERATION, time.time_ns(), None)
+    Cached (``RESPONSE_TIME_CACHE_SECONDS``): a busy clinic acts on tens of thousands of flags
+    in 90 days, and the queue page shows these medians on every view."""
+    return _cached(
+        "response-times",
+        user,
+        clinic_id,
+        RESPONSE_TIME_CACHE_SECONDS,
+        lambda: _time_to_first_action(user=user, clinic_id=clinic_id),
+    )
 
 
 def _time_to_first_action(*, user: User, clinic_id: int | None) -> dict[str, list[ResponseTime]]:

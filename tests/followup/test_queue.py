@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from followup.models import Flag, FlagStatus
-from followup.services import flag_claim, flag_raise, flag_record_action, flag_resolve
+from followup.services import flag_claim, flag_raise, flag_record_action, flag_reopen, flag_resolve
 from tests.conftest import World, client_for
 from tests.factories import PatientFactory
 
@@ -152,6 +152,29 @@ def test_the_medians_are_kept_until_a_flag_is_first_acted_on(
         flag_resolve(flag_id=second.pk, user=world.nurse_a)
     # then the next queue view counts both
     assert acted() == 2
+
+
+def test_the_counts_are_kept_until_a_flag_opens_resolves_or_reopens(
+    world: World, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    client = client_for(world.nurse_a)
+
+    def high() -> int:
+        counts = client.get(reverse("followup:queue")).context["counts"]
+        return {code: n for code, _label, n in counts}["high_interference"]
+
+    # given the counts shown (and cached) with no flag
+    assert high() == 0
+    # when a flag opens, is resolved, then reopened, then the counts follow at once
+    with django_capture_on_commit_callbacks(execute=True):
+        flag = _flag(world.patient_a.pk, "high_interference", 1)
+    assert high() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        flag_resolve(flag_id=flag.pk, user=world.nurse_a)
+    assert high() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        flag_reopen(flag_id=flag.pk, user=world.nurse_a)
+    assert high() == 1
 
 
 def test_an_invalid_action_is_refused_with_a_message(world: World) -> None:
