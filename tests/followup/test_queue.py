@@ -177,6 +177,20 @@ def test_the_counts_are_kept_until_a_flag_opens_resolves_or_reopens(
     assert high() == 1
 
 
+def test_cached_counts_and_medians_are_kept_per_clinics_of_the_viewer(world: World) -> None:
+    # given a flag acted on in clinic A only
+    flag = _flag(world.patient_a.pk, "high_interference", 1)
+    flag_record_action(flag_id=flag.pk, user=world.nurse_a, action="called_patient")
+    # when the nurses of both clinics open the queue, A's first
+    seen_by_a = client_for(world.nurse_a).get(reverse("followup:queue")).context
+    seen_by_b = client_for(world.nurse_b).get(reverse("followup:queue")).context
+    # then B sees nothing of A's clinic
+    assert {code: n for code, _label, n in seen_by_a["counts"]}["high_interference"] == 1
+    assert {code: n for code, _label, n in seen_by_b["counts"]}["high_interference"] == 0
+    assert [r.label for r in seen_by_a["response_times"]["clinics"]] == ["Clinic A"]
+    assert seen_by_b["response_times"]["clinics"] == []
+
+
 def test_an_invalid_action_is_refused_with_a_message(world: World) -> None:
     flag = _flag(world.patient_a.pk, "high_interference", 1)
     response = client_for(world.nurse_a).post(
