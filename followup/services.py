@@ -41,6 +41,7 @@ from .models import (
     NotificationReason,
     Priority,
 )
+from .selectors import queue_changed
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +135,8 @@ def flag_raise(
         triggered_at=now,
     )
     logger.info("flag %s %s (kind %s)", flag.pk, "opened" if opened else "re-triggered", kind)
+    if opened:
+        transaction.on_commit(queue_changed)
     if opened and flag.priority == Priority.HIGH:
         notifications_create(flag=flag, reason=NotificationReason.OPENED)
     return RaiseResult(flag=flag, opened=opened, attached=True)
@@ -288,6 +291,7 @@ def flag_record_action(*, flag_id: int, user: User, action: str, note: str = "")
         flag.status, flag.claimed_by, flag.claimed_at = FlagStatus.CLAIMED, user, now
     if flag.first_action_at is None:
         flag.first_action_at, flag.first_action_by = now, user
+        transaction.on_commit(queue_changed)
     flag.save()
     recorded = FlagAction(flag=flag, actor=user, action=action, note=note.strip())
     recorded.full_clean()
@@ -309,6 +313,7 @@ def flag_resolve(*, flag_id: int, user: User, note: str = "") -> Flag:
     if flag.first_action_at is None:
         flag.first_action_at, flag.first_action_by = now, user
     flag.save()
+    transaction.on_commit(queue_changed)
     FlagAction.objects.create(flag=flag, actor=user, action=ActionKind.RESOLVED, note=note.strip())
     return flag
 
@@ -328,6 +333,7 @@ def flag_reopen(*, flag_id: int, user: User, note: str = "") -> Flag:
     flag.status = FlagStatus.OPEN
     flag.claimed_by = flag.claimed_at = flag.resolved_at = flag.resolved_by = None
     flag.save()
+    transaction.on_commit(queue_changed)
     FlagAction.objects.create(flag=flag, actor=user, action=ActionKind.REOPENED, note=note.strip())
     return flag
 
@@ -338,4 +344,7 @@ def flags_follow_clinics(*, patient_id: int | None = None) -> int:
     if patient_id is not None:
         flags = flags.filter(patient_id=patient_id)
     current = Patient.objects.filter(pk=OuterRef("patient_id")).values("clinic_id")[:1]
-    return flags.exclude(clinic_id=Subquery(current)).update(clinic_id=Subquery(current))
+    moved = flags.exclude(clinic_id=Subquery(current)).update(clinic_id=Subquery(current))
+    if moved:
+        transaction.on_commit(queue_changed)
+    return moved

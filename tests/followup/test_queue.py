@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from followup.models import Flag, FlagStatus
-from followup.services import flag_claim, flag_raise, flag_record_action
+from followup.services import flag_claim, flag_raise, flag_record_action, flag_reopen, flag_resolve
 from tests.conftest import World, client_for
 from tests.factories import PatientFactory
 
@@ -28,6 +30,8 @@ def test_queue_shows_her_clinics_flags_by_priority_then_age(world: World) -> Non
     body = client_for(world.nurse_a).get(reverse("followup:queue")).content.decode()
     assert body.index(f'id="flag-{new_high.pk}"') < body.index(f'id="flag-{old_normal.pk}"')
     assert world.patient_b.family_name not in body
+    assert "High pain interference" in body
+    assert "Worsening" in body
 
 
 def test_queue_filters_and_counts(world: World) -> None:
@@ -124,6 +128,67 @@ def test_recording_an_action_and_resolving_from_the_flag_page(world: World) -> N
     rt = client.get(reverse("followup:queue")).context["response_times"]
     assert [r.label for r in rt["clinics"]] == ["Clinic A"]
     assert [r.label for r in rt["nurses"]] == [world.nurse_a.username]
+
+
+def test_the_medians_are_kept_until_a_flag_is_first_acted_on(
+    world: World, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    # given a flag acted on, whose median the queue has shown (and so cached)
+    first = _flag(world.patient_a.pk, "high_interference", 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        flag_record_action(flag_id=first.pk, user=world.nurse_a, action="called_patient")
+    client = client_for(world.nurse_a)
+
+    def acted() -> int:
+        return client.get(reverse("followup:queue")).context["response_times"]["clinics"][0].flags
+
+    assert acted() == 1
+    # when a second action on the same flag changes no median, and a second flag is resolved
+    with django_capture_on_commit_callbacks(execute=True) as again:
+        flag_record_action(flag_id=first.pk, user=world.nurse_a, action="advice_given")
+    assert again == []
+    second = _flag(world.patient_a.pk, "overdue", 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        flag_resolve(flag_id=second.pk, user=world.nurse_a)
+    # then the next queue view counts both
+    assert acted() == 2
+
+
+def test_the_counts_are_kept_until_a_flag_opens_resolves_or_reopens(
+    world: World, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    client = client_for(world.nurse_a)
+
+    def high() -> int:
+        counts = client.get(reverse("followup:queue")).context["counts"]
+        return {code: n for code, _label, n in counts}["high_interference"]
+
+    # given the counts shown (and cached) with no flag
+    assert high() == 0
+    # when a flag opens, is resolved, then reopened, then the counts follow at once
+    with django_capture_on_commit_callbacks(execute=True):
+        flag = _flag(world.patient_a.pk, "high_interference", 1)
+    assert high() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        flag_resolve(flag_id=flag.pk, user=world.nurse_a)
+    assert high() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        flag_reopen(flag_id=flag.pk, user=world.nurse_a)
+    assert high() == 1
+
+
+def test_cached_counts_and_medians_are_kept_per_clinics_of_the_viewer(world: World) -> None:
+    # given a flag acted on in clinic A only
+    flag = _flag(world.patient_a.pk, "high_interference", 1)
+    flag_record_action(flag_id=flag.pk, user=world.nurse_a, action="called_patient")
+    # when the nurses of both clinics open the queue, A's first
+    seen_by_a = client_for(world.nurse_a).get(reverse("followup:queue")).context
+    seen_by_b = client_for(world.nurse_b).get(reverse("followup:queue")).context
+    # then B sees nothing of A's clinic
+    assert {code: n for code, _label, n in seen_by_a["counts"]}["high_interference"] == 1
+    assert {code: n for code, _label, n in seen_by_b["counts"]}["high_interference"] == 0
+    assert [r.label for r in seen_by_a["response_times"]["clinics"]] == ["Clinic A"]
+    assert seen_by_b["response_times"]["clinics"] == []
 
 
 def test_an_invalid_action_is_refused_with_a_message(world: World) -> None:
