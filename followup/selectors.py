@@ -25,8 +25,9 @@ from .models import Flag, FlagKind, FlagStatus
 RESPONSE_TIME_DAYS = 90
 # The queue page's summaries are kept in the cache this long (seconds). A change of state made
 # in this process forgets them at once (``queue_changed``); one made elsewhere (a Celery worker
-# raising a flag; another web process while the cache is per process) shows within this time.
-QUEUE_COUNTS_CACHE_SECONDS = 30
+# raising a flag; another web process while the cache is per process) shows within this time:
+# short for the counts, which a nurse watches go down as she works.
+QUEUE_COUNTS_CACHE_SECONDS = 5
 RESPONSE_TIME_CACHE_SECONDS = 300  # a 90-day median; it moves only on a flag's first action
 _QUEUE_GENERATION = "followup:queue:generation"
 ANY_STATUS = "any"
