@@ -23,13 +23,14 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
+    Model,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from adherence.models import (
@@ -66,6 +67,12 @@ def _zone(patient: Patient) -> zoneinfo.ZoneInfo:
 
 def _score(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
+
+
+def _labels(model: type[Model], field_name: str) -> dict[Any, str]:
+    """A choice field's labels in the active language, translated once per call: the model's
+    ``get_FOO_display`` translates every choice of the field again for each row."""
+    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
 
 
 # --- one patient's trajectory -------------------------------------------------------------------
@@ -171,7 +178,7 @@ class Trajectory:
 
 RESPONSE_FIELDS = (
     "id",
-    "submitted_at",
+    "day",
     "worst_pain",
     "least_pain",
     "average_pain",
@@ -193,13 +200,15 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
     zone = _zone(patient)
     diagnosis = patient.aimss_diagnosis_date
     series = []
+    # Her local dates come from the database: converting 500 timestamps in Python costs more
+    # than the rest of the page's data.
     rows = (
         Response.objects.filter(patient=patient, superseded_by__isnull=True)
+        .annotate(day=TruncDate("submitted_at", tzinfo=zone))
         .order_by("submitted_at", "id")
         .values_list(*RESPONSE_FIELDS)
     )
-    for pk, at, worst, least, average, now, interference, severity, recall, band, high in rows:
-        day = at.astimezone(zone).date()
+    for pk, day, worst, least, average, now, interference, severity, recall, band, high in rows:
         series.append(
             ResponsePoint(
                 id=pk,
@@ -216,45 +225,55 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
                 interference_high=high,
             )
         )
+    kinds, reasons = _labels(TreatmentEvent, "kind"), _labels(TreatmentEvent, "reason")
     events = [
         EventMark(
-            id=e.pk,
-            kind=e.kind,
-            label=str(e.get_kind_display()),
-            start=e.start_date,
-            end=e.end_date,
-            detail=str(e.get_reason_display()) if e.reason else "",
+            id=pk,
+            kind=kind,
+            label=kinds.get(kind, kind),
+            start=start,
+            end=end,
+            detail=reasons.get(reason, reason) if reason else "",
         )
-        for e in TreatmentEvent.objects.filter(patient=patient).order_by("start_date", "id")
+        for pk, kind, start, end, reason in TreatmentEvent.objects.filter(patient=patient)
+        .order_by("start_date", "id")
+        .values_list("id", "kind", "start_date", "end_date", "reason")
     ]
+    changes, drugs = _labels(RegimenChange, "kind"), _labels(RegimenChange, "new_drug")
     events += [
         EventMark(
-            id=c.pk,
+            id=pk,
             kind="regimen_change",
-            label=str(c.get_kind_display()),
-            start=c.date,
-            detail=str(c.get_new_drug_display()) if c.new_drug else "",
+            label=changes.get(kind, kind),
+            start=day,
+            detail=drugs.get(drug, drug) if drug else "",
         )
-        for c in RegimenChange.objects.filter(course__patient=patient).order_by("date", "id")
+        for pk, kind, day, drug in RegimenChange.objects.filter(course__patient=patient)
+        .order_by("date", "id")
+        .values_list("id", "kind", "date", "new_drug")
     ]
     events.sort(key=lambda e: (e.start, e.kind, e.id))
+    categories, measures = _labels(Intervention, "category"), _labels(Intervention, "measure")
     interventions = [
         InterventionSpan(
-            id=i.pk,
-            category=i.category,
-            category_label=str(i.get_category_display()),
-            measure=i.measure,
-            measure_label=str(i.get_measure_display()),
-            start=i.start_date,
-            end=i.end_date,
+            id=pk,
+            category=category,
+            category_label=categories.get(category, category),
+            measure=measure,
+            measure_label=measures.get(measure, measure),
+            start=start,
+            end=end,
         )
-        for i in Intervention.objects.filter(patient=patient).order_by("start_date", "id")
+        for pk, category, measure, start, end in Intervention.objects.filter(patient=patient)
+        .order_by("start_date", "id")
+        .values_list("id", "category", "measure", "start_date", "end_date")
     ]
     check_ins = [
-        CheckInPoint(id=pk, date=at.astimezone(zone).date(), days_taken=days)
-        for pk, at, days in AdherenceCheckIn.objects.filter(patient=patient)
+        CheckInPoint(id=pk, date=day, days_taken=days)
+        for pk, day, days in AdherenceCheckIn.objects.filter(patient=patient)
+        .annotate(day=TruncDate("submitted_at", tzinfo=zone))
         .order_by("submitted_at", "id")
-        .values_list("id", "submitted_at", "days_taken_last_7")
+        .values_list("id", "day", "days_taken_last_7")
     ]
     open_flags = (
         list(
