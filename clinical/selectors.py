@@ -2,15 +2,17 @@
 
 :func:`patient_trajectory` loads everything the chart shows about one patient in six queries
 whatever her history (responses, treatment events, regimen changes, interventions, check-ins,
-open flags). :func:`patient_list_page` annotates a page of patients with their latest scores,
-trend, open flags, next due date and months on AI in one query, and derives the strategy of
-that page's patients with ``adherence.selectors.survival_records`` (a fixed number more).
+open flags). :func:`patient_list_page` chooses a page of patients (their latest scores and
+trend come from ``assessments.ScoreSummary``, a join), annotates that page with open flags,
+next due date, months on AI and the strategy at diagnosis (``adherence``'s rule written in SQL,
+tested to agree with ``adherence.selectors.survival_records``) in one query.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,8 +22,10 @@ from django.db.models import (
     Count,
     DateField,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
+    Field,
     IntegerField,
     Model,
     OuterRef,
@@ -40,7 +44,7 @@ from adherence.models import (
     RegimenChange,
     TreatmentEvent,
 )
-from adherence.selectors import COMBINED, MONOTHERAPY, survival_records
+from adherence.selectors import COMBINED, MONOTHERAPY
 from assessments.models import Response
 from assessments.scoring import Thresholds
 from followup.models import Flag, FlagStatus, ReassessmentSlot
@@ -72,7 +76,9 @@ def _score(value: Decimal | None) -> float | None:
 def _labels(model: type[Model], field_name: str) -> dict[Any, str]:
     """A choice field's labels in the active language, translated once per call: the model's
     ``get_FOO_display`` translates every choice of the field again for each row."""
-    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
+    field = model._meta.get_field(field_name)
+    assert isinstance(field, Field)
+    return {value: str(label) for value, label in field.flatchoices}
 
 
 # --- one patient's trajectory -------------------------------------------------------------------
@@ -323,13 +329,6 @@ class PatientListFilters:
     sort: str = DEFAULT_SORT
 
 
-def _latest(field_name: str, offset: int = 0) -> Subquery:
-    responses = Response.objects.filter(
-        patient=OuterRef("pk"), superseded_by__isnull=True
-    ).order_by("-submitted_at", "-id")
-    return Subquery(responses.values(field_name)[offset : offset + 1])
-
-
 def _strategy_categories() -> Subquery:
     """How many categories of intervention started in the strategy window after diagnosis.
 
@@ -358,34 +357,46 @@ def _strategy_categories() -> Subquery:
     return Subquery(counts, output_field=IntegerField())
 
 
-def _list_annotations() -> dict[str, Any]:
-    """The list's per-patient annotations, each a correlated subquery on an indexed column."""
-    open_flags = (
+def _open_flags() -> Coalesce:
+    flags = (
         Flag.objects.filter(patient=OuterRef("pk"), status__in=OPEN_FLAG_STATUSES)
         .order_by()
         .values("patient")
         .annotate(n=Count("id"))
         .values("n")
     )
-    next_due = (
-        ReassessmentSlot.objects.filter(patient=OuterRef("pk"), completed_at__isnull=True)
-        .order_by("due_date")
-        .values("due_date")[:1]
-    )
-    return {
-        "latest_at": _latest("submitted_at"),
-        "latest_average": _latest("average_pain"),
-        "latest_interference": _latest("interference_score"),
-        "latest_band": _latest("pain_band"),
-        "latest_high": _latest("interference_high"),
-        "previous_average": _latest("average_pain", 1),
-        "previous_interference": _latest("interference_score", 1),
-        "open_flags": Coalesce(Subquery(open_flags, output_field=IntegerField()), 0),
-        "next_due": Subquery(next_due),
-        "ai_start": Subquery(
-            AiCourse.objects.filter(patient=OuterRef("pk")).values("start_date")[:1]
-        ),
-    }
+    return Coalesce(Subquery(flags, output_field=IntegerField()), 0)
+
+
+def _next_due() -> Subquery:
+    slots = ReassessmentSlot.objects.filter(patient=OuterRef("pk"), completed_at__isnull=True)
+    return Subquery(slots.order_by("due_date").values("due_date")[:1])
+
+
+def _ai_start() -> Subquery:
+    return Subquery(AiCourse.objects.filter(patient=OuterRef("pk")).values("start_date")[:1])
+
+
+# The list's per-patient annotations, each built only when asked for (building and compiling
+# a subquery costs more than running it on a page's rows): her scores from her ``ScoreSummary``
+# (a join), the rest correlated subqueries on indexed columns.
+ANNOTATIONS: dict[str, Callable[[], Any]] = {
+    "latest_at": lambda: F("score_summary__latest_at"),
+    "latest_average": lambda: F("score_summary__latest_average"),
+    "latest_interference": lambda: F("score_summary__latest_interference"),
+    "latest_band": lambda: F("score_summary__latest_band"),
+    "latest_high": lambda: F("score_summary__latest_high"),
+    "previous_average": lambda: F("score_summary__previous_average"),
+    "previous_interference": lambda: F("score_summary__previous_interference"),
+    "open_flags": _open_flags,
+    "next_due": _next_due,
+    "ai_start": _ai_start,
+    "strategy_n": lambda: Coalesce(_strategy_categories(), 0),
+}
+
+
+def _annotations(names: Iterable[str]) -> dict[str, Any]:
+    return {name: ANNOTATIONS[name]() for name in names}
 
 
 # The annotations each sort needs (the rest are computed for the page's rows only).
@@ -405,22 +416,22 @@ def patient_list(
 
     Annotations: the latest current response's average pain, interference, band, high flag and
     date; the previous response's average pain and interference (the trend); unresolved flags;
-    the next open reassessment's due date; the AI start date. With ``annotate_all=False`` only
+    the next open reassessment's due date; the AI start date; the number of intervention
+    categories in the strategy window (the strategy at diagnosis). With ``annotate_all=False`` only
     those the filters and the sort need are computed (for choosing a page's ids cheaply).
     """
-    annotations = _list_annotations()
     needed = set(SORT_NEEDS.get(filters.sort, ()))
     if filters.band == BAND_HIGH_INTERFERENCE:
         needed.add("latest_high")
     elif filters.band:
         needed.add("latest_band")
-    if filters.open_flags:
-        needed.add("open_flags")
+    if filters.strategy in STRATEGIES:
+        needed.add("strategy_n")
     patients: QuerySet[Any] = patients_visible_to(user)
     if annotate_all:
-        patients = patients.select_related("clinic").annotate(**annotations)
+        patients = patients.select_related("clinic").annotate(**_annotations(ANNOTATIONS))
     else:
-        patients = patients.annotate(**{name: annotations[name] for name in sorted(needed)})
+        patients = patients.annotate(**_annotations(sorted(needed)))
     if filters.clinic_id:
         patients = patients.filter(clinic_id=filters.clinic_id)
     for word in filters.search.split():
@@ -434,9 +445,10 @@ def patient_list(
     elif filters.band:
         patients = patients.filter(latest_band=filters.band)
     if filters.open_flags:
-        patients = patients.filter(open_flags__gt=0)
+        patients = patients.filter(
+            Exists(Flag.objects.filter(patient=OuterRef("pk"), status__in=OPEN_FLAG_STATUSES))
+        )
     if filters.strategy in STRATEGIES:
-        patients = patients.annotate(strategy_n=Coalesce(_strategy_categories(), 0))
         if filters.strategy == MONOTHERAPY:
             patients = patients.filter(strategy_n=1)
         elif filters.strategy == COMBINED:
@@ -458,28 +470,32 @@ class PatientRow:
 PATIENTS_PER_PAGE = 25
 
 
+def _strategy(categories: int) -> str | None:
+    if categories >= 2:
+        return COMBINED
+    return MONOTHERAPY if categories == 1 else None
+
+
 def patient_list_page(
     *, user: User, filters: PatientListFilters, page_number: Any, today: dt.date | None = None
 ) -> tuple[Page[Any], list[PatientRow]]:
-    """One page of the clinician's patient list: a count, one query for the page and a fixed
-    number for the strategies of its patients."""
+    """One page of the clinician's patient list in three queries: a count, the page's ids, and
+    every annotation for those rows (the strategy by the SQL rule that
+    ``tests/clinical/test_patient_list.py`` proves equal to ``survival_records``)."""
     today = today or timezone.localdate()
     # The page's ids first (only the annotations its filters and sort need), then every
-    # annotation for those 25 rows: sorting 10,000 patients by one subquery, not ten.
+    # annotation for those 25 rows.
     ids = patient_list(user=user, filters=filters, annotate_all=False).values_list("pk", flat=True)
     page = Paginator(ids, PATIENTS_PER_PAGE).get_page(page_number)
     page_ids = list(page.object_list)
-    annotated = patient_list(user=user, filters=PatientListFilters()).filter(pk__in=page_ids)
+    # (Ids of her visible patients, chosen above: no need to filter them again.)
+    annotated = (
+        Patient.objects.filter(pk__in=page_ids)
+        .select_related("clinic")
+        .annotate(**_annotations(ANNOTATIONS))
+    )
     by_id = {p.pk: p for p in annotated}
     patients: list[Any] = [by_id[pk] for pk in page_ids]  # annotated by patient_list
-    strategies = (
-        {
-            r.patient_id: r.strategy
-            for r in survival_records(Patient.objects.filter(pk__in=[p.pk for p in patients]))
-        }
-        if patients
-        else {}
-    )
     rows = []
     for p in patients:
         average_trend = (
@@ -495,7 +511,7 @@ def patient_list_page(
         rows.append(
             PatientRow(
                 patient=p,
-                strategy=strategies.get(p.pk),
+                strategy=_strategy(p.strategy_n),
                 months_on_ai=months_between(p.ai_start, today) if p.ai_start else None,
                 average_trend=average_trend,
                 interference_trend=interference_trend,

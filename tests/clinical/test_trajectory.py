@@ -209,8 +209,8 @@ def test_the_record_forms_are_fetched_when_opened_with_the_therapy_page_as_fallb
     assert 'name="form"' not in body
     therapy = reverse("adherence:therapy", args=[world.patient_a.pk])
     for name in ("course", "intervention", "regimen", "event"):
-        fragment = reverse("clinical:record_form", args=[world.patient_a.pk, name])
-        assert f'hx-get="{fragment}"' in body
+        url = reverse("clinical:record_form", args=[world.patient_a.pk, name])
+        assert f'hx-get="{url}"' in body
         assert f'href="{therapy}#record-{name}"' in body
     # when the intervention form is opened
     fragment = client.get(
