@@ -10,6 +10,7 @@ tested to agree with ``adherence.selectors.survival_records``) in one query.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Iterable
@@ -468,6 +469,8 @@ class PatientRow:
 
 
 PATIENTS_PER_PAGE = 25
+# What a row shows of the patient herself (the rest of her record is not loaded).
+ROW_FIELDS = ("family_name", "given_name", "record_number", "aimss_diagnosis_date", "clinic__code")
 
 
 def _strategy(categories: int) -> str | None:
@@ -486,12 +489,17 @@ def patient_list_page(
     # The page's ids first (only the annotations its filters and sort need), then every
     # annotation for those 25 rows.
     ids = patient_list(user=user, filters=filters, annotate_all=False).values_list("pk", flat=True)
-    page = Paginator(ids, PATIENTS_PER_PAGE).get_page(page_number)
+    paginator = Paginator(ids, PATIENTS_PER_PAGE)
+    # Counted without the sort's join to the summaries: the filters alone decide how many.
+    unsorted = dataclasses.replace(filters, sort=DEFAULT_SORT)
+    paginator.count = patient_list(user=user, filters=unsorted, annotate_all=False).count()
+    page = paginator.get_page(page_number)
     page_ids = list(page.object_list)
     # (Ids of her visible patients, chosen above: no need to filter them again.)
     annotated = (
         Patient.objects.filter(pk__in=page_ids)
         .select_related("clinic")
+        .only(*ROW_FIELDS)
         .annotate(**_annotations(ANNOTATIONS))
     )
     by_id = {p.pk: p for p in annotated}
