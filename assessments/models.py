@@ -302,17 +302,9 @@ class ScoreSummary(models.Model):
 
     class Meta:
         ordering = ["patient"]
+        # Joined to the patients by its primary key. Only the band filters can start here: a
+        # sort must keep patients without a summary (a left join), so no index serves it.
         indexes = [
-            # The list's sorts and band filters (its filters by clinic, flags and strategy start
-            # from the patient).
-            models.Index(
-                models.F("latest_average").desc(nulls_last=True), name="summary_average_idx"
-            ),
-            models.Index(
-                models.F("latest_interference").desc(nulls_last=True),
-                name="summary_interference_idx",
-            ),
-            models.Index(models.F("latest_at").desc(nulls_last=True), name="summary_latest_idx"),
             models.Index(fields=["latest_band"], name="summary_band_idx"),
             models.Index(
                 fields=["latest_high"], name="summary_high_idx", condition=Q(latest_high=True)

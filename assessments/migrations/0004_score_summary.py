@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['patient'],
-                'indexes': [models.Index(models.OrderBy(models.F('latest_average'), descending=True, nulls_last=True), name='summary_average_idx'), models.Index(models.OrderBy(models.F('latest_interference'), descending=True, nulls_last=True), name='summary_interference_idx'), models.Index(models.OrderBy(models.F('latest_at'), descending=True, nulls_last=True), name='summary_latest_idx'), models.Index(fields=['latest_band'], name='summary_band_idx'), models.Index(condition=models.Q(('latest_high', True)), fields=['latest_high'], name='summary_high_idx')],
+                'indexes': [models.Index(fields=['latest_band'], name='summary_band_idx'), models.Index(condition=models.Q(('latest_high', True)), fields=['latest_high'], name='summary_high_idx')],
             },
         ),
         migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
