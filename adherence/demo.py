@@ -345,6 +345,7 @@ def trim_responses_after_stop() -> int:
     seeded on a plain schedule, stop at her death, and at a permanent discontinuation once the
     study's 3-month trajectory (baseline to month 3) is complete."""
     from assessments.models import Response
+    from assessments.summaries import score_summaries_refresh
 
     removed = 0
     stops = TreatmentEvent.objects.filter(
@@ -361,4 +362,5 @@ def trim_responses_after_stop() -> int:
         for response in later.order_by("-submitted_at", "-pk"):
             response.delete()
             removed += 1
+    score_summaries_refresh(patient_ids=last_day)
     return removed

@@ -53,6 +53,7 @@ from adherence.models import (
 from assessments import scoring
 from assessments.models import INTERFERENCE_FIELDS, Response
 from assessments.selectors import instrument_current
+from assessments.summaries import score_summaries_refresh
 from patients.models import (
     BMI_MAX,
     BMI_MIN,
@@ -313,7 +314,7 @@ def _response(
     return response
 
 
-def _create(row: ImportRow, user: User, instrument: Any) -> None:
+def _create(row: ImportRow, user: User, instrument: Any) -> int:
     v = row.values
     dx: dt.date = v["aimss_diagnosis_date"]
     patient = Patient(
@@ -385,6 +386,7 @@ def _create(row: ImportRow, user: User, instrument: Any) -> None:
     ImportedPatient.objects.create(
         patient=patient, row_sha256=row.sha256, last_follow_up_date=v["last_followup_date"]
     )
+    return patient.pk
 
 
 def cohort_import(*, path: Path) -> ImportResult:
@@ -441,9 +443,11 @@ def cohort_import(*, path: Path) -> ImportResult:
     with transaction.atomic():
         user = _import_user() if new_rows else None
         instrument = instrument_current() if new_rows else None
+        created = []
         for row in new_rows:
             assert user is not None
-            _create(row, user, instrument)
+            created.append(_create(row, user, instrument))
+        score_summaries_refresh(patient_ids=created)
     result.created = len(new_rows)
     return result
 

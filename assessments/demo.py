@@ -21,6 +21,7 @@ from patients.models import Patient
 from . import scoring
 from .models import INTERFERENCE_FIELDS, BodyRegion, Response
 from .selectors import instrument_current
+from .summaries import score_summaries_refresh
 
 # STUDY.md, month 3: (mean, SD) per group.
 MONTH_3_AVERAGE_PAIN = {"monotherapy": (3.63, 0.98), "combined": (2.75, 0.77)}
@@ -154,6 +155,7 @@ def seed_responses(
                 )
             )
     Response.objects.bulk_create(rows, batch_size=2000)
+    score_summaries_refresh(patient_ids=[p.pk for p in patients])
     return len(rows)
 
 

@@ -276,6 +276,48 @@ def location_errors(
     return {}
 
 
+class ScoreSummary(models.Model):
+    """A patient's latest and previous current responses' scores, for the clinician's list.
+
+    Derived, never typed: every writer of responses keeps it in its own transaction
+    (:mod:`assessments.summaries`), so that the list sorts and filters 10,000 patients by their
+    latest scores with a join instead of a subquery per patient. One row per patient with at
+    least one current (not superseded) response; "latest" is the newest by ``submitted_at``,
+    then id, as the trajectory orders them. The previous response's scores give the trend.
+    """
+
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, primary_key=True, related_name="score_summary"
+    )
+    # Responses are deleted only when a demo is erased; their summary goes with them.
+    latest_response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="+")
+    latest_at = models.DateTimeField()
+    latest_average = models.PositiveSmallIntegerField()
+    latest_interference = models.DecimalField(max_digits=4, decimal_places=2, null=True)
+    latest_band = models.CharField(max_length=8, choices=PainBand.choices)
+    latest_high = models.BooleanField()
+    previous_response = models.OneToOneField(
+        Response, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    previous_at = models.DateTimeField(null=True)
+    previous_average = models.PositiveSmallIntegerField(null=True)
+    previous_interference = models.DecimalField(max_digits=4, decimal_places=2, null=True)
+
+    class Meta:
+        ordering = ["patient"]
+        # Joined to the patients by its primary key. Only the band filters can start here: a
+        # sort must keep patients without a summary (a left join), so no index serves it.
+        indexes = [
+            models.Index(fields=["latest_band"], name="summary_band_idx"),
+            models.Index(
+                fields=["latest_high"], name="summary_high_idx", condition=Q(latest_high=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"score summary of patient {self.patient_id}"
+
+
 class ResponseDraft(models.Model):
     """A patient's unfinished questionnaire (one per patient); never a response, never scored."""
 

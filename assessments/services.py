@@ -29,6 +29,7 @@ from .models import (
     ResponseDraft,
 )
 from .selectors import instrument_current, instrument_forget
+from .summaries import score_summaries_refresh, score_summary_record
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +170,7 @@ def response_submit(
     try:
         with transaction.atomic():
             response.save(force_insert=True)
+            score_summary_record(response=response)
             if entry_mode == EntryMode.SELF:
                 ResponseDraft.objects.filter(patient=patient).delete()
             send_on_commit(EVALUATE_RESPONSE, response.pk)
@@ -212,6 +214,7 @@ def response_correct(
         correction_reason=reason.strip(),
     )
     correction.save(force_insert=True)
+    score_summaries_refresh(patient_ids=[current.patient_id])
     send_on_commit(EVALUATE_RESPONSE, correction.pk)
     logger.info(
         "assessment.corrected response_id=%s supersedes=%s by_user=%s",

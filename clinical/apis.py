@@ -72,7 +72,7 @@ def trajectory_payload(trajectory: Trajectory) -> dict[str, Any]:
         "patient": trajectory.patient.pk,
         "diagnosis": trajectory.diagnosis,
         "threshold": float(trajectory.thresholds.high_interference_from),
-        "series": [asdict(p) for p in trajectory.series],
+        "series": [p._asdict() for p in trajectory.series],
         "events": [asdict(e) for e in trajectory.events],
         "interventions": [asdict(i) for i in trajectory.interventions],
         "check_ins": [asdict(c) for c in trajectory.check_ins],

@@ -2,34 +2,40 @@
 
 :func:`patient_trajectory` loads everything the chart shows about one patient in six queries
 whatever her history (responses, treatment events, regimen changes, interventions, check-ins,
-open flags). :func:`patient_list_page` annotates a page of patients with their latest scores,
-trend, open flags, next due date and months on AI in one query, and derives the strategy of
-that page's patients with ``adherence.selectors.survival_records`` (a fixed number more).
+open flags). :func:`patient_list_page` chooses a page of patients (their latest scores and
+trend come from ``assessments.ScoreSummary``, a join), annotates that page with open flags,
+next due date, months on AI and the strategy at diagnosis (``adherence``'s rule written in SQL,
+tested to agree with ``adherence.selectors.survival_records``) in one query.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
     DateField,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
+    Field,
     IntegerField,
+    Model,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from adherence.models import (
@@ -39,7 +45,7 @@ from adherence.models import (
     RegimenChange,
     TreatmentEvent,
 )
-from adherence.selectors import COMBINED, MONOTHERAPY, survival_records
+from adherence.selectors import COMBINED, MONOTHERAPY
 from assessments.models import Response
 from assessments.scoring import Thresholds
 from followup.models import Flag, FlagStatus, ReassessmentSlot
@@ -68,11 +74,21 @@ def _score(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _labels(model: type[Model], field_name: str) -> dict[Any, str]:
+    """A choice field's labels in the active language, translated once per call: the model's
+    ``get_FOO_display`` translates every choice of the field again for each row."""
+    field = model._meta.get_field(field_name)
+    assert isinstance(field, Field)
+    return {value: str(label) for value, label in field.flatchoices}
+
+
 # --- one patient's trajectory -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ResponsePoint:
+class ResponsePoint(NamedTuple):
+    """One current response on the chart (a named tuple: a patient has hundreds, and a frozen
+    dataclass costs three times as much to build)."""
+
     id: int
     date: dt.date
     months: float | None  # since the AIMSS diagnosis
@@ -171,7 +187,7 @@ class Trajectory:
 
 RESPONSE_FIELDS = (
     "id",
-    "submitted_at",
+    "day",
     "worst_pain",
     "least_pain",
     "average_pain",
@@ -193,13 +209,15 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
     zone = _zone(patient)
     diagnosis = patient.aimss_diagnosis_date
     series = []
+    # Her local dates come from the database: converting 500 timestamps in Python costs more
+    # than the rest of the page's data.
     rows = (
         Response.objects.filter(patient=patient, superseded_by__isnull=True)
+        .annotate(day=TruncDate("submitted_at", tzinfo=zone))
         .order_by("submitted_at", "id")
         .values_list(*RESPONSE_FIELDS)
     )
-    for pk, at, worst, least, average, now, interference, severity, recall, band, high in rows:
-        day = at.astimezone(zone).date()
+    for pk, day, worst, least, average, now, interference, severity, recall, band, high in rows:
         series.append(
             ResponsePoint(
                 id=pk,
@@ -216,45 +234,55 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
                 interference_high=high,
             )
         )
+    kinds, reasons = _labels(TreatmentEvent, "kind"), _labels(TreatmentEvent, "reason")
     events = [
         EventMark(
-            id=e.pk,
-            kind=e.kind,
-            label=str(e.get_kind_display()),
-            start=e.start_date,
-            end=e.end_date,
-            detail=str(e.get_reason_display()) if e.reason else "",
+            id=pk,
+            kind=kind,
+            label=kinds.get(kind, kind),
+            start=start,
+            end=end,
+            detail=reasons.get(reason, reason) if reason else "",
         )
-        for e in TreatmentEvent.objects.filter(patient=patient).order_by("start_date", "id")
+        for pk, kind, start, end, reason in TreatmentEvent.objects.filter(patient=patient)
+        .order_by("start_date", "id")
+        .values_list("id", "kind", "start_date", "end_date", "reason")
     ]
+    changes, drugs = _labels(RegimenChange, "kind"), _labels(RegimenChange, "new_drug")
     events += [
         EventMark(
-            id=c.pk,
+            id=pk,
             kind="regimen_change",
-            label=str(c.get_kind_display()),
-            start=c.date,
-            detail=str(c.get_new_drug_display()) if c.new_drug else "",
+            label=changes.get(kind, kind),
+            start=day,
+            detail=drugs.get(drug, drug) if drug else "",
         )
-        for c in RegimenChange.objects.filter(course__patient=patient).order_by("date", "id")
+        for pk, kind, day, drug in RegimenChange.objects.filter(course__patient=patient)
+        .order_by("date", "id")
+        .values_list("id", "kind", "date", "new_drug")
     ]
     events.sort(key=lambda e: (e.start, e.kind, e.id))
+    categories, measures = _labels(Intervention, "category"), _labels(Intervention, "measure")
     interventions = [
         InterventionSpan(
-            id=i.pk,
-            category=i.category,
-            category_label=str(i.get_category_display()),
-            measure=i.measure,
-            measure_label=str(i.get_measure_display()),
-            start=i.start_date,
-            end=i.end_date,
+            id=pk,
+            category=category,
+            category_label=categories.get(category, category),
+            measure=measure,
+            measure_label=measures.get(measure, measure),
+            start=start,
+            end=end,
         )
-        for i in Intervention.objects.filter(patient=patient).order_by("start_date", "id")
+        for pk, category, measure, start, end in Intervention.objects.filter(patient=patient)
+        .order_by("start_date", "id")
+        .values_list("id", "category", "measure", "start_date", "end_date")
     ]
     check_ins = [
-        CheckInPoint(id=pk, date=at.astimezone(zone).date(), days_taken=days)
-        for pk, at, days in AdherenceCheckIn.objects.filter(patient=patient)
+        CheckInPoint(id=pk, date=day, days_taken=days)
+        for pk, day, days in AdherenceCheckIn.objects.filter(patient=patient)
+        .annotate(day=TruncDate("submitted_at", tzinfo=zone))
         .order_by("submitted_at", "id")
-        .values_list("id", "submitted_at", "days_taken_last_7")
+        .values_list("id", "day", "days_taken_last_7")
     ]
     open_flags = (
         list(
@@ -304,13 +332,6 @@ class PatientListFilters:
     sort: str = DEFAULT_SORT
 
 
-def _latest(field_name: str, offset: int = 0) -> Subquery:
-    responses = Response.objects.filter(
-        patient=OuterRef("pk"), superseded_by__isnull=True
-    ).order_by("-submitted_at", "-id")
-    return Subquery(responses.values(field_name)[offset : offset + 1])
-
-
 def _strategy_categories() -> Subquery:
     """How many categories of intervention started in the strategy window after diagnosis.
 
@@ -339,34 +360,46 @@ def _strategy_categories() -> Subquery:
     return Subquery(counts, output_field=IntegerField())
 
 
-def _list_annotations() -> dict[str, Any]:
-    """The list's per-patient annotations, each a correlated subquery on an indexed column."""
-    open_flags = (
+def _open_flags() -> Coalesce:
+    flags = (
         Flag.objects.filter(patient=OuterRef("pk"), status__in=OPEN_FLAG_STATUSES)
         .order_by()
         .values("patient")
         .annotate(n=Count("id"))
         .values("n")
     )
-    next_due = (
-        ReassessmentSlot.objects.filter(patient=OuterRef("pk"), completed_at__isnull=True)
-        .order_by("due_date")
-        .values("due_date")[:1]
-    )
-    return {
-        "latest_at": _latest("submitted_at"),
-        "latest_average": _latest("average_pain"),
-        "latest_interference": _latest("interference_score"),
-        "latest_band": _latest("pain_band"),
-        "latest_high": _latest("interference_high"),
-        "previous_average": _latest("average_pain", 1),
-        "previous_interference": _latest("interference_score", 1),
-        "open_flags": Coalesce(Subquery(open_flags, output_field=IntegerField()), 0),
-        "next_due": Subquery(next_due),
-        "ai_start": Subquery(
-            AiCourse.objects.filter(patient=OuterRef("pk")).values("start_date")[:1]
-        ),
-    }
+    return Coalesce(Subquery(flags, output_field=IntegerField()), 0)
+
+
+def _next_due() -> Subquery:
+    slots = ReassessmentSlot.objects.filter(patient=OuterRef("pk"), completed_at__isnull=True)
+    return Subquery(slots.order_by("due_date").values("due_date")[:1])
+
+
+def _ai_start() -> Subquery:
+    return Subquery(AiCourse.objects.filter(patient=OuterRef("pk")).values("start_date")[:1])
+
+
+# The list's per-patient annotations, each built only when asked for (building and compiling
+# a subquery costs more than running it on a page's rows): her scores from her ``ScoreSummary``
+# (a join), the rest correlated subqueries on indexed columns.
+ANNOTATIONS: dict[str, Callable[[], Any]] = {
+    "latest_at": lambda: F("score_summary__latest_at"),
+    "latest_average": lambda: F("score_summary__latest_average"),
+    "latest_interference": lambda: F("score_summary__latest_interference"),
+    "latest_band": lambda: F("score_summary__latest_band"),
+    "latest_high": lambda: F("score_summary__latest_high"),
+    "previous_average": lambda: F("score_summary__previous_average"),
+    "previous_interference": lambda: F("score_summary__previous_interference"),
+    "open_flags": _open_flags,
+    "next_due": _next_due,
+    "ai_start": _ai_start,
+    "strategy_n": lambda: Coalesce(_strategy_categories(), 0),
+}
+
+
+def _annotations(names: Iterable[str]) -> dict[str, Any]:
+    return {name: ANNOTATIONS[name]() for name in names}
 
 
 # The annotations each sort needs (the rest are computed for the page's rows only).
@@ -386,22 +419,22 @@ def patient_list(
 
     Annotations: the latest current response's average pain, interference, band, high flag and
     date; the previous response's average pain and interference (the trend); unresolved flags;
-    the next open reassessment's due date; the AI start date. With ``annotate_all=False`` only
+    the next open reassessment's due date; the AI start date; the number of intervention
+    categories in the strategy window (the strategy at diagnosis). With ``annotate_all=False`` only
     those the filters and the sort need are computed (for choosing a page's ids cheaply).
     """
-    annotations = _list_annotations()
     needed = set(SORT_NEEDS.get(filters.sort, ()))
     if filters.band == BAND_HIGH_INTERFERENCE:
         needed.add("latest_high")
     elif filters.band:
         needed.add("latest_band")
-    if filters.open_flags:
-        needed.add("open_flags")
+    if filters.strategy in STRATEGIES:
+        needed.add("strategy_n")
     patients: QuerySet[Any] = patients_visible_to(user)
     if annotate_all:
-        patients = patients.select_related("clinic").annotate(**annotations)
+        patients = patients.select_related("clinic").annotate(**_annotations(ANNOTATIONS))
     else:
-        patients = patients.annotate(**{name: annotations[name] for name in sorted(needed)})
+        patients = patients.annotate(**_annotations(sorted(needed)))
     if filters.clinic_id:
         patients = patients.filter(clinic_id=filters.clinic_id)
     for word in filters.search.split():
@@ -415,9 +448,10 @@ def patient_list(
     elif filters.band:
         patients = patients.filter(latest_band=filters.band)
     if filters.open_flags:
-        patients = patients.filter(open_flags__gt=0)
+        patients = patients.filter(
+            Exists(Flag.objects.filter(patient=OuterRef("pk"), status__in=OPEN_FLAG_STATUSES))
+        )
     if filters.strategy in STRATEGIES:
-        patients = patients.annotate(strategy_n=Coalesce(_strategy_categories(), 0))
         if filters.strategy == MONOTHERAPY:
             patients = patients.filter(strategy_n=1)
         elif filters.strategy == COMBINED:
@@ -437,30 +471,41 @@ class PatientRow:
 
 
 PATIENTS_PER_PAGE = 25
+# What a row shows of the patient herself (the rest of her record is not loaded).
+ROW_FIELDS = ("family_name", "given_name", "record_number", "aimss_diagnosis_date", "clinic__code")
+
+
+def _strategy(categories: int) -> str | None:
+    if categories >= 2:
+        return COMBINED
+    return MONOTHERAPY if categories == 1 else None
 
 
 def patient_list_page(
     *, user: User, filters: PatientListFilters, page_number: Any, today: dt.date | None = None
 ) -> tuple[Page[Any], list[PatientRow]]:
-    """One page of the clinician's patient list: a count, one query for the page and a fixed
-    number for the strategies of its patients."""
+    """One page of the clinician's patient list in three queries: a count, the page's ids, and
+    every annotation for those rows (the strategy by the SQL rule that
+    ``tests/clinical/test_patient_list.py`` proves equal to ``survival_records``)."""
     today = today or timezone.localdate()
     # The page's ids first (only the annotations its filters and sort need), then every
-    # annotation for those 25 rows: sorting 10,000 patients by one subquery, not ten.
+    # annotation for those 25 rows.
     ids = patient_list(user=user, filters=filters, annotate_all=False).values_list("pk", flat=True)
-    page = Paginator(ids, PATIENTS_PER_PAGE).get_page(page_number)
+    paginator = Paginator(ids, PATIENTS_PER_PAGE)
+    # Counted without the sort's join to the summaries: the filters alone decide how many.
+    unsorted = dataclasses.replace(filters, sort=DEFAULT_SORT)
+    paginator.count = patient_list(user=user, filters=unsorted, annotate_all=False).count()
+    page = paginator.get_page(page_number)
     page_ids = list(page.object_list)
-    annotated = patient_list(user=user, filters=PatientListFilters()).filter(pk__in=page_ids)
+    # (Ids of her visible patients, chosen above: no need to filter them again.)
+    annotated = (
+        Patient.objects.filter(pk__in=page_ids)
+        .select_related("clinic")
+        .only(*ROW_FIELDS)
+        .annotate(**_annotations(ANNOTATIONS))
+    )
     by_id = {p.pk: p for p in annotated}
     patients: list[Any] = [by_id[pk] for pk in page_ids]  # annotated by patient_list
-    strategies = (
-        {
-            r.patient_id: r.strategy
-            for r in survival_records(Patient.objects.filter(pk__in=[p.pk for p in patients]))
-        }
-        if patients
-        else {}
-    )
     rows = []
     for p in patients:
         average_trend = (
@@ -476,7 +521,7 @@ def patient_list_page(
         rows.append(
             PatientRow(
                 patient=p,
-                strategy=strategies.get(p.pk),
+                strategy=_strategy(p.strategy_n),
                 months_on_ai=months_between(p.ai_start, today) if p.ai_start else None,
                 average_trend=average_trend,
                 interference_trend=interference_trend,

@@ -7,4 +7,5 @@ app_name = "clinical"
 urlpatterns = [
     path("patients/", views.patients, name="patients"),
     path("patients/<int:pk>/", views.patient, name="patient"),
+    path("patients/<int:pk>/record/<slug:name>/", views.record_form, name="record_form"),
 ]

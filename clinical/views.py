@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from adherence.models import AiCourse
 from adherence.views import therapy_forms, therapy_post
@@ -25,6 +27,15 @@ from .selectors import (
 )
 
 RECENT_RESPONSES = 8  # the table under the chart; the full list is one link away
+# The trajectory page's record forms (the therapy page's), in page order. Each is a <details>
+# whose form is fetched when it is opened (record_form): rendering all four on every view cost
+# more than the chart. Without JavaScript the <details> links to the same form on the therapy page.
+RECORD_FORMS = {
+    "course": gettext_lazy("Record the AI course"),
+    "intervention": gettext_lazy("Record an intervention"),
+    "regimen": gettext_lazy("Record a regimen change"),
+    "event": gettext_lazy("Record a treatment event"),
+}
 
 
 def _filters(request: HttpRequest) -> PatientListFilters:
@@ -76,6 +87,7 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
         if not bound:
             return redirect("clinical:patient", pk=patient.pk)
     trajectory = patient_trajectory(patient)
+    has_course = AiCourse.objects.filter(patient=patient).exists()
     context = {
         "patient": patient,
         "trajectory": trajectory,
@@ -83,7 +95,26 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
         "support": decision_support(trajectory),
         "current_interventions": trajectory.current_interventions(timezone.localdate()),
         "recent": list(reversed(trajectory.series[-RECENT_RESPONSES:])),
-        "has_course": AiCourse.objects.filter(patient=patient).exists(),
-        "forms": therapy_forms(bound),
+        # (name, title, the bound form with its errors or None: fetched when opened)
+        "records": [
+            (name, title, bound.get(name))
+            for name, title in RECORD_FORMS.items()
+            if name != "course" or not has_course
+        ],
     }
     return render(request, "clinical/patient.html", context, status=400 if bound else 200)
+
+
+@care_staff_required
+def record_form(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """One empty record form of the trajectory page (htmx fetches it when it is opened); it
+    posts to the trajectory page, which records it and comes back to the updated chart."""
+    patient = get_patient_or_404(request.user, pk)
+    if name not in RECORD_FORMS:
+        raise Http404
+    context = {
+        "name": name,
+        "form": therapy_forms({})[name],
+        "action": reverse("clinical:patient", args=[patient.pk]),
+    }
+    return render(request, "adherence/_record_form_body.html", context)

@@ -51,18 +51,19 @@ def test_a_patient_submits_and_gets_the_stored_response_with_scores(world: World
     assert stored.entered_by == world.patient_a.user
 
 
-def test_a_submission_costs_four_statements(world: World) -> None:
+def test_a_submission_costs_five_statements(world: World) -> None:
     # given patient A logged in, with a submission behind her (the instrument is kept)
     client = client_for(world.patient_a.user)
     assert post(client, valid_payload()).status_code == 201
     # when she submits again
     with CaptureQueriesContext(connection) as captured:
         assert post(client, valid_payload()).status_code == 201
-    # then the database is asked for her session, her login with her record, the insert and
-    # the removal of her draft: no lookup of her record or of the instrument of its own
+    # then the database is asked for her session, her login with her record, the insert, her
+    # score summary's upsert and the removal of her draft: no lookup of her record or of the
+    # instrument of its own
     verbs = [q["sql"].split(";")[-1].split()[0] for q in captured.captured_queries]
     statements = [v for v in verbs if v not in TRANSACTION_CONTROL]
-    assert statements == ["SELECT", "SELECT", "INSERT", "DELETE"], verbs
+    assert statements == ["SELECT", "SELECT", "INSERT", "INSERT", "DELETE"], verbs
 
 
 def test_too_few_interference_answers_give_no_interference_score(world: World) -> None:

@@ -217,13 +217,14 @@ def test_a_clinician_records_an_intervention_with_the_keyboard_alone(
     expect(page.locator(".suggestion")).to_contain_text("stepwise")
 
     # when she opens the intervention form, picks a measure and a date, and saves
-    tab_to(page, "details:has(input[value=intervention]) summary")
+    tab_to(page, "#record-intervention summary")
     page.keyboard.press("Enter")
+    page.locator("#id_intervention-measure").wait_for()  # the form is fetched as it opens
     tab_to(page, "#id_intervention-measure")
     page.keyboard.type("Vit")
     expect(page.locator("#id_intervention-measure")).to_have_value("vitamin_d")
     type_date(page, "#id_intervention-start_date", timezone.localdate())
-    tab_to(page, "details:has(input[value=intervention]) button[type=submit]")
+    tab_to(page, "#record-intervention button[type=submit]")
     page.keyboard.press("Enter")
 
     # then it is recorded and drawn

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -10,6 +12,7 @@ from django.urls import reverse
 
 from adherence.models import InterventionCategory, Measure
 from adherence.selectors import survival_records
+from assessments.services import Answers, response_correct
 from clinical.selectors import PatientListFilters, patient_list
 from followup.services import flag_raise
 from patients.models import Patient
@@ -119,3 +122,26 @@ def test_the_sql_strategy_filter_agrees_with_the_survival_selector(world: World)
         )
         # then it selects exactly the patients the survival selector puts there
         assert found == {pk for pk, s in expected.items() if s == strategy}, strategy
+
+
+def test_sorting_by_average_follows_corrections_and_puts_patients_without_answers_last(
+    world: World,
+) -> None:
+    # given three patients: latest average pain 8, latest 3, and none yet
+    high = PatientFactory.create(clinic=world.clinic_a, family_name="Sorted1")
+    low = PatientFactory.create(clinic=world.clinic_a, family_name="Sorted2")
+    PatientFactory.create(clinic=world.clinic_a, family_name="Sorted3")
+    ResponseFactory.create(patient=low, average_pain=3)
+    wrong = ResponseFactory.create(patient=high, average_pain=8)
+    client = client_for(world.clinician_a)
+
+    def order() -> list[str]:
+        body = client.get(reverse("clinical:patients"), {"q": "Sorted", "sort": "average"})
+        return re.findall(r"(Sorted\d)", body.content.decode())
+
+    assert order() == ["Sorted1", "Sorted2", "Sorted3"]
+    # when staff correct the 8 to a 1
+    answers = dataclasses.replace(Answers.from_response(wrong), average_pain=1)
+    response_correct(response=wrong, answers=answers, corrected_by=world.nurse_a, reason="typo")
+    # then she sorts below the 3, and the patient without answers stays last
+    assert order() == ["Sorted2", "Sorted1", "Sorted3"]

@@ -197,6 +197,53 @@ def test_recording_an_intervention_on_the_page_updates_the_chart(world: World) -
     assert rects[0]["x0"] == "2024-03-10"
 
 
+def test_the_record_forms_are_fetched_when_opened_with_the_therapy_page_as_fallback(
+    world: World,
+) -> None:
+    # given the trajectory page of a patient without an AI course
+    client = client_for(world.clinician_a)
+    page = reverse("clinical:patient", args=[world.patient_a.pk])
+    body = client.get(page).content.decode()
+    # then no form is rendered with it: each record is a <details> fetched when it is opened,
+    # linking to the same form on the therapy page for a browser without JavaScript
+    assert 'name="form"' not in body
+    therapy = reverse("adherence:therapy", args=[world.patient_a.pk])
+    for name in ("course", "intervention", "regimen", "event"):
+        url = reverse("clinical:record_form", args=[world.patient_a.pk, name])
+        assert f'hx-get="{url}"' in body
+        assert f'href="{therapy}#record-{name}"' in body
+    # when the intervention form is opened
+    fragment = client.get(
+        reverse("clinical:record_form", args=[world.patient_a.pk, "intervention"])
+    )
+    # then it is the therapy page's form, posting to the trajectory page
+    assert fragment.status_code == 200
+    html = fragment.content.decode()
+    assert f'action="{page}"' in html
+    assert 'name="form" value="intervention"' in html
+    assert 'name="intervention-measure"' in html
+    assert "csrfmiddlewaretoken" in html
+
+
+def test_an_unknown_record_form_is_404(world: World) -> None:
+    url = reverse("clinical:record_form", args=[world.patient_a.pk, "flag"])
+    assert client_for(world.clinician_a).get(url).status_code == 404
+
+
+def test_the_course_form_is_offered_only_while_she_has_no_course(world: World) -> None:
+    # given a patient with an AI course
+    AiCourseFactory.create(patient=world.patient_a)
+    # when her clinician opens her page
+    body = (
+        client_for(world.clinician_a)
+        .get(reverse("clinical:patient", args=[world.patient_a.pk]))
+        .content.decode()
+    )
+    # then the course form is not offered, the others are
+    assert 'id="record-course"' not in body
+    assert 'id="record-intervention"' in body
+
+
 def test_an_invalid_record_is_refused_with_its_message_and_nothing_saved(world: World) -> None:
     url = reverse("clinical:patient", args=[world.patient_a.pk])
     response = client_for(world.clinician_a).post(
@@ -210,7 +257,11 @@ def test_an_invalid_record_is_refused_with_its_message_and_nothing_saved(world: 
         },
     )
     assert response.status_code == 400
-    assert "Nothing was saved" in response.content.decode()
+    body = response.content.decode()
+    assert "Nothing was saved" in body
+    # the refused form is on the page, open, with what she typed
+    assert '<details class="record-form" id="record-event" open>' in body
+    assert 'value="2024-05-10"' in body
     assert not patient_trajectory(world.patient_a).events
 
 

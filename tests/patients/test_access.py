@@ -79,6 +79,12 @@ def _report_job_of_clinician_b(world: World) -> Any:
 
 OBJECT_ROUTES: dict[str, Route] = {
     "clinical:patient": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
+    # A record form of her trajectory page carries no name: it posts to her page.
+    "clinical:record_form": Route(
+        lambda w: {"pk": w.patient_b.pk, "name": "intervention"},
+        "nurse_b",
+        marker=lambda w: f'action="/patients/{w.patient_b.pk}/"',
+    ),
     "api:patient-trajectory": Route(
         lambda w: {"pk": w.patient_b.pk}, "nurse_b", marker=_her_api_record
     ),

@@ -38,6 +38,7 @@ from adherence.models import (
 from assessments import scoring
 from assessments.models import INTERFERENCE_FIELDS, RecallPeriod, Response
 from assessments.selectors import instrument_current
+from assessments.summaries import score_summaries_refresh
 from followup.models import Flag, FlagKind, FlagStatus, ReassessmentSlot
 from patients.models import Clinic, Patient, Role, User
 from patients.services import user_create
@@ -142,6 +143,7 @@ class Command(BaseCommand):
                 for w in range(WEEKS)
             ]
         )
+        score_summaries_refresh(patient_ids=[patient.pk])
         course = AiCourse.objects.create(
             patient=patient,
             drug="anastrozole",
@@ -228,6 +230,7 @@ class Command(BaseCommand):
             ],
             batch_size=5000,
         )
+        score_summaries_refresh(patient_ids=[p.pk for p in patients])
         AiCourse.objects.bulk_create(
             [
                 AiCourse(
