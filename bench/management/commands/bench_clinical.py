@@ -20,7 +20,7 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from adherence.models import (
@@ -124,6 +124,10 @@ class Command(BaseCommand):
             self._trajectory()
         else:
             self._list()
+        if connection.vendor == "postgresql":
+            # What autovacuum does soon after a bulk load: the planner's statistics.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
 
     @transaction.atomic
     def _trajectory(self) -> None:
