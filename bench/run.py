@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bench.scenarios import SCENARIOS, TIMED_COMMANDS, Scenario  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/aimss_bench"
+WARM_UP_LIMIT = 60.0  # seconds a scenario may take before every client has had two answers
 
 
 def free_port() -> int:
@@ -88,6 +89,7 @@ def drive(port: int, scenario: Scenario, clients: int, seconds: float) -> dict[s
     prepared = scenario.prepare(port, clients)
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
+    answered = [0] * clients
     stop = threading.Event()
     measuring = threading.Event()
 
@@ -108,6 +110,7 @@ def drive(port: int, scenario: Scenario, clients: int, seconds: float) -> dict[s
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             elapsed = time.perf_counter() - start
+            answered[i] += 1
             if measuring.is_set():
                 latencies[i].append(elapsed)
                 errors[i] += 0 if ok else 1
@@ -116,7 +119,13 @@ def drive(port: int, scenario: Scenario, clients: int, seconds: float) -> dict[s
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for t in threads:
         t.start()
-    time.sleep(min(2.0, seconds / 3))  # warm-up: connections, caches, JIT-free but lazy imports
+    # Warm-up: connections, caches and lazy imports. Measuring starts once every client has had
+    # an answer (a fresh worker's first request imports most of the application, seconds on a
+    # slow machine, which would otherwise stall a client inside the measured window).
+    time.sleep(min(2.0, seconds / 3))
+    deadline = time.monotonic() + WARM_UP_LIMIT
+    while any(done < 2 for done in answered) and time.monotonic() < deadline:
+        time.sleep(0.05)
     measuring.set()
     started = time.perf_counter()
     time.sleep(seconds)
@@ -157,6 +166,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 10)))
     parser.add_argument("--clients", type=int, default=int(os.environ.get("BENCH_CLIENTS", 8)))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 3)))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", 4)))
     parser.add_argument("--only", nargs="*", help="scenario names (ceilings always run)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.json"))
     args = parser.parse_args()
@@ -185,7 +195,7 @@ def main() -> int:
             "--worker-class",
             "gthread",
             "--threads",
-            "4",
+            str(args.threads),
             "--log-level",
             "warning",
         ],
@@ -238,7 +248,8 @@ def main() -> int:
     report = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "server": f"gunicorn gthread, {args.workers} workers x 4 threads, DEBUG off, PostgreSQL",
+        "server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads, DEBUG off, "
+        "PostgreSQL",
         "clients": args.clients,
         "results": results,
     }
