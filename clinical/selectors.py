@@ -22,18 +22,16 @@ from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
     DateField,
-    DurationField,
     Exists,
-    ExpressionWrapper,
     F,
     Field,
+    Func,
     IntegerField,
     Model,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -332,20 +330,35 @@ class PatientListFilters:
     sort: str = DEFAULT_SORT
 
 
+class AddDays(Func):
+    """A date plus a whole number of days, both columns, on PostgreSQL and on SQLite (the demo),
+    whose backend cannot multiply a number by an interval."""
+
+    arity = 2
+    output_field = DateField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        return self.as_sql(
+            compiler, connection, template="(%(expressions)s)", arg_joiner=" + ", **extra
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="date(%(expressions)s || ' days')",
+            arg_joiner=", '+' || ",
+            **extra,
+        )
+
+
 def _strategy_categories() -> Subquery:
     """How many categories of intervention started in the strategy window after diagnosis.
 
     The same rule as ``adherence.selectors.strategy_at_diagnosis`` written as SQL so that the
     list can filter on it; ``tests/clinical/test_patient_list.py`` proves that both agree.
     """
-    window_end = ExpressionWrapper(
-        OuterRef("aimss_diagnosis_date")
-        + ExpressionWrapper(
-            OuterRef("clinic__strategy_window_days") * Value(dt.timedelta(days=1)),
-            output_field=DurationField(),
-        ),
-        output_field=DateField(),
-    )
+    window_end = AddDays(OuterRef("aimss_diagnosis_date"), OuterRef("clinic__strategy_window_days"))
     counts = (
         Intervention.objects.filter(
             patient=OuterRef("pk"),
