@@ -54,6 +54,11 @@ DAYS_PER_MONTH = 30.4375  # mean Gregorian month; "months since diagnosis" axis
 OPEN_FLAG_STATUSES = (FlagStatus.OPEN, FlagStatus.CLAIMED)
 
 
+def _open_flags_of(patient: Any) -> QuerySet[Flag]:
+    """Unresolved flags of ``patient`` (a patient, or ``OuterRef("pk")`` in a subquery)."""
+    return Flag.objects.filter(patient=patient, status__in=OPEN_FLAG_STATUSES)
+
+
 def months_between(start: dt.date | None, end: dt.date) -> float | None:
     """Months (of 30.4375 days) from ``start`` to ``end``, two decimals; None without a start."""
     if start is None:
@@ -283,13 +288,7 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
         .values_list("id", "day", "days_taken_last_7")
     ]
     open_flags = (
-        list(
-            Flag.objects.filter(patient=patient, status__in=OPEN_FLAG_STATUSES).order_by(
-                "priority", "opened_at"
-            )
-        )
-        if with_flags
-        else []
+        list(_open_flags_of(patient).order_by("priority", "opened_at")) if with_flags else []
     )
     return Trajectory(
         patient=patient,
@@ -375,7 +374,7 @@ def _strategy_categories() -> Subquery:
 
 def _open_flags() -> Coalesce:
     flags = (
-        Flag.objects.filter(patient=OuterRef("pk"), status__in=OPEN_FLAG_STATUSES)
+        _open_flags_of(OuterRef("pk"))
         .order_by()
         .values("patient")
         .annotate(n=Count("id"))
@@ -461,9 +460,7 @@ def patient_list(
     elif filters.band:
         patients = patients.filter(latest_band=filters.band)
     if filters.open_flags:
-        patients = patients.filter(
-            Exists(Flag.objects.filter(patient=OuterRef("pk"), status__in=OPEN_FLAG_STATUSES))
-        )
+        patients = patients.filter(Exists(_open_flags_of(OuterRef("pk"))))
     if filters.strategy in STRATEGIES:
         if filters.strategy == MONOTHERAPY:
             patients = patients.filter(strategy_n=1)

@@ -77,9 +77,8 @@ def _in_several_clinics(user: User) -> bool:
 def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the flag beside the patient's quick view. POST ``op``: claim, act, resolve, reopen."""
     user: User = request.user  # type: ignore[assignment]
-    flag = get_owned_or_404(
-        Flag.objects.select_related("patient__clinic", "clinic", "claimed_by"), user, pk=pk
-    )
+    flags = Flag.objects.select_related("patient__clinic", "clinic", "claimed_by")
+    flag = get_owned_or_404(flags, user, pk=pk)
     if request.method == "POST":
         op = request.POST.get("op", "")
         note = request.POST.get("note", "")
@@ -100,9 +99,7 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.warning(request, str(conflict))
         except ValidationError as invalid:
             messages.error(request, " ".join(invalid.messages))
-        flag = Flag.objects.select_related("patient__clinic", "clinic", "claimed_by").get(
-            pk=flag.pk
-        )
+        flag = flags.get(pk=flag.pk)
         if request.headers.get("HX-Request") == "true":
             return render(request, "followup/_flag_row.html", _row_context(flag, user, request))
         back = request.POST.get("back", "")
