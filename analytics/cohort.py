@@ -234,13 +234,14 @@ def build_cohort(cohort_filter: CohortFilter) -> Cohort:
     first = min(frame["diagnosis"]) - dt.timedelta(days=BASELINE_WINDOW_DAYS + 1)
     last = max(frame["diagnosis"]) + window_end + dt.timedelta(days=1)
     answers = pd.DataFrame.from_records(
-        Response.objects.filter(
+        Response.objects.current()
+        .filter(
             patient_id__in=ids,
-            superseded_by__isnull=True,
             recall_period=RecallPeriod.HOURS_24,
             submitted_at__date__gte=first,
             submitted_at__date__lte=last,
-        ).values_list("id", "patient_id", "submitted_at", "average_pain", "interference_score"),
+        )
+        .values_list("id", "patient_id", "submitted_at", "average_pain", "interference_score"),
         columns=["id", "patient_id", "submitted_at", "average_pain", "interference"],
     )
     for column in ("average_pain", "interference"):

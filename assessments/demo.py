@@ -165,4 +165,4 @@ def erase_responses() -> None:
 
     ResponseDraft.objects.all().delete()
     while Response.objects.exists():
-        Response.objects.filter(superseded_by__isnull=True).delete()
+        Response.objects.current().delete()

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -120,6 +120,22 @@ def validate_relief(value: int | None) -> None:
         raise ValidationError(_("Choose a relief from 0% to 100% in steps of 10."))
 
 
+class ResponseQuerySet(models.QuerySet["Response"]):
+    def current(self) -> ResponseQuerySet:
+        """Only the current version of each response: those no correction supersedes.
+
+        Written as NOT EXISTS among the same patient's responses (a correction always belongs
+        to the patient of the version it corrects: ``Response.clean`` and the correction
+        service keep it so), which PostgreSQL answers from the patient index. The plain
+        ``superseded_by__isnull=True`` join hashed the whole table: 7 ms for one patient's
+        trajectory at 24,000 responses, growing with the cohort.
+        """
+        newer = Response.objects.filter(
+            patient_id=OuterRef("patient_id"), supersedes_id=OuterRef("pk")
+        )
+        return self.filter(~Exists(newer))
+
+
 @audited()
 class Response(models.Model):
     """One submitted BPI-SF, immutable; a correction is a new row that supersedes it."""
@@ -187,6 +203,8 @@ class Response(models.Model):
     )
     correction_reason = models.TextField(blank=True, default="")
 
+    objects = ResponseQuerySet.as_manager()
+
     class Meta:
         ordering = ["-submitted_at", "-id"]
         constraints = [
@@ -249,6 +267,10 @@ class Response(models.Model):
         if self.supersedes_id and not self.correction_reason.strip():
             errors.setdefault("correction_reason", []).append(
                 _("Say why the response is corrected.")
+            )
+        if self.supersedes is not None and self.supersedes.patient_id != self.patient_id:
+            errors.setdefault("supersedes", []).append(
+                _("A correction must belong to the patient of the response it corrects.")
             )
         if errors:
             raise ValidationError(errors)

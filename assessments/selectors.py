@@ -48,17 +48,15 @@ def instrument_forget() -> None:
 
 def responses_visible_to(user: Any, *, current_only: bool = True) -> QuerySet[Response]:
     """Responses within ``user``'s reach; by default only the current version of each."""
-    responses = scope_to_user(Response.objects.all(), user).select_related("instrument")
-    if current_only:
-        responses = responses.filter(superseded_by__isnull=True)
-    return responses
+    responses = Response.objects.current() if current_only else Response.objects.all()
+    return scope_to_user(responses, user).select_related("instrument")
 
 
 def responses_of(*, patient: Patient, current_only: bool = True) -> QuerySet[Response]:
     """One patient's responses, newest first (charts: filter by ``recall_period`` too)."""
     responses = Response.objects.filter(patient=patient).select_related("instrument")
     if current_only:
-        responses = responses.filter(superseded_by__isnull=True)
+        responses = responses.current()
     return responses
 
 

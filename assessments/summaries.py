@@ -97,7 +97,8 @@ def score_summaries_refresh(*, patient_ids: Iterable[int]) -> None:
 def _refresh(ids: list[int]) -> None:
     list(ScoreSummary.objects.select_for_update().filter(patient_id__in=ids).values_list("pk"))
     ranked = (
-        Response.objects.filter(patient_id__in=ids, superseded_by__isnull=True)
+        Response.objects.current()
+        .filter(patient_id__in=ids)
         .annotate(
             rank=Window(
                 RowNumber(),

@@ -215,7 +215,8 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
     # Her local dates come from the database: converting 500 timestamps in Python costs more
     # than the rest of the page's data.
     rows = (
-        Response.objects.filter(patient=patient, superseded_by__isnull=True)
+        Response.objects.current()
+        .filter(patient=patient)
         .annotate(day=TruncDate("submitted_at", tzinfo=zone))
         .order_by("submitted_at", "id")
         .values_list(*RESPONSE_FIELDS)

@@ -38,7 +38,7 @@ def seed_followup() -> str:
     # The rules on each patient's latest answers (earlier ones are history, already handled).
     latest_responses = {
         pid: rid
-        for pid, rid in Response.objects.filter(superseded_by__isnull=True)
+        for pid, rid in Response.objects.current()
         .order_by("patient_id", "submitted_at")
         .values_list("patient_id", "pk")
     }

@@ -41,11 +41,11 @@ SWEEP_BATCH = 500
 def _previous_response(response: Response) -> Response | None:
     """Her previous current response with the same recall period (charts never mix them)."""
     return (
-        Response.objects.filter(
+        Response.objects.current()
+        .filter(
             patient_id=response.patient_id,
             recall_period=response.recall_period,
             submitted_at__lt=response.submitted_at,
-            superseded_by__isnull=True,
         )
         .exclude(pk=response.pk)
         .order_by("-submitted_at", "-pk")

@@ -68,7 +68,7 @@ class Export:
 
 EXPORTS: dict[str, Export] = {
     "responses": Export(
-        queryset=lambda: Response.objects.filter(superseded_by__isnull=True),
+        queryset=lambda: Response.objects.current(),
         patient_path="patient",
         columns=(
             "id",

@@ -95,6 +95,38 @@ def test_a_correction_is_a_new_version_and_the_old_stays_visible(world: World) -
     assert versions_of(original) == versions_of(correction) == [original, correction]
 
 
+def test_current_keeps_every_patients_newest_versions_and_only_those(world: World) -> None:
+    # given two patients' responses, one corrected twice and one corrected once
+    first = ResponseFactory.create(patient=world.patient_a)
+    untouched_a = ResponseFactory.create(patient=world.patient_a)
+    other = ResponseFactory.create(patient=world.patient_b)
+    untouched_b = ResponseFactory.create(patient=world.patient_b)
+    answers = Answers.from_response(first)
+    second = response_correct(
+        response=first, answers=answers, corrected_by=world.nurse_a, reason="a"
+    )
+    third = response_correct(
+        response=second, answers=answers, corrected_by=world.nurse_a, reason="b"
+    )
+    fixed = response_correct(
+        response=other, answers=answers, corrected_by=world.nurse_a, reason="c"
+    )
+    # then the current versions are the last of each chain and the uncorrected ones
+    assert set(Response.objects.current()) == {third, untouched_a, fixed, untouched_b}
+    assert set(Response.objects.filter(patient=world.patient_a).current()) == {third, untouched_a}
+
+
+def test_a_correction_of_another_patients_response_is_refused(world: World) -> None:
+    original = ResponseFactory.create(patient=world.patient_a)
+    wrong = ResponseFactory.create(patient=world.patient_b)
+    wrong.pk = None
+    wrong.supersedes = original
+    wrong.correction_reason = "wrong patient"
+    with pytest.raises(ValidationError) as caught:
+        wrong.full_clean(validate_unique=False, validate_constraints=False)
+    assert "supersedes" in caught.value.message_dict
+
+
 def test_a_version_can_be_corrected_only_once(world: World) -> None:
     original = ResponseFactory.create(patient=world.patient_a)
     answers = Answers.from_response(original)
