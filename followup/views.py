@@ -3,6 +3,9 @@ forms without it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
@@ -10,6 +13,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from aimss_tracker.security import LINK_SCOPE_SESSION_KEY, session_mark_login
@@ -18,7 +24,7 @@ from patients.models import User
 from patients.selectors import clinics_of
 
 from . import services
-from .models import CARE_ACTIONS, Flag, FlagKind, FlagStatus
+from .models import CARE_ACTIONS, Flag, FlagKind, FlagStatus, Priority
 from .schedules import LinkInvalid, link_check
 from .selectors import (
     QUEUE_ROW_FIELDS,
@@ -31,6 +37,53 @@ from .selectors import (
 # A nurse between calls works from the top of the queue: 25 rows are a screen or two, and each
 # row costs the page about 0.3 ms to render (Django's template engine, most of the page's time).
 FLAGS_PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """What one queue row shows, worked out in Python: a row of Django template nodes with
+    lookups, filters and a URL reversal cost the page a quarter of a millisecond each."""
+
+    pk: int
+    priority: int
+    url: str
+    patient: str
+    patient_meta: str
+    high: bool
+    kind: str
+    triggers: str
+    opened_iso: str
+    opened_ago: str
+    status: str
+    can_claim: bool
+    can_record: bool
+
+    @classmethod
+    def of(cls, flag: Flag, user: User) -> QueueRow:
+        claimed_by = flag.claimed_by
+        status = flag.status_label
+        if claimed_by is not None:
+            status += f" · {claimed_by.get_full_name() or claimed_by.username}"
+        return cls(
+            pk=flag.pk,
+            priority=flag.priority,
+            url=reverse("followup:flag", args=[flag.pk]),
+            patient=f"{flag.patient.family_name}, {flag.patient.given_name}",
+            patient_meta=f"{flag.patient.record_number} · {flag.clinic.code.upper()}",
+            high=flag.priority == Priority.HIGH,
+            kind=flag.kind_label,
+            triggers=ngettext("%(counter)s trigger", "%(counter)s triggers", flag.trigger_count)
+            % {"counter": flag.trigger_count}
+            if flag.trigger_count > 1
+            else "",
+            opened_iso=timezone.localtime(flag.opened_at).isoformat(),
+            opened_ago=timesince(flag.opened_at),
+            status=status,
+            can_claim=flag.status == FlagStatus.OPEN,
+            can_record=flag.status == FlagStatus.CLAIMED and flag.claimed_by_id == user.pk,
+        )
+
+
 # Where a reminder link lands: the patient's questionnaire.
 LINK_LANDING = "assessments:new"
 
@@ -49,6 +102,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     if not mine:  # the (cached) counts per kind already say how many there are: no COUNT
         paginator.count = counts[kind] if kind else sum(counts.values())
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = [QueueRow.of(flag, user) for flag in page.object_list]
     return render(
         request,
         "followup/queue.html",
@@ -119,9 +173,10 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _row_context(flag: Flag, user: User, request: HttpRequest) -> dict[str, object]:
+def _row_context(flag: Flag, user: User, request: HttpRequest) -> dict[str, Any]:
     return {
         "flag": flag,
+        "row": QueueRow.of(flag, user),
         "queue_url": reverse("followup:queue"),
         "actions": [(a.value, a.label) for a in CARE_ACTIONS],
         "mine": flag.claimed_by_id == user.pk,
