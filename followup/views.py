@@ -102,12 +102,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     if not mine:  # the (cached) counts per kind already say how many there are: no COUNT
         paginator.count = counts[kind] if kind else sum(counts.values())
     page = paginator.get_page(request.GET.get("page"))
-    page.object_list = [QueueRow.of(flag, user) for flag in page.object_list]
     return render(
         request,
         "followup/queue.html",
         {
             "page": page,
+            "rows": [QueueRow.of(flag, user) for flag in page],
             "counts": [(k, FlagKind(k).label, n) for k, n in counts.items()],
             "kinds": FlagKind.choices,
             "kind": kind,
