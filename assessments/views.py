@@ -24,7 +24,14 @@ from patients.models import Patient, User
 
 from .forms import CorrectionForm, ResponseForm, initial_from_answers
 from .instrument import wording
-from .models import BACK_VIEW_REGIONS, BodyRegion, EntryMode, RecallPeriod, Response
+from .models import (
+    BACK_VIEW_REGIONS,
+    INTERFERENCE_FIELDS,
+    BodyRegion,
+    EntryMode,
+    RecallPeriod,
+    Response,
+)
 from .selectors import draft_of, instrument_current, responses_of, versions_of
 from .services import Answers, draft_save, response_correct, response_submit
 
@@ -45,15 +52,7 @@ def _form_context(form: ResponseForm, **extra: Any) -> dict[str, Any]:
             ("back", [c for c in BodyRegion if c in BACK_VIEW_REGIONS]),
         ],
         "scale_fields": ["worst_pain", "least_pain", "average_pain", "pain_now"],
-        "interference_fields": [
-            "general_activity",
-            "mood",
-            "walking_ability",
-            "normal_work",
-            "relations_with_others",
-            "sleep",
-            "enjoyment_of_life",
-        ],
+        "interference_fields": [name for name, _field in INTERFERENCE_FIELDS],
         **extra,
     }
 

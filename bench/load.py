@@ -29,19 +29,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import DEFAULT_DB, ensure_database, free_port, manage, server_env, wait_for  # noqa: E402
+from assessments.instrument import EXPECTED_INTERFERENCE as ITEMS  # noqa: E402
+from bench.run import (  # noqa: E402
+    DEFAULT_DB,
+    ensure_database,
+    free_port,
+    gunicorn_command,
+    manage,
+    server_env,
+    wait_for,
+)
 
 PATIENTS, NURSES = 200, 20
 BROKER = os.environ.get("LOAD_BROKER_URL", "redis://127.0.0.1:6379/13")
-ITEMS = [
-    "general_activity",
-    "mood",
-    "walking_ability",
-    "normal_work",
-    "relations_with_others",
-    "sleep",
-    "enjoyment_of_life",
-]
 
 SETUP = """
 import datetime as dt, json, secrets
@@ -110,6 +110,19 @@ class Stats:
             self.counts[what] = self.counts.get(what, 0) + 1
             if seconds is not None:
                 self.latencies.setdefault(what, []).append(seconds)
+
+
+def shell_json(env: dict[str, str], code: str) -> Any:
+    """Run ``code`` in ``manage.py shell``; the JSON its last printed line holds."""
+    shell = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(shell.stdout.strip().splitlines()[-1])
 
 
 def _headers(session_key: str, csrf: str) -> dict[str, str]:
@@ -233,58 +246,14 @@ def main() -> int:
     }
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "collectstatic", "--noinput", "-v", "0")
-    setup = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "shell",
-            "-c",
-            SETUP % {"patients": PATIENTS, "nurses": NURSES},
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    sessions = json.loads(setup.stdout.strip().splitlines()[-1])
-    before = json.loads(
-        subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", COUNT],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    sessions = shell_json(env, SETUP % {"patients": PATIENTS, "nurses": NURSES})
+    before = shell_json(env, COUNT)
     import redis
 
     broker = redis.Redis.from_url(BROKER)
     broker.delete("celery")
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "aimss_tracker.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "3",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "8",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = subprocess.Popen(gunicorn_command(port, 3, 8), cwd=ROOT, env=env)
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -330,18 +299,7 @@ def main() -> int:
         worker.terminate()
         server.wait(timeout=30)
         worker.wait(timeout=30)
-    after = json.loads(
-        subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", COUNT],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    after = shell_json(env, COUNT)
     errors = {k: v for k, v in stats.counts.items() if not k.endswith(("_200", "_201", "_409"))}
     stored = after["responses"] - before["responses"]
     submitted = stats.counts.get("submit_201", 0)

@@ -73,6 +73,15 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
+def gunicorn_command(port: int, workers: int, threads: int) -> list[str]:
+    """gunicorn as production runs it (gthread), on loopback."""
+    return [
+        *(sys.executable, "-m", "gunicorn", "aimss_tracker.wsgi:application"),
+        *("--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
+        *("--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning"),
+    ]
+
+
 def wait_for(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -182,26 +191,7 @@ def main() -> int:
         scenario.setup(env)
 
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "aimss_tracker.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(args.threads),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = subprocess.Popen(gunicorn_command(port, args.workers, args.threads), cwd=ROOT, env=env)
     try:
         wait_for(port)
         results = []

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 
 import pytest
+import redis
+from django.conf import settings
+from django.core import mail
 from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 
 from assessments.selectors import instrument_forget
+from followup.schedules import reminders_send_due, schedules_sync
 from patients.models import Clinic, Patient, Role, User
 from tests.factories import TEST_PASSWORD, ClinicFactory, PatientFactory, UserFactory
 
@@ -33,6 +40,26 @@ def _fresh_caches() -> None:
     may have been emptied since the last test, so the kept current instrument goes too."""
     cache.clear()
     instrument_forget()
+
+
+@pytest.fixture
+def broker() -> redis.Redis:
+    """The real Redis broker of the tests, its default queue emptied."""
+    assert settings.CELERY_BROKER_URL.startswith("redis://"), "tests run on Redis"
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete("celery")
+    return client
+
+
+def reminder_link(patient: Patient) -> str:
+    """Send her due reminder and read the link's path from the e-mail in the outbox."""
+    schedules_sync(patients=[patient], today=timezone.localdate())
+    mail.outbox.clear()
+    reminders_send_due(now=timezone.now() + dt.timedelta(hours=1))
+    [message] = [m for m in mail.outbox if m.to == [patient.email]]
+    found = re.search(r"https?://[^/]+(/q/[^/\s]+/)", str(message.body))
+    assert found is not None
+    return found.group(1)
 
 
 @pytest.fixture

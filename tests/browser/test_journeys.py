@@ -22,7 +22,8 @@ from playwright.sync_api import Browser, Page, expect
 from aimss_tracker.celery import app
 from followup.models import Flag
 from tests.browser.conftest import Visit
-from tests.browser.world import clinic_with_staff, log_in, reminder_link, totp_code, username_of
+from tests.browser.world import clinic_with_staff, log_in, totp_code, username_of
+from tests.conftest import reminder_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,14 +53,6 @@ def _wait_for(condition: object, seconds: float = 20) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("timed out waiting for the worker")
-
-
-@pytest.fixture
-def broker() -> redis.Redis:
-    assert settings.CELERY_BROKER_URL.startswith("redis://"), "tests run on Redis"
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete("celery")
-    return client
 
 
 def test_patient_nurse_and_clinician_journeys(

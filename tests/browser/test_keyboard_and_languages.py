@@ -12,24 +12,18 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from adherence.models import AdherenceCheckIn, Intervention
+from assessments.instrument import EXPECTED_INTERFERENCE
 from assessments.models import Response
 from followup.evaluation import response_evaluate
 from followup.models import Flag
 from tests.browser.conftest import Visit, tab_to
-from tests.browser.world import clinic_with_staff, log_in, reminder_link, totp_code, username_of
+from tests.browser.world import clinic_with_staff, log_in, totp_code, username_of
+from tests.conftest import reminder_link
 from tests.factories import TEST_PASSWORD, ResponseFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ITEMS_9 = (  # BPI-SF item 9, A-G
-    "general_activity",
-    "mood",
-    "walking_ability",
-    "normal_work",
-    "relations_with_others",
-    "sleep",
-    "enjoyment_of_life",
-)
+ITEMS_9 = EXPECTED_INTERFERENCE  # BPI-SF item 9, A-G
 
 
 def _focused(page: Page, attribute: str) -> str:

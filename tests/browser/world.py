@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
-from django.core import mail
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page
 
 from adherence.services import ai_course_create
-from followup.schedules import reminders_send_due, schedules_sync
 from patients.models import Clinic, Patient, Role, User
 from tests.factories import TEST_PASSWORD, ClinicFactory, PatientFactory, UserFactory
 
@@ -48,17 +45,6 @@ def clinic_with_staff(*, language: str = "en") -> tuple[Clinic, Patient, User, U
         TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     clinician = UserFactory.create(username="clinician", role=Role.CLINICIAN, clinics=[clinic])
     return clinic, patient, nurse, nurse2, clinician
-
-
-def reminder_link(patient: Patient) -> str:
-    """Send her due reminder and read the link's path from the e-mail in the outbox."""
-    schedules_sync(patients=[patient], today=timezone.localdate())
-    mail.outbox.clear()
-    reminders_send_due(now=timezone.now() + dt.timedelta(hours=1))
-    [message] = [m for m in mail.outbox if m.to == [patient.email]]
-    found = re.search(r"https?://[^/]+(/q/[^/\s]+/)", str(message.body))
-    assert found is not None
-    return found.group(1)
 
 
 def totp_code(user: User) -> str:

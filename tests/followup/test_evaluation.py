@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import redis
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -157,14 +156,6 @@ def test_the_sweep_evaluates_what_a_lost_task_left(world: World) -> None:
 
 
 # --- dispatch on the real broker -----------------------------------------------------------
-
-
-@pytest.fixture
-def broker() -> redis.Redis:
-    assert settings.CELERY_BROKER_URL.startswith("redis://"), "tests run on Redis"
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete("celery")
-    return client
 
 
 def _queued(broker: redis.Redis) -> list[tuple[str, list[Any]]]:

@@ -4,19 +4,16 @@ else; works until she has answered or it expires; never opens another patient's.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
-from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from assessments.models import Response
-from followup.schedules import reminders_send_due, schedules_sync
 from patients.models import Patient
 from tests.assessments.test_pages import form_data
-from tests.conftest import World
+from tests.conftest import World, reminder_link
 
 
 def _link_for(patient: Patient) -> str:
@@ -28,13 +25,7 @@ def _link_for(patient: Patient) -> str:
         quiet_hours_end=dt.time(0, 0),
     )
     patient.refresh_from_db()
-    schedules_sync(patients=[patient], today=today)
-    mail.outbox.clear()
-    reminders_send_due(now=timezone.now() + dt.timedelta(hours=1))
-    [message] = [m for m in mail.outbox if m.to == [patient.email]]
-    found = re.search(r"https?://[^/]+(/q/[^/\s]+/)", str(message.body))
-    assert found is not None
-    return found.group(1)
+    return reminder_link(patient)
 
 
 def test_the_link_opens_her_questionnaire_without_a_password(world: World) -> None:
