@@ -187,6 +187,23 @@ SCENARIOS.append(
 )
 
 
+def _session_floor_prepare(port: int, clients: int) -> Prepared:
+    sessions = [_login(port, f"bench-patient-{i % BENCH_PATIENTS}") for i in range(clients)]
+    return Prepared(request=lambda i, n: ("GET", "/bench/text/", None, sessions[i]))
+
+
+# Not a ceiling: what any logged-in request costs before its view does anything (the session,
+# the user with her patient record, and the middleware that guards them), to read the others by.
+SCENARIOS.append(
+    Scenario(
+        name="session_floor",
+        description="the bare text view requested with a patient's session (session, user and "
+        "the security middleware, no work of its own)",
+        prepare=_session_floor_prepare,
+        setup=_manage_setup("shell", "-c", _SETUP_CODE),
+    )
+)
+
 # --- clinician views: the trajectory page and the patient list (bench_clinical) ---------------
 
 
