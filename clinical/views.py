@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.translation import gettext_lazy
 
 from adherence.models import AiCourse
+from adherence.selectors import COMBINED, MONOTHERAPY
 from adherence.views import therapy_forms, therapy_post
 from assessments.scoring import PainBand
 from patients.access import care_staff_required, get_patient_or_404
@@ -22,9 +27,11 @@ from .selectors import (
     SORTS,
     STRATEGIES,
     PatientListFilters,
+    PatientRow,
     patient_list_page,
     patient_trajectory,
 )
+from .templatetags.clinical_tags import trend
 
 RECENT_RESPONSES = 8  # the table under the chart; the full list is one link away
 # The trajectory page's record forms (the therapy page's), in page order. Each is a <details>
@@ -36,6 +43,51 @@ RECORD_FORMS = {
     "regimen": gettext_lazy("Record a regimen change"),
     "event": gettext_lazy("Record a treatment event"),
 }
+
+
+STRATEGY_LABELS = {MONOTHERAPY: gettext_lazy("Monotherapy"), COMBINED: gettext_lazy("Combined")}
+
+
+@dataclass(frozen=True)
+class ListRow:
+    """What one row of the patient list shows, worked out in Python (as the queue's
+    ``followup.views.QueueRow``): 25 rows of template lookups, filters and URL reversals cost
+    the page about 3.8 ms, a fifth of it. Empty strings stand for "no value yet"."""
+
+    url: str
+    name: str
+    record_number: str
+    clinic: str
+    average: str  # latest average pain
+    band: str  # latest pain band (assessments.scoring)
+    average_trend: str
+    interference: str  # latest interference score
+    high: bool
+    interference_trend: str
+    open_flags: int
+    strategy: str
+    months_on_ai: str
+    next_due: str
+
+    @classmethod
+    def of(cls, row: PatientRow) -> ListRow:
+        p = row.patient
+        return cls(
+            url=reverse("clinical:patient", args=[p.pk]),
+            name=f"{p.family_name}, {p.given_name}",
+            record_number=p.record_number,
+            clinic=p.clinic.code.upper(),
+            average="" if p.latest_average is None else localize(p.latest_average),
+            band=p.latest_band or "",
+            average_trend=trend(row.average_trend),
+            interference="" if p.latest_interference is None else localize(p.latest_interference),
+            high=bool(p.latest_high),
+            interference_trend=trend(row.interference_trend),
+            open_flags=p.open_flags,
+            strategy=str(STRATEGY_LABELS.get(row.strategy or "", "—")),
+            months_on_ai=floatformat(row.months_on_ai, 0) if row.months_on_ai is not None else "—",
+            next_due=p.next_due.isoformat() if p.next_due else "—",
+        )
 
 
 def _filters(request: HttpRequest) -> PatientListFilters:
@@ -66,7 +118,7 @@ def patients(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {
         "page": page,
-        "rows": rows,
+        "rows": [ListRow.of(row) for row in rows],
         "filters": filters,
         "clinics": list(clinics_of(request.user)),  # type: ignore[arg-type]
         "bands": [*PainBand.choices, (BAND_HIGH_INTERFERENCE, "High interference")],
