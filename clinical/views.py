@@ -74,7 +74,7 @@ class ListRow:
         p = row.patient
         return cls(
             url=reverse("clinical:patient", args=[p.pk]),
-            name=f"{p.family_name}, {p.given_name}",
+            name=p.listed_name,
             record_number=p.record_number,
             clinic=p.clinic.code.upper(),
             average="" if p.latest_average is None else localize(p.latest_average),

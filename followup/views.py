@@ -71,7 +71,7 @@ class QueueRow:
             pk=flag.pk,
             priority=flag.priority,
             url=reverse("followup:flag", args=[flag.pk]),
-            patient=f"{flag.patient.family_name}, {flag.patient.given_name}",
+            patient=flag.patient.listed_name,
             patient_meta=f"{flag.patient.record_number} · {flag.clinic.code.upper()}",
             kind=flag.kind_label,
             triggers=ngettext("%(counter)s trigger", "%(counter)s triggers", flag.trigger_count)

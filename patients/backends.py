@@ -18,5 +18,9 @@ class UserBackend(ModelBackend):
     """
 
     def get_user(self, user_id: Any) -> User | None:
-        user = User.objects.select_related("patient__clinic").filter(pk=user_id).first()
-        return user if user is not None and self.user_can_authenticate(user) else None
+        # As ModelBackend: ``get`` by primary key (``first()`` would sort by the default ordering).
+        try:
+            user = User._default_manager.select_related("patient__clinic").get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

@@ -303,6 +303,11 @@ class Patient(models.Model):
         return f"{self.given_name} {self.family_name}"
 
     @property
+    def listed_name(self) -> str:
+        """Her name as the lists sorted by family name show it: "Family, Given"."""
+        return f"{self.family_name}, {self.given_name}"
+
+    @property
     def age(self) -> int:
         return age_on(self.birth_date, timezone.localdate())
 
