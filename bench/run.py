@@ -93,7 +93,34 @@ def wait_for(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"gunicorn did not listen on port {port} within {timeout} s")
 
 
-def drive(port: int, scenario: Scenario, clients: int, seconds: float) -> dict[str, Any]:
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server (gunicorn's arbiter and workers) and by
+    PostgreSQL (every ``postgres`` process: its backends and its background workers), read
+    from ``/proc`` (Linux). A request's CPU is steadier than its latency on a shared machine,
+    and it is what the 2 cores divide among the clients."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"server": 0.0, "database": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            command = Path(f"/proc/{entry}/comm").read_text().strip()
+        except OSError:  # the process ended while being read
+            continue
+        # After the command in parentheses: state, ppid, ..., utime (14th field), stime (15th).
+        fields = stat.rsplit(")", 1)[1].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry) == server_pid or int(fields[1]) == server_pid:
+            used["server"] += seconds
+        elif command.startswith("postgres"):
+            used["database"] += seconds
+    return used
+
+
+def drive(
+    port: int, scenario: Scenario, clients: int, seconds: float, server_pid: int
+) -> dict[str, Any]:
     """``clients`` threads, one keep-alive connection each, as fast as the server answers."""
     prepared = scenario.prepare(port, clients)
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -136,10 +163,12 @@ def drive(port: int, scenario: Scenario, clients: int, seconds: float) -> dict[s
     while any(done < 2 for done in answered) and time.monotonic() < deadline:
         time.sleep(0.05)
     measuring.set()
+    cpu_before = cpu_seconds(server_pid)
     started = time.perf_counter()
     time.sleep(seconds)
     measuring.clear()
     duration = time.perf_counter() - started
+    cpu_after = cpu_seconds(server_pid)
     stop.set()
     for t in threads:
         t.join(timeout=35)
@@ -151,6 +180,9 @@ def drive(port: int, scenario: Scenario, clients: int, seconds: float) -> dict[s
             return float("nan")
         return round(all_latencies[min(count - 1, int(p / 100 * count))] * 1000, 2)
 
+    # Each keep-alive connection stays with the worker process that accepted it, so clients
+    # sharing a busy process wait longer than the others: the spread of their medians shows it.
+    medians = [statistics.median(per) * 1000 for per in latencies if per]
     return {
         "scenario": scenario.name,
         "description": scenario.description,
@@ -165,6 +197,13 @@ def drive(port: int, scenario: Scenario, clients: int, seconds: float) -> dict[s
             "p95": pct(95),
             "p99": pct(99),
             "max": round(all_latencies[-1] * 1000, 2) if count else None,
+            "client_p50_range": [round(min(medians), 2), round(max(medians), 2)]
+            if medians
+            else None,
+        },
+        "cpu_ms_per_request": {
+            name: round((cpu_after[name] - cpu_before[name]) * 1000 / count, 2) if count else None
+            for name in cpu_after
         },
         **prepared.extra(),
     }
@@ -196,12 +235,13 @@ def main() -> int:
         wait_for(port)
         results = []
         for scenario in scenarios:
-            result = drive(port, scenario, args.clients, args.seconds)
+            result = drive(port, scenario, args.clients, args.seconds, server.pid)
             results.append(result)
             print(
                 f"{result['scenario']:<28} {result['requests_per_second']:>8} req/s  "
                 f"p50 {result['latency_ms']['p50']:>7} ms  p95 {result['latency_ms']['p95']:>7} ms"
-                f"  errors {result['errors']}",
+                f"  cpu {result['cpu_ms_per_request']['server']:>6} + "
+                f"{result['cpu_ms_per_request']['database']:>5} ms  errors {result['errors']}",
                 flush=True,
             )
     finally:
