@@ -93,13 +93,13 @@ def wait_for(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"gunicorn did not listen on port {port} within {timeout} s")
 
 
-def cpu_seconds(server_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by the server (gunicorn's arbiter and workers) and by
-    PostgreSQL (every ``postgres`` process: its backends and its background workers), read
-    from ``/proc`` (Linux). A request's CPU is steadier than its latency on a shared machine,
-    and it is what the 2 cores divide among the clients."""
+def cpu_seconds(server_pid: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by each process of the server (gunicorn's arbiter and workers)
+    and of PostgreSQL (its backends and background workers), by pid, read from ``/proc``
+    (Linux). A request's CPU is steadier than its latency on a shared machine, and it is what
+    the 2 cores divide among the clients."""
     tick = os.sysconf("SC_CLK_TCK")
-    used = {"server": 0.0, "database": 0.0}
+    used = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -112,9 +112,21 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
         fields = stat.rsplit(")", 1)[1].split()
         seconds = (int(fields[11]) + int(fields[12])) / tick
         if int(entry) == server_pid or int(fields[1]) == server_pid:
-            used["server"] += seconds
+            used[int(entry)] = ("server", seconds)
         elif command.startswith("postgres"):
-            used["database"] += seconds
+            used[int(entry)] = ("database", seconds)
+    return used
+
+
+def cpu_used(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds each group used between two readings (a process that ended in between is
+    not counted; one that started is counted whole)."""
+    used = {"server": 0.0, "database": 0.0}
+    for pid, (group, seconds) in after.items():
+        earlier = before.get(pid)
+        used[group] += seconds - (earlier[1] if earlier and earlier[0] == group else 0.0)
     return used
 
 
@@ -168,7 +180,7 @@ def drive(
     time.sleep(seconds)
     measuring.clear()
     duration = time.perf_counter() - started
-    cpu_after = cpu_seconds(server_pid)
+    cpu = cpu_used(cpu_before, cpu_seconds(server_pid))
     stop.set()
     for t in threads:
         t.join(timeout=35)
@@ -202,8 +214,8 @@ def drive(
             else None,
         },
         "cpu_ms_per_request": {
-            name: round((cpu_after[name] - cpu_before[name]) * 1000 / count, 2) if count else None
-            for name in cpu_after
+            name: round(seconds * 1000 / count, 2) if count else None
+            for name, seconds in cpu.items()
         },
         **prepared.extra(),
     }
