@@ -30,6 +30,8 @@ SYMBOL_7D = 102
 PAIN_DOMAIN = [0.24, 1.0]  # of the plot height: the 0-10 axis
 CHECK_IN_DOMAIN = [0.0, 0.14]  # the days-taken axis
 EVENT_ROW = 10.6  # event markers sit just above the 0-10 scale
+LEGEND_Y = -0.16  # of the plot height: the legend starts below the date axis and its title
+X_PAD_DAYS = 7  # the date axis reaches 1% of the span (a week at least) past the markers
 
 CATEGORY_COLOURS: dict[str, str] = {
     InterventionCategory.ANALGESIC: "#d97706",
@@ -122,6 +124,8 @@ def _event_traces_and_shapes(
     shapes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     by_kind: dict[str, list[Any]] = {}
+    first = trajectory.first_date or last
+    middle = first + (last - first) / 2
     for event in trajectory.events:
         by_kind.setdefault(event.kind, []).append(event)
     for kind, events in by_kind.items():
@@ -164,6 +168,8 @@ def _event_traces_and_shapes(
                         {
                             "x": _day(e.start),
                             "xref": "x",
+                            # the label reads away from the nearer edge, so it is not cut off
+                            "xanchor": "right" if e.start > middle else "left",
                             "y": 1,
                             "yref": "paper",
                             "yanchor": "bottom",
@@ -259,14 +265,33 @@ def _check_in_trace(trajectory: Trajectory) -> dict[str, Any]:
     }
 
 
-def _layout(*, height: int, check_ins: bool) -> dict[str, Any]:
+def _x_range(first: dt.date, last: dt.date) -> list[str]:
+    """The date axis from the first to the last recorded day, a little wider for the markers.
+
+    Set rather than left to plotly.js's autorange, which widens the axis until every event's
+    label fits: on a 360 px phone that squeezed ten years of history into a third of the chart.
+    """
+    pad = max(X_PAD_DAYS, (last - first).days // 100)
+    return [_day(first - dt.timedelta(days=pad)), _day(last + dt.timedelta(days=pad + 1))]
+
+
+def _layout(*, height: int, check_ins: bool, x_range: list[str] | None = None) -> dict[str, Any]:
+    # With check-ins below the scores, the shared date axis sits under them, at the bottom.
+    xaxis: dict[str, Any] = {
+        "type": "date",
+        "title": {"text": _("Date")},
+        "automargin": True,
+        "anchor": "y2" if check_ins else "y",
+    }
+    if x_range:
+        xaxis["range"] = x_range
     layout: dict[str, Any] = {
         "height": height,
         "margin": {"l": 44, "r": 12, "t": 28, "b": 24},
         "font": {"size": 12, "family": "system-ui, sans-serif"},
         "hovermode": "x unified",
-        "legend": {"orientation": "h", "y": -0.08, "yanchor": "top", "x": 0},
-        "xaxis": {"type": "date", "title": {"text": _("Date")}, "automargin": True},
+        "legend": {"orientation": "h", "y": LEGEND_Y, "yanchor": "top", "x": 0},
+        "xaxis": xaxis,
         "yaxis": {
             "title": {"text": _("Score (0-10)")},
             "range": [-0.8, 11],
@@ -318,7 +343,10 @@ def trajectory_figure(trajectory: Trajectory) -> Figure:
             "font": {"color": "#b91c1c", "size": 11},
         }
     )
-    layout = _layout(height=520, check_ins=bool(trajectory.check_ins))
+    first = trajectory.first_date or last
+    layout = _layout(
+        height=520, check_ins=bool(trajectory.check_ins), x_range=_x_range(first, last)
+    )
     layout["shapes"] = [*intervention_shapes, *event_shapes, threshold_shape]
     layout["annotations"] = annotations
     data = [*traces, *event_traces, *intervention_traces]
@@ -351,7 +379,8 @@ def patient_figure(trajectory: Trajectory) -> Figure:
             "connectgaps": True,
         },
     ]
-    layout = _layout(height=340, check_ins=False)
+    dates = [p.date for p in trajectory.series]
+    layout = _layout(height=340, check_ins=False, x_range=_x_range(min(dates), max(dates)))
     layout["yaxis"]["title"] = {"text": _("0 = none, 10 = worst")}
     layout["yaxis"]["range"] = [-0.5, 10.5]
     return {"data": data, "layout": layout}

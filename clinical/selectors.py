@@ -189,6 +189,16 @@ class Trajectory:
         ]
 
     @property
+    def first_date(self) -> dt.date | None:
+        """The earliest date anything was recorded."""
+        dates = [e.start for e in self.events] + [i.start for i in self.interventions]
+        if self.series:  # oldest first
+            dates.append(self.series[0].date)
+        if self.check_ins:
+            dates.append(self.check_ins[0].date)
+        return min(dates) if dates else None
+
+    @property
     def last_date(self) -> dt.date | None:
         """The latest date anything was recorded (open spans are drawn up to it)."""
         dates = [p.date for p in self.series] + [c.date for c in self.check_ins]

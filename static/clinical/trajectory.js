@@ -1,5 +1,6 @@
-/* Draws the trajectory figures embedded as JSON data (json_script) with plotly.js, and switches
-   the x axis between calendar dates and months since the AIMSS diagnosis. No inline script:
+/* Draws the trajectory figures embedded as JSON data (json_script) with plotly.js, switches the
+   x axis between calendar dates and months since the AIMSS diagnosis, and narrows a long
+   history to its last 12 months. No inline script:
    the page's CSP allows scripts from 'self' only. */
 (function () {
   "use strict";
@@ -13,8 +14,7 @@
     return Math.round(((t - origin) / DAY_MS / DAYS_PER_MONTH) * 100) / 100;
   }
 
-  function toMonths(figure, origin, title) {
-    var copy = JSON.parse(JSON.stringify(figure));
+  function toMonths(copy, origin, title) {
     copy.data.forEach(function (trace) {
       if (Array.isArray(trace.x)) {
         trace.x = trace.x.map(function (x) { return monthsSince(origin, x); });
@@ -29,33 +29,88 @@
     (copy.layout.annotations || []).forEach(function (note) {
       if (note.xref === "x") { note.x = monthsSince(origin, note.x); }
     });
-    copy.layout.xaxis = Object.assign({}, copy.layout.xaxis, {
-      type: "linear", title: { text: title }, autorange: true
-    });
+    var axis = { type: "linear", title: { text: title } };
+    if (Array.isArray(copy.layout.xaxis.range)) {
+      /* the same span as the dates (autorange would widen it for the event labels) */
+      axis.range = copy.layout.xaxis.range.map(function (x) { return monthsSince(origin, x); });
+    } else {
+      axis.autorange = true;
+    }
+    copy.layout.xaxis = Object.assign({}, copy.layout.xaxis, axis);
     return copy;
+  }
+
+  /* The x range that shows the last `months` up to the figure's latest point (ISO dates, or
+     months since diagnosis), with 2% to spare on each side for the markers. */
+  function lastMonths(figure, months) {
+    var last = null;
+    figure.data.forEach(function (trace) {
+      (trace.x || []).forEach(function (x) {
+        if (x !== null && (last === null || x > last)) { last = x; }
+      });
+    });
+    var spare = months * 0.02;
+    if (last === null) { return figure.layout.xaxis.range; }
+    if (typeof last === "number") { return [last - months - spare, last + spare]; }
+    var month = DAYS_PER_MONTH * DAY_MS;
+    var end = Date.parse(last) + spare * month;
+    var iso = function (ms) { return new Date(ms).toISOString().slice(0, 10); };
+    return [iso(end - (months + 2 * spare) * month), iso(end)];
   }
 
   function draw(element) {
     var source = document.getElementById(element.getAttribute("data-figure"));
     if (!source || !window.Plotly) { return; }
-    var figure = JSON.parse(source.textContent);
+    /* plotly.js keeps and changes the objects it draws: each view gets its own copy */
+    function fresh() { return JSON.parse(source.textContent); }
     var config = { responsive: true, displaylogo: false, displayModeBar: false };
-    window.Plotly.newPlot(element, figure.data, figure.layout, config);
+    var tools = element.parentNode;
+    var axisButton = tools.querySelector(".js-axis-toggle");
+    var windowGroup = tools.querySelector(".chart-window");
     var diagnosis = element.getAttribute("data-diagnosis");
-    var button = element.parentNode.querySelector(".js-axis-toggle");
-    if (!button || !diagnosis) { return; }
-    var origin = Date.parse(diagnosis);
-    var months = null;
-    button.addEventListener("click", function () {
-      var showMonths = button.getAttribute("aria-pressed") !== "true";
-      if (showMonths && months === null) {
-        months = toMonths(figure, origin, element.getAttribute("data-months-title"));
+    var origin = diagnosis ? Date.parse(diagnosis) : null;
+    var state = { months: false, window: null };
+
+    function render(first) {
+      var shown = fresh();
+      if (state.months) {
+        shown = toMonths(shown, origin, element.getAttribute("data-months-title"));
       }
-      var shown = showMonths ? months : figure;
-      window.Plotly.react(element, shown.data, shown.layout, config);
-      button.setAttribute("aria-pressed", showMonths ? "true" : "false");
-      button.textContent = button.getAttribute(showMonths ? "data-dates" : "data-months");
-    });
+      if (state.window) {
+        shown.layout.xaxis.range = lastMonths(shown, state.window);
+      }
+      if (first) {
+        window.Plotly.newPlot(element, shown.data, shown.layout, config);
+      } else {
+        window.Plotly.react(element, shown.data, shown.layout, config);
+      }
+    }
+    render(true);
+
+    /* A history longer than 15 months can be narrowed to its last year, readable on a phone. */
+    var range = fresh().layout.xaxis.range;
+    if (windowGroup && Array.isArray(range) &&
+        Date.parse(range[1]) - Date.parse(range[0]) > 15 * DAYS_PER_MONTH * DAY_MS) {
+      windowGroup.hidden = false;
+      var windowButtons = windowGroup.querySelectorAll(".js-window");
+      Array.prototype.forEach.call(windowButtons, function (button) {
+        button.addEventListener("click", function () {
+          state.window = Number(button.getAttribute("data-months")) || null;
+          Array.prototype.forEach.call(windowButtons, function (other) {
+            other.setAttribute("aria-pressed", other === button ? "true" : "false");
+          });
+          render(false);
+        });
+      });
+    }
+    if (axisButton && origin !== null) {
+      axisButton.addEventListener("click", function () {
+        state.months = axisButton.getAttribute("aria-pressed") !== "true";
+        render(false);
+        axisButton.setAttribute("aria-pressed", state.months ? "true" : "false");
+        axisButton.textContent = axisButton.getAttribute(state.months ? "data-dates" : "data-months");
+      });
+    }
   }
 
   function start() {

@@ -8,6 +8,7 @@ Redis after commit and evaluated by a real Celery worker.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
@@ -19,11 +20,19 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
+from adherence.models import EventKind
 from aimss_tracker.celery import app
 from followup.models import Flag
 from tests.browser.conftest import Visit
-from tests.browser.world import clinic_with_staff, log_in, totp_code, username_of
+from tests.browser.world import (
+    clinic_with_staff,
+    log_in,
+    totp_code,
+    username_of,
+    weekly_history,
+)
 from tests.conftest import reminder_link
+from tests.factories import TreatmentEventFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,6 +53,15 @@ def _answer_scale(page: Page, legend: str, value: int) -> None:
     # the radio sits under its large label, which is what a finger taps
     group.locator("label").filter(has_text=re.compile(f"^{value}$")).click()
     expect(group.get_by_label(str(value), exact=True)).to_be_checked()
+
+
+AXIS_RANGE = "document.getElementById('trajectory')._fullLayout.xaxis.range"
+
+
+def _date_range(page: Page) -> tuple[dt.date, dt.date]:
+    """The first and last day the trajectory's date axis shows, as drawn by plotly.js."""
+    start, end = page.evaluate(AXIS_RANGE)
+    return dt.date.fromisoformat(start[:10]), dt.date.fromisoformat(end[:10])
 
 
 def _wait_for(condition: object, seconds: float = 20) -> None:
@@ -220,6 +238,51 @@ def test_patient_nurse_and_clinician_journeys(
     expect(current).to_contain_text("Celecoxib")
     expect(current).to_contain_text("Exercise programme")
     visit.check(page, "clinician", "trajectory-updated")
+
+
+def test_a_long_history_narrows_to_its_last_year_on_a_phone(
+    live_server: object, page: Page, visit: Visit
+) -> None:
+    # given three years of weekly responses and a recurrence last month
+    _clinic, patient, _nurse, _nurse2, _clinician = clinic_with_staff()
+    weekly_history(patient, weeks=156)
+    today = timezone.localdate()
+    TreatmentEventFactory.create(
+        patient=patient, kind=EventKind.RECURRENCE, start_date=today - dt.timedelta(days=30)
+    )
+    base = str(live_server)
+    log_in(page, base, "clinician")
+
+    # when the clinician opens her trajectory on a 360 px phone
+    page.goto(f"{base}/patients/{patient.pk}/")
+    expect(page.locator("#trajectory .main-svg").first).to_be_attached()
+    shown = page.get_by_role("group", name="Time shown")
+    whole = shown.get_by_role("button", name="Whole history")
+    last_year = shown.get_by_role("button", name="Last 12 months")
+
+    # then the whole history fills the chart: the recurrence's label does not widen the axis
+    expect(whole).to_have_attribute("aria-pressed", "true")
+    start, end = _date_range(page)
+    assert dt.timedelta(days=3 * 365 - 31) < end - start < dt.timedelta(days=3 * 365 + 62)
+    assert end - today < dt.timedelta(days=31)
+
+    # when she narrows it to the last year
+    last_year.click()
+    # then the chart shows the last 12 months up to the latest response
+    expect(last_year).to_have_attribute("aria-pressed", "true")
+    expect(whole).to_have_attribute("aria-pressed", "false")
+    start, end = _date_range(page)
+    assert dt.timedelta(days=365) < end - start < dt.timedelta(days=365 + 31)
+    assert today <= end < today + dt.timedelta(days=31)
+    visit.check(page, "clinician", "trajectory-last-year")
+
+    # and in months since diagnosis the window stays 12 months wide, until she widens it
+    page.get_by_role("button", name="Show months since AIMSS diagnosis").click()
+    low, high = page.evaluate(AXIS_RANGE)
+    assert 12 <= high - low < 13
+    whole.click()
+    low, high = page.evaluate(AXIS_RANGE)
+    assert high - low > 35
 
 
 def test_researcher_sees_kaplan_meier_curves(live_server: object, page: Page, visit: Visit) -> None:

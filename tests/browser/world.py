@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.utils import timezone
 from django_otp.oath import totp
@@ -10,8 +11,15 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page
 
 from adherence.services import ai_course_create
+from assessments.models import Response
 from patients.models import Clinic, Patient, Role, User
-from tests.factories import TEST_PASSWORD, ClinicFactory, PatientFactory, UserFactory
+from tests.factories import (
+    TEST_PASSWORD,
+    ClinicFactory,
+    PatientFactory,
+    ResponseFactory,
+    UserFactory,
+)
 
 
 def clinic_with_staff(*, language: str = "en") -> tuple[Clinic, Patient, User, User, User]:
@@ -64,3 +72,22 @@ def username_of(patient: Patient) -> str:
     """Her login (every patient of these journeys has one)."""
     assert patient.user is not None
     return patient.user.get_username()
+
+
+def weekly_history(patient: Patient, *, weeks: int) -> None:
+    """A response a week for ``weeks`` weeks up to today. Responses cannot be updated, so the
+    earlier ones are copies of one submitted through the service, inserted with earlier dates."""
+    latest = ResponseFactory.create(patient=patient)
+    fields = {
+        f.attname: getattr(latest, f.attname)
+        for f in Response._meta.concrete_fields
+        if not f.primary_key and f.attname not in ("submitted_at", "submission_key")
+    }
+    Response.objects.bulk_create(
+        Response(
+            **fields,
+            submitted_at=latest.submitted_at - dt.timedelta(weeks=week),
+            submission_key=uuid.uuid4(),
+        )
+        for week in range(1, weeks)
+    )

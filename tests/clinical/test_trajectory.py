@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from adherence.models import EventKind, InterventionCategory, Measure, StopReason
 from clinical.charts import as_graph_object, patient_figure, trajectory_figure
@@ -110,6 +111,42 @@ def test_the_figure_data_equals_the_selector_and_is_valid_plotly(world: World) -
     assert lines[0]["y0"] == float(world.patient_a.clinic.high_interference_from)
     assert traces["AI taken (days of 7)"]["y"] == [4]
     as_graph_object(patient_figure(trajectory))
+
+
+def test_the_date_axis_spans_her_history_under_the_check_ins_and_labels_read_inwards(
+    world: World,
+) -> None:
+    # given her history (an intervention in March 2024 is its first day, today's response its
+    # last), and a discontinuation near its end besides the recurrence of September 2024
+    _history(world)
+    TreatmentEventFactory.create(
+        patient=world.patient_a,
+        kind=EventKind.DISCONTINUATION,
+        start_date=timezone.localdate() - dt.timedelta(days=10),
+        reason=StopReason.AIMSS,
+    )
+    trajectory = patient_trajectory(world.patient_a)
+    # when the figure is built
+    figure = trajectory_figure(trajectory)
+    as_graph_object(figure)
+    xaxis = figure["layout"]["xaxis"]
+    # then the date axis reaches from her first to her last day with at most a month to spare
+    # (plotly.js's autorange would widen it until every event label fits)
+    start, end = (dt.date.fromisoformat(day) for day in xaxis["range"])
+    assert trajectory.first_date == dt.date(2024, 3, 5)
+    assert trajectory.last_date is not None
+    assert dt.timedelta(0) < trajectory.first_date - start <= dt.timedelta(days=31)
+    assert dt.timedelta(0) < end - trajectory.last_date <= dt.timedelta(days=31)
+    # it sits under the check-ins, so its title does not run into them
+    assert xaxis["anchor"] == "y2"
+    # and each event's label reads away from the nearer edge of the chart
+    anchors = {note["text"]: note["xanchor"] for note in figure["layout"]["annotations"]}
+    assert anchors["Recurrence or metastasis (confirmed)"] == "left"
+    assert anchors["Permanent discontinuation"] == "right"
+    # her own chart (no check-ins) keeps its date axis under the scores, over her responses
+    own = patient_figure(trajectory)["layout"]["xaxis"]
+    assert own["anchor"] == "y"
+    assert own["range"][0] < trajectory.series[0].date.isoformat() < own["range"][1]
 
 
 def test_the_page_shows_every_response_and_event_of_hers_and_none_of_another(
