@@ -381,6 +381,8 @@ def patient_figure(trajectory: Trajectory) -> Figure:
     ]
     dates = [p.date for p in trajectory.series]
     layout = _layout(height=340, check_ins=False, x_range=_x_range(min(dates), max(dates)))
+    # Her dates speak for themselves; without the axis title her legend has room under them.
+    layout["xaxis"]["title"] = {"text": ""}
     layout["yaxis"]["title"] = {"text": _("0 = none, 10 = worst")}
     layout["yaxis"]["range"] = [-0.5, 10.5]
     return {"data": data, "layout": layout}
