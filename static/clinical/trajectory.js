@@ -58,6 +58,20 @@
     return [iso(end - (months + 2 * spare) * month), iso(end)];
   }
 
+  /* On a phone the legend wraps to about one entry a line; the figure grows to hold it, or
+     plotly.js would shrink the plot and cut the legend off at the figure's foot. */
+  var NARROW = 600; /* px */
+  var LEGEND_LINE = 22; /* px */
+  function fitLegend(figure, width) {
+    if (width >= NARROW || !figure.layout.height) { return; }
+    var entries = figure.data.filter(function (trace) {
+      return trace.showlegend !== false;
+    }).length + (figure.layout.shapes || []).filter(function (shape) {
+      return shape.showlegend === true;
+    }).length;
+    figure.layout.height += LEGEND_LINE * entries;
+  }
+
   function draw(element) {
     var source = document.getElementById(element.getAttribute("data-figure"));
     if (!source || !window.Plotly) { return; }
@@ -79,6 +93,9 @@
       if (state.window) {
         shown.layout.xaxis.range = lastMonths(shown, state.window);
       }
+      fitLegend(shown, element.clientWidth);
+      /* plotly.js's responsive resize takes the height from the element: give it the figure's */
+      element.style.height = shown.layout.height + "px";
       if (first) {
         window.Plotly.newPlot(element, shown.data, shown.layout, config);
       } else {
@@ -86,6 +103,14 @@
       }
     }
     render(true);
+    /* a phone turned, or a window narrowed: the legend needs another height */
+    var narrow = element.clientWidth < NARROW;
+    window.addEventListener("resize", function () {
+      if ((element.clientWidth < NARROW) !== narrow) {
+        narrow = !narrow;
+        render(false);
+      }
+    });
 
     /* A history longer than 15 months can be narrowed to its last year, readable on a phone. */
     var range = fresh().layout.xaxis.range;

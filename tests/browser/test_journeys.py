@@ -284,6 +284,17 @@ def test_a_long_history_narrows_to_its_last_year_on_a_phone(
     low, high = page.evaluate(AXIS_RANGE)
     assert high - low > 35
 
+    # when the page is opened wide and the window then narrowed to a phone's width
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.reload()
+    expect(page.locator("#trajectory .main-svg").first).to_be_attached()
+    height = "document.getElementById('trajectory')._fullLayout.height"
+    assert page.evaluate(height) == 520
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.wait_for_timeout(500)  # past plotly.js's own (debounced) responsive resize
+    # then the figure grows to hold its legend, a line an entry, below the plot
+    assert page.evaluate(height) > 520
+
 
 def test_researcher_sees_kaplan_meier_curves(live_server: object, page: Page, visit: Visit) -> None:
     # given a calibrated demo cohort
