@@ -118,13 +118,12 @@ def _series_traces(trajectory: Trajectory) -> list[dict[str, Any]]:
 
 
 def _event_traces_and_shapes(
-    trajectory: Trajectory, last: dt.date
+    trajectory: Trajectory, first: dt.date, last: dt.date
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     traces: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     by_kind: dict[str, list[Any]] = {}
-    first = trajectory.first_date or last
     middle = first + (last - first) / 2
     for event in trajectory.events:
         by_kind.setdefault(event.kind, []).append(event)
@@ -316,8 +315,9 @@ def _layout(*, height: int, check_ins: bool, x_range: list[str] | None = None) -
 def trajectory_figure(trajectory: Trajectory) -> Figure:
     """The clinician's figure: scores, threshold, events, interventions and check-ins."""
     last = trajectory.last_date or dt.date.today()  # noqa: DTZ011 (empty chart only)
+    first = trajectory.first_date or last
     traces = _series_traces(trajectory)
-    event_traces, event_shapes, annotations = _event_traces_and_shapes(trajectory, last)
+    event_traces, event_shapes, annotations = _event_traces_and_shapes(trajectory, first, last)
     intervention_shapes, intervention_traces = _intervention_shapes_and_trace(trajectory, last)
     threshold = float(trajectory.thresholds.high_interference_from)
     threshold_shape = {
@@ -343,7 +343,6 @@ def trajectory_figure(trajectory: Trajectory) -> Figure:
             "font": {"color": "#b91c1c", "size": 11},
         }
     )
-    first = trajectory.first_date or last
     layout = _layout(
         height=520, check_ins=bool(trajectory.check_ins), x_range=_x_range(first, last)
     )
@@ -379,8 +378,8 @@ def patient_figure(trajectory: Trajectory) -> Figure:
             "connectgaps": True,
         },
     ]
-    dates = [p.date for p in trajectory.series]
-    layout = _layout(height=340, check_ins=False, x_range=_x_range(min(dates), max(dates)))
+    first, last = trajectory.series[0].date, trajectory.series[-1].date  # oldest first
+    layout = _layout(height=340, check_ins=False, x_range=_x_range(first, last))
     # Her dates speak for themselves; without the axis title her legend has room under them.
     layout["xaxis"]["title"] = {"text": ""}
     layout["yaxis"]["title"] = {"text": _("0 = none, 10 = worst")}
