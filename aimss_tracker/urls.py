@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from adherence import apis as adherence_apis
+from analytics import apis as analytics_apis
 from assessments import apis as assessment_apis
 from clinical import apis as clinical_apis
 from followup import apis as followup_apis
@@ -41,6 +42,12 @@ api_patterns = [
         "patients/<int:pk>/assessments/",
         assessment_apis.TelephoneEntryView.as_view(),
         name="patient-telephone-assessment",
+    ),
+    path("analytics/reports/", analytics_apis.ReportListView.as_view(), name="analytics-reports"),
+    path(
+        "analytics/reports/<int:pk>/",
+        analytics_apis.ReportDetailView.as_view(),
+        name="analytics-report",
     ),
     *interop_api_patterns,
     *router.urls,

@@ -30,15 +30,16 @@ def _layout(title: str, y_title: str, y_range: list[float] | None = None) -> dic
 def km_figure(curves: dict[str, Any], title: str) -> go.Figure:
     figure = go.Figure(layout=_layout(title, "Interruption-free survival", [0, 1.02]))
     for group, curve in curves.items():
-        if not curve:
+        if not curve or not curve["time_days"]:  # none, or hidden by disclosure control
             continue
+        size = f" (n = {curve['n']})" if curve["n"] is not None else ""
         figure.add_trace(
             go.Scatter(
                 x=_months(curve["time_days"]),
                 y=curve["survival"],
                 mode="lines",
                 line={"shape": "hv", "color": COLOURS[group]},
-                name=f"{LABELS[group]} (n = {curve['n']})",
+                name=f"{LABELS[group]}{size}",
             )
         )
     return figure
@@ -49,7 +50,7 @@ def cif_figure(competing: dict[str, Any]) -> go.Figure:
         layout=_layout("Cumulative incidence of AIMSS discontinuation", "Cumulative incidence")
     )
     for group, curve in competing["groups"].items():
-        if not curve:
+        if not curve or not curve["time_days"]:
             continue
         figure.add_trace(
             go.Scatter(

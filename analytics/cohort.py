@@ -85,15 +85,18 @@ COLUMNS = [
 
 @dataclass(frozen=True)
 class CohortFilter:
-    """Which patients: clinics (none = all the caller may see) and AIMSS diagnosis dates."""
+    """Which patients: clinics and AIMSS diagnosis dates.
 
-    clinic_ids: tuple[int, ...] = ()
+    ``clinic_ids=None`` is every clinic (the operator's command, an administrator); an empty
+    tuple is no clinic at all: an empty grant never means "all"."""
+
+    clinic_ids: tuple[int, ...] | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["clinic_ids"] = sorted(self.clinic_ids)
+        data["clinic_ids"] = None if self.clinic_ids is None else sorted(self.clinic_ids)
         for key in ("date_from", "date_to"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
@@ -103,8 +106,9 @@ class CohortFilter:
         def day(value: str | None) -> dt.date | None:
             return dt.date.fromisoformat(value) if value else None
 
+        clinics = data.get("clinic_ids")
         return cls(
-            clinic_ids=tuple(sorted(int(c) for c in data.get("clinic_ids") or ())),
+            clinic_ids=None if clinics is None else tuple(sorted(int(c) for c in clinics)),
             date_from=day(data.get("date_from")),
             date_to=day(data.get("date_to")),
         )
@@ -121,7 +125,7 @@ class Cohort:
 
 def cohort_patients(cohort_filter: CohortFilter) -> Any:
     patients = Patient.objects.filter(aimss_diagnosis_date__isnull=False)
-    if cohort_filter.clinic_ids:
+    if cohort_filter.clinic_ids is not None:
         patients = patients.filter(clinic_id__in=cohort_filter.clinic_ids)
     if cohort_filter.date_from:
         patients = patients.filter(aimss_diagnosis_date__gte=cohort_filter.date_from)

@@ -15,6 +15,7 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", _("Computing")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+    REFUSED = "refused", _("Refused")
 
 
 class ReportJob(models.Model):
@@ -22,6 +23,10 @@ class ReportJob(models.Model):
 
     A done job is also the cache: a request with the same ``cache_key`` (the filter and the
     data version) reuses its result. A job belongs to the user who asked for it.
+
+    A job under ``disclosure_control`` holds only the suppressed result (or, ``refused``, none:
+    ``error`` then names the rule that refused it), and its ``n_patients`` is shown only when
+    it is 0 or at least 11.
     """
 
     created_by = models.ForeignKey(
@@ -30,6 +35,10 @@ class ReportJob(models.Model):
     filter = models.JSONField(help_text=_("Clinic ids and AIMSS diagnosis dates."))
     cache_key = models.CharField(max_length=64)
     n_patients = models.PositiveIntegerField(default=0)
+    disclosure_control = models.BooleanField(
+        default=False,
+        help_text=_("Computed for a user without access to identified data: small cells hidden."),
+    )
     status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
     result = models.JSONField(null=True, blank=True)
@@ -58,6 +67,13 @@ class ReportJob(models.Model):
 
     def __str__(self) -> str:
         return f"cohort report {self.pk} ({self.status})"
+
+    @property
+    def n_patients_shown(self) -> int | None:
+        """The cohort's size as lists may show it (None: hidden by disclosure control)."""
+        from .disclosure import is_small
+
+        return None if self.disclosure_control and is_small(self.n_patients) else self.n_patients
 
 
 class ImportedPatient(models.Model):

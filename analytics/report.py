@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import stats
+from . import disclosure, stats
 from .cohort import HIGH_INTERFERENCE, Cohort, CohortFilter, build_cohort
 
 Progress = Callable[[int], None]
@@ -91,13 +91,28 @@ def report_from_data(
 
 
 def cohort_report(
-    *, cohort_filter: CohortFilter, progress: Progress = _no_progress
+    *,
+    cohort_filter: CohortFilter,
+    progress: Progress = _no_progress,
+    disclosure_control: bool = False,
 ) -> dict[str, Any]:
-    """Build the cohort for ``cohort_filter`` and run every analysis on it."""
+    """Build the cohort for ``cohort_filter`` and run every analysis on it.
+
+    Under ``disclosure_control`` (a user without access to identified data): ages are whole
+    years top-coded at 90, a cohort, group or stratum under 11 patients raises
+    :class:`~analytics.disclosure.ReportRefused` before any analysis runs, and the result is
+    suppressed (:func:`~analytics.disclosure.suppress_report`)."""
     cohort: Cohort = build_cohort(cohort_filter)
+    data = cohort.data
+    if disclosure_control:
+        data = disclosure.coarsen(data)
+        reason = disclosure.refusal(data)
+        if reason:
+            raise disclosure.ReportRefused(reason)
     progress(5)
-    report = report_from_data(cohort.data, excluded=cohort.excluded, progress=progress)
-    return {"filter": cohort_filter.as_json(), **report}
+    report = report_from_data(data, excluded=cohort.excluded, progress=progress)
+    report = {"filter": cohort_filter.as_json(), **report}
+    return disclosure.suppress_report(report) if disclosure_control else report
 
 
 # --- CSV --------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""Cohort report jobs: request (reusing a cached result), run (with progress) and scope."""
+"""Cohort report jobs: request (reusing a cached result, at most REPORTS_PER_HOUR per user),
+run (with progress; under disclosure control for users without identified access) and scope."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from typing import Any
@@ -12,6 +14,7 @@ from django.utils import timezone
 from aimss_tracker.dispatch import send_on_commit
 from patients.models import Clinic
 
+from . import disclosure
 from .cohort import CohortFilter, cohort_patients, data_version
 from .models import JobStatus, ReportJob
 
@@ -21,6 +24,9 @@ COHORT_REPORT_TASK = "analytics.tasks.cohort_report_task"
 # Cohorts up to this size are computed in the request (well under a second); larger ones in a
 # Celery task while the page shows its progress.
 INLINE_MAX_PATIENTS = 2000
+# Reports one user may start in an hour: enough for work, too few to difference a cohort
+# down to one patient by trying filter after filter.
+REPORTS_PER_HOUR = 30
 
 
 def clinics_for(user: Any) -> QuerySet[Clinic]:
@@ -36,16 +42,35 @@ def jobs_visible_to(user: Any) -> QuerySet[ReportJob]:
     return jobs if user.is_admin_role else jobs.filter(created_by=user)
 
 
-def cache_key(cohort_filter: CohortFilter) -> str:
-    """The filter and the version of the data it reads: new data means a new key."""
-    text = f"{cohort_filter.key()}:{data_version(cohort_filter)}"
+def cache_key(cohort_filter: CohortFilter, *, disclosure_control: bool = False) -> str:
+    """The filter, the version of the data it reads (new data means a new key) and whether
+    the result is suppressed (a controlled user never reuses an uncontrolled result)."""
+    text = f"{cohort_filter.key()}:{data_version(cohort_filter)}:{int(disclosure_control)}"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def under_disclosure_control(user: Any, cohort_filter: CohortFilter) -> bool:
+    """Whether ``user``'s report on ``cohort_filter`` is disclosure-controlled: unless she may
+    see every one of its clinics' patients identified (every clinic: administrators only)."""
+    if cohort_filter.clinic_ids is None:
+        return not user.is_admin_role
+    return disclosure.applies(user, cohort_filter.clinic_ids)
+
+
+def report_rate_exceeded(user: Any) -> bool:
+    """Whether ``user`` has started REPORTS_PER_HOUR reports in the last hour (cached reuses
+    and refusals count: each one answers a question about the cohort)."""
+    since = timezone.now() - dt.timedelta(hours=1)
+    started = ReportJob.objects.filter(created_by=user, created_at__gte=since)
+    return started.count() >= REPORTS_PER_HOUR
 
 
 def report_job_request(*, user: Any, cohort_filter: CohortFilter) -> ReportJob:
     """A job for ``user``: done at once from the cache, computed now for a small cohort, or
-    queued for the worker. The caller has checked that the filter's clinics are hers."""
-    key = cache_key(cohort_filter)
+    queued for the worker; refused at once, under disclosure control, for a cohort under 11
+    patients. The caller has checked that the filter's clinics are hers and the rate."""
+    controlled = under_disclosure_control(user, cohort_filter)
+    key = cache_key(cohort_filter, disclosure_control=controlled)
     cached = ReportJob.objects.filter(cache_key=key, status=JobStatus.DONE).first()
     if cached is not None:
         now = timezone.now()
@@ -54,6 +79,7 @@ def report_job_request(*, user: Any, cohort_filter: CohortFilter) -> ReportJob:
             filter=cohort_filter.as_json(),
             cache_key=key,
             n_patients=cached.n_patients,
+            disclosure_control=controlled,
             status=JobStatus.DONE,
             progress=100,
             result=cached.result,
@@ -67,8 +93,19 @@ def report_job_request(*, user: Any, cohort_filter: CohortFilter) -> ReportJob:
         return job
     n_patients = cohort_patients(cohort_filter).count()
     job = ReportJob.objects.create(
-        created_by=user, filter=cohort_filter.as_json(), cache_key=key, n_patients=n_patients
+        created_by=user,
+        filter=cohort_filter.as_json(),
+        cache_key=key,
+        n_patients=n_patients,
+        disclosure_control=controlled,
     )
+    if controlled and n_patients < disclosure.MIN_CELL:
+        now = timezone.now()
+        ReportJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.REFUSED, error="cohort", started_at=now, finished_at=now
+        )
+        job.refresh_from_db()
+        return job
     if n_patients <= INLINE_MAX_PATIENTS:
         report_job_run(job_id=job.pk)
         job.refresh_from_db()
@@ -93,7 +130,16 @@ def report_job_run(*, job_id: int) -> bool:
         # lifelines, scipy and statsmodels load here, not with every process's URL conf
         from .report import cohort_report
 
-        result = cohort_report(cohort_filter=CohortFilter.from_json(job.filter), progress=progress)
+        result = cohort_report(
+            cohort_filter=CohortFilter.from_json(job.filter),
+            progress=progress,
+            disclosure_control=job.disclosure_control,
+        )
+    except disclosure.ReportRefused as refused:
+        ReportJob.objects.filter(pk=job_id).update(
+            status=JobStatus.REFUSED, error=refused.code, finished_at=timezone.now()
+        )
+        return True
     except Exception as error:
         logger.exception("cohort report job %s failed", job_id)
         ReportJob.objects.filter(pk=job_id).update(

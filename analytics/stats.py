@@ -7,7 +7,8 @@ Methods (STUDY.md, "Analysis"; SPEC section 6), each named in the report it prod
   p-values), or Fisher's exact test when an expected count is under 5: the exact test for 2x2
   tables, the Fisher-Freeman-Halton test by Monte Carlo permutation (9,999 resamples, fixed
   seed) for larger ones.
-- Kaplan-Meier (lifelines) of interruption-free survival with numbers at risk; log-rank test.
+- Kaplan-Meier (lifelines) of interruption-free survival with numbers at risk (at the report's
+  months, and at every step of the curve); log-rank test.
 - Cox proportional hazards (lifelines ``CoxPHFitter``, Efron ties, no penalty): univariate per
   baseline variable; multivariable with the strategy x high-interference interaction; within
   each interference stratum. Proportional hazards checked by Schoenfeld residuals
@@ -188,6 +189,12 @@ def at_risk(times: np.ndarray, months: Sequence[int] = AT_RISK_MONTHS) -> list[d
     return [{"month": m, "n": int((times >= m * DAYS_PER_MONTH).sum())} for m in months]
 
 
+def _still_at_risk(times: np.ndarray, steps: Any) -> list[int]:
+    """How many of ``times`` are at or after each step (one sort, not one pass per step)."""
+    ordered = np.sort(times)
+    return [int(n) for n in len(ordered) - np.searchsorted(ordered, np.asarray(steps), "left")]
+
+
 def kaplan_meier(data: pd.DataFrame) -> dict[str, Any]:
     """The Kaplan-Meier curve (days) of each group with its 95 % CI and numbers at risk."""
     from lifelines import KaplanMeierFitter
@@ -200,10 +207,13 @@ def kaplan_meier(data: pd.DataFrame) -> dict[str, Any]:
             continue
         fitter = KaplanMeierFitter().fit(part["time_days"], part["event"])
         table = fitter.survival_function_.join(fitter.confidence_interval_)
+        times = part["time_days"].to_numpy()
         curves[group] = {
             "n": len(part),
             "events": int(part["event"].sum()),
             "time_days": [int(t) for t in table.index],
+            # still followed at each step (disclosure control cuts the curve where few are)
+            "n_at_risk": _still_at_risk(times, table.index),
             "survival": [_num(v) for v in table.iloc[:, 0]],
             "ci_low": [_num(v) for v in table.iloc[:, 1]],
             "ci_high": [_num(v) for v in table.iloc[:, 2]],
@@ -439,8 +449,10 @@ def competing_risks(frame: pd.DataFrame) -> dict[str, Any]:
         # the jitter lifelines adds to tied times is sub-day: whole days are shown
         days = np.floor(cif.index.to_numpy()).astype(int)
         series = pd.Series(cif.to_numpy(), index=days).groupby(level=0).last()
+        times = frame.loc[mask, "time_days"].to_numpy()
         result["groups"][group] = {
             "time_days": [int(t) for t in series.index],
+            "n_at_risk": _still_at_risk(times, series.index),
             "cif": [_num(v) for v in series],
             "at_months": [
                 {"month": m, "cif": _num(_step_value(series, m * DAYS_PER_MONTH))}

@@ -1,7 +1,9 @@
 """The analytics page: the cohort report for researchers, clinicians and administrators.
 
-Only aggregates are shown (RELIABILITY 4); the clinics offered are the user's own; a job
-belongs to the user who asked for it (404 for anyone else but an administrator).
+Only aggregates are shown, under disclosure control for a user without access to the
+clinics' identified data (:mod:`analytics.disclosure`); the clinics offered are the user's own
+(none granted: nothing to analyse); a job belongs to the user who asked for it (404 for anyone
+else but an administrator); a user starts at most REPORTS_PER_HOUR reports an hour (429).
 """
 
 from __future__ import annotations
@@ -12,9 +14,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from patients.access import analytics_required
 
 from .charts import report_charts
+from .disclosure import REFUSALS
 from .forms import CohortFilterForm
 from .models import JobStatus
-from .services import clinics_for, jobs_visible_to, report_job_request
+from .services import (
+    REPORTS_PER_HOUR,
+    clinics_for,
+    jobs_visible_to,
+    report_job_request,
+    report_rate_exceeded,
+)
 
 RECENT_JOBS = 10
 POLL_SECONDS = 2
@@ -24,7 +33,10 @@ POLL_SECONDS = 2
 def home(request: HttpRequest) -> HttpResponse:
     clinics = clinics_for(request.user)
     data = request.POST if request.method == "POST" else None
-    form = CohortFilterForm(data, clinics=clinics)
+    form = CohortFilterForm(data, clinics=clinics, user=request.user)
+    if request.method == "POST" and report_rate_exceeded(request.user):
+        context = {"per_hour": REPORTS_PER_HOUR}
+        return render(request, "analytics/too_many.html", context, status=429)
     if request.method == "POST" and form.is_valid():
         job = report_job_request(user=request.user, cohort_filter=form.cohort_filter())
         return redirect("analytics:job", pk=job.pk)
@@ -47,6 +59,9 @@ def job(request: HttpRequest, pk: int) -> HttpResponse:
             "job": report_job,
             "clinic_names": clinic_names,
             "report": report,
+            "refusal": REFUSALS.get(report_job.error)
+            if report_job.status == JobStatus.REFUSED
+            else None,
             "charts": report_charts(report) if report else {},
             "poll_seconds": POLL_SECONDS
             if report_job.status in (JobStatus.PENDING, JobStatus.RUNNING)

@@ -242,7 +242,8 @@ def _language(requested: Any) -> str:
 
 class ExportView(APIView):
     """One CSV export, streamed: care staff get their clinics' identified rows, researchers
-    the de-identified rows of their granted clinics; anyone else a 404."""
+    the Safe Harbor rows of their granted clinics of at least 11 patients (403 with the reason
+    if none is that large); anyone else a 404."""
 
     export: str = ""
     renderer_classes = [JSONRenderer, CsvRenderer]
@@ -254,6 +255,9 @@ class ExportView(APIView):
         user: Any = request.user
         if not exports.export_allowed(user):
             raise NotFound
+        refused = exports.refusal(user)
+        if refused:
+            raise PermissionDenied(refused)
         lines = exports.csv_lines(exports.export_rows(user=user, name=self.export))
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{self.export}.csv"'

@@ -7,43 +7,61 @@ Who gets what (README, "CSV exports"):
 
 - care staff and administrators: the patients of their clinics (administrators: all),
   identified by clinic and record number, dates exact, free text included;
-- researchers: the clinics they are granted, de-identified: a pseudonym per patient (an HMAC
-  of the patient id under ``SECRET_KEY``, stable across exports), age at AIMSS diagnosis instead
-  of a birth date, dates cut to the month (``YYYY-MM``), no names, contact or free text.
+- researchers: the clinics they are granted that hold at least 11 patients (none such: the
+  export is refused), under HIPAA Safe Harbor (45 CFR 164.514(b)(2)): per-export random
+  pseudonyms for patients and clinics (never derived from a database or API id, different in
+  every export), the year of the AIMSS diagnosis and the age then (whole years, "90+" over 89)
+  instead of a birth date, every other date as days from the AIMSS diagnosis, no record ids, no
+  free text, rows in a random order. A user with no clinic granted gets no rows.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
-from django.utils.crypto import salted_hmac
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from adherence.models import Intervention, TreatmentEvent
 from assessments.models import INTERFERENCE_FIELDS, Response
 from followup.models import Flag
-from patients.access import NO_ONE, patient_filter
-from patients.models import User, age_on
+from patients.access import patient_filter
+from patients.models import Clinic, Patient, User, age_label, age_on
 
 CHUNK_SIZE = 2000  # rows fetched per round trip of the server-side cursor
-PSEUDONYM_SALT = "aimss.interop.export-pseudonym"
-PSEUDONYM_CHARS = 16  # 64 bits of the HMAC: collisions negligible at any clinic's size
+PSEUDONYM_BYTES = 8  # 64 random bits: collisions negligible at any clinic's size
+MIN_PATIENTS = 11  # a researcher's export leaves out clinics with fewer (CMS cell-size rule)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # spreadsheet formula injection
 # Patient columns read for the identity columns (never written for researchers).
 PATIENT_VALUES = ("patient_id", "clinic__code", "record_number", "birth_date", "diagnosis")
+# Record columns researchers never get: database ids join to the API and to other exports.
+RECORD_IDS = ("id", "supersedes_id")
 
 
-def pseudonym(patient_id: int) -> str:
-    """A stable, non-reversible stand-in for a patient id (needs ``SECRET_KEY`` to link)."""
-    return salted_hmac(PSEUDONYM_SALT, str(patient_id)).hexdigest()[:PSEUDONYM_CHARS]
+class Pseudonyms:
+    """Random stand-ins, drawn fresh for each export: the same patient has the same pseudonym
+    within one export (her rows can be linked) and an unrelated one in the next."""
+
+    def __init__(self) -> None:
+        self.given: dict[Any, str] = {}
+
+    def __call__(self, key: Any) -> str:
+        if key not in self.given:
+            self.given[key] = secrets.token_hex(PSEUDONYM_BYTES)
+        return self.given[key]
 
 
-def month(value: dt.date | dt.datetime | None) -> str:
-    return value.strftime("%Y-%m") if value else ""
+def days_from(value: dt.date | dt.datetime | None, origin: dt.date | None) -> int | str:
+    """Whole days from ``origin`` (the AIMSS diagnosis) to ``value`` (UTC calendar days)."""
+    if value is None or origin is None:
+        return ""
+    day = value.astimezone(dt.UTC).date() if isinstance(value, dt.datetime) else value
+    return (day - origin).days
 
 
 def _cell(value: Any) -> Any:
@@ -143,51 +161,88 @@ def _is_researcher(user: User) -> bool:
     return not (user.is_admin_role or user.is_care_staff or user.is_patient_role)
 
 
+def researcher_clinic_ids(user: User) -> list[int]:
+    """The granted clinics a researcher's export covers: those with at least MIN_PATIENTS
+    patients (an empty grant covers none)."""
+    if not user.is_active:
+        return []
+    granted = Clinic.objects.filter(memberships__user=user)
+    sized = granted.annotate(n=Count("patients")).filter(n__gte=MIN_PATIENTS)
+    return list(sized.values_list("pk", flat=True))
+
+
+def refusal(user: User) -> str | None:
+    """Why ``user``'s export is refused, or None: a researcher's granted patients are all in
+    clinics too small to export."""
+    if not _is_researcher(user) or researcher_clinic_ids(user):
+        return None
+    if Patient.objects.filter(clinic__memberships__user=user).exists():
+        return _(
+            "This export is refused: each of your clinics has fewer than 11 patients, and a "
+            "de-identified export never describes fewer."
+        )
+    return None
+
+
 def _scope(user: User, path: str) -> Q:
-    """Care staff and admins: what ``patients.access`` grants; researchers: granted clinics."""
+    """Care staff and admins: what ``patients.access`` grants; researchers: granted clinics
+    large enough to export."""
     if _is_researcher(user):
-        return Q(**{f"{path}__clinic__memberships__user": user}) if user.is_active else NO_ONE
+        return Q(**{f"{path}__clinic_id__in": researcher_clinic_ids(user)})
     return patient_filter(user, path)
 
 
 def export_rows(*, user: User, name: str) -> Iterator[list[Any]]:
     """The header, then one row per record within ``user``'s reach (identified or not)."""
+    if _is_researcher(user):
+        yield from _safe_harbor_rows(user=user, name=name)
+        return
     export = EXPORTS[name]
-    deidentified = _is_researcher(user)
     path = export.patient_path
-    patient_values = {
-        "patient_id": f"{path}_id",
-        "clinic__code": f"{path}__clinic__code",
-        "record_number": f"{path}__record_number",
-        "birth_date": f"{path}__birth_date",
-        "diagnosis": f"{path}__aimss_diagnosis_date",
-    }
-    own = export.columns if deidentified else export.columns + export.free_text
+    own = export.columns + export.free_text
     queryset = (
         export.queryset()
         .filter(_scope(user, path))
         .order_by(f"{path}_id", "id")
-        .values_list(*own, *patient_values.values())
+        .values_list(*own, f"{path}__clinic__code", f"{path}__record_number")
     )
-    if deidentified:
-        yield ["clinic", "pseudonym", "age_at_diagnosis", *own]
-    else:
-        yield ["clinic", "record_number", *own]
+    yield ["clinic", "record_number", *own]
     for values in queryset.iterator(chunk_size=CHUNK_SIZE):
+        yield [values[-2], values[-1], *values[: len(own)]]
+
+
+def _safe_harbor_rows(*, user: User, name: str) -> Iterator[list[Any]]:
+    """A researcher's rows under HIPAA Safe Harbor (see the module's docstring)."""
+    export = EXPORTS[name]
+    path = export.patient_path
+    own = [c for c in export.columns if c not in RECORD_IDS]
+    queryset = (
+        export.queryset()
+        .filter(_scope(user, path))
+        .order_by("?")  # rows in a random order: the order says nothing about a patient
+        .values_list(
+            *own,
+            f"{path}_id",
+            f"{path}__clinic_id",
+            f"{path}__birth_date",
+            f"{path}__aimss_diagnosis_date",
+        )
+    )
+    columns = [f"{c}_day" if c in export.dates else c for c in own]
+    yield ["site", "pseudonym", "diagnosis_year", "age_at_diagnosis", *columns]
+    patients, sites = Pseudonyms(), Pseudonyms()
+    for values in queryset.iterator(chunk_size=CHUNK_SIZE):
+        patient_id, clinic_id, birth, diagnosis = values[len(own) :]
         record = dict(zip(own, values[: len(own)], strict=True))
-        patient = dict(zip(PATIENT_VALUES, values[len(own) :], strict=True))
-        if deidentified:
-            diagnosis, birth = patient["diagnosis"], patient["birth_date"]
-            identity = [
-                patient["clinic__code"],
-                pseudonym(patient["patient_id"]),
-                age_on(birth, diagnosis) if diagnosis else "",
-            ]
-            cells = [month(record[c]) if c in export.dates else record[c] for c in own]
-        else:
-            identity = [patient["clinic__code"], patient["record_number"]]
-            cells = [record[c] for c in own]
-        yield identity + cells
+        age = age_label(age_on(birth, diagnosis)) if diagnosis else ""
+        cells = [days_from(record[c], diagnosis) if c in export.dates else record[c] for c in own]
+        yield [
+            sites(clinic_id),
+            patients(patient_id),
+            diagnosis.year if diagnosis else "",
+            age,
+            *cells,
+        ]
 
 
 class _Echo:

@@ -50,8 +50,10 @@ def patient_filter(user: Any, path: str = "") -> Q:
 
 
 def clinic_ids_of(user: Any) -> list[int] | None:
-    """The clinics whose patients ``user`` may see: None for every clinic (administrators),
-    an empty list for no one (patients see themselves only; researchers no identified data)."""
+    """The clinics whose identified patients ``user`` may see: None for every clinic
+    (administrators), an empty list for no one (patients see themselves only; researchers and
+    staff with no clinic no identified data). A membership marked de-identified gives none:
+    its clinic is seen only through disclosure-controlled analytics."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     if user.is_admin_role:
@@ -59,7 +61,9 @@ def clinic_ids_of(user: Any) -> list[int] | None:
     if user.is_care_staff:
         if not hasattr(user, "_clinic_ids"):  # asked several times per request
             user._clinic_ids = list(
-                StaffMembership.objects.filter(user=user).values_list("clinic_id", flat=True)
+                StaffMembership.objects.filter(user=user, deidentified=False).values_list(
+                    "clinic_id", flat=True
+                )
             )
         return list(user._clinic_ids)
     return []

@@ -21,6 +21,7 @@ class ClinicAdmin(admin.ModelAdmin):
 
 class StaffMembershipInline(admin.TabularInline):
     model = StaffMembership
+    fields = ["clinic", "deidentified"]
     extra = 1
 
 

@@ -155,10 +155,18 @@ class User(AbstractUser):
 
 @audited()
 class StaffMembership(models.Model):
-    """A staff member's membership of one clinic."""
+    """A staff member's membership of one clinic: identified (care) or de-identified only."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="memberships")
+    deidentified = models.BooleanField(
+        _("de-identified only"),
+        default=False,
+        help_text=_(
+            "This member sees the clinic's patients only as de-identified analytics, under "
+            "disclosure control, never by name (researchers always do)."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -198,6 +206,14 @@ class HrStatus(models.TextChoices):
 def age_on(birth_date: dt.date, on: dt.date) -> int:
     """Whole years between ``birth_date`` and ``on``."""
     return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+TOP_AGE = 90  # ages over 89 are one category, "90+" (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(C))
+
+
+def age_label(years: int) -> str:
+    """An age for de-identified output: whole years, "90+" for anyone older than 89."""
+    return f"{TOP_AGE}+" if years >= TOP_AGE else str(years)
 
 
 def bmi(height_cm: Decimal, weight_kg: Decimal) -> Decimal:

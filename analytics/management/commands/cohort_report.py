@@ -8,9 +8,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from analytics import disclosure
 from analytics.cohort import CohortFilter
+from analytics.forms import QUARTERS_ONLY
 from analytics.report import cohort_report, report_csv
-from patients.models import Clinic
+from analytics.services import clinics_for, under_disclosure_control
+from patients.access import can_run_analytics
+from patients.models import Clinic, User
 
 
 def _date(value: str) -> dt.date:
@@ -23,7 +27,9 @@ def _date(value: str) -> dt.date:
 class Command(BaseCommand):
     help = (
         "Table 1, Kaplan-Meier and log-rank, Cox models, trajectories and competing risks on "
-        "the cohort (patients by AIMSS diagnosis date), de-identified, as JSON or CSV."
+        "the cohort (patients by AIMSS diagnosis date), de-identified, as JSON or CSV. With "
+        "--user, as that user may see it: her clinics only, and under disclosure control "
+        "(no group under 11, whole quarters) unless she may see them identified."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,23 +39,57 @@ class Command(BaseCommand):
         parser.add_argument("--from", dest="date_from", type=_date, help="diagnosed on or after")
         parser.add_argument("--to", dest="date_to", type=_date, help="diagnosed on or before")
         parser.add_argument("--format", choices=("json", "csv"), default="json")
+        parser.add_argument(
+            "--user", help="run as this user (username): her clinics, her disclosure control"
+        )
+        parser.add_argument(
+            "--deidentified",
+            action="store_true",
+            help="apply disclosure control (for a report that leaves the clinic)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        clinic_ids = []
+        user = self._user(options["user"])
+        allowed = clinics_for(user) if user else Clinic.objects.all()
+        clinic_ids: list[int] = []
         for given in options["clinic"]:
-            clinic = Clinic.objects.filter(code=given).first()
-            if clinic is None and given.isdigit():
-                clinic = Clinic.objects.filter(pk=int(given)).first()
+            clinic = allowed.filter(code=given).first()
+            if clinic is None and given.isascii() and given.isdigit():
+                clinic = allowed.filter(pk=int(given)).first()
             if clinic is None:
                 raise CommandError(f"no clinic with id or code {given!r}")
             clinic_ids.append(clinic.pk)
+        if user and not clinic_ids:
+            clinic_ids = list(allowed.values_list("pk", flat=True))
+            if not clinic_ids:
+                raise CommandError(f"no clinic is granted to {user.username}: nothing to analyse")
         cohort_filter = CohortFilter(
-            clinic_ids=tuple(sorted(clinic_ids)),
+            clinic_ids=tuple(sorted(clinic_ids)) if clinic_ids else None,
             date_from=options["date_from"],
             date_to=options["date_to"],
         )
-        report = cohort_report(cohort_filter=cohort_filter)
+        controlled = options["deidentified"] or (
+            user is not None and under_disclosure_control(user, cohort_filter)
+        )
+        if controlled:
+            start, end = cohort_filter.date_from, cohort_filter.date_to
+            if (start and not disclosure.is_quarter_start(start)) or (
+                end and not disclosure.is_quarter_end(end)
+            ):
+                raise CommandError(str(QUARTERS_ONLY))
+        try:
+            report = cohort_report(cohort_filter=cohort_filter, disclosure_control=controlled)
+        except disclosure.ReportRefused as refused:
+            raise CommandError(str(refused)) from None
         if options["format"] == "csv":
             self.stdout.write(report_csv(report), ending="")
         else:
             self.stdout.write(json.dumps(report, indent=1))
+
+    def _user(self, username: str | None) -> User | None:
+        if username is None:
+            return None
+        user = User.objects.filter(username=username).first()
+        if user is None or not can_run_analytics(user):
+            raise CommandError(f"{username!r} is not a user who may run cohort analytics")
+        return user
