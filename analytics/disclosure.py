@@ -16,10 +16,12 @@ The rules, every one applied before a number leaves the server:
 - **Ages** are whole years, top-coded at 90 (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(C):
   ages over 89 are aggregated into a single category of 90 or older).
 
-New analyses go through :func:`suppress_report` too: any dict holding a patient count ``n``
+The cell rules themselves (:func:`~patients.disclosure.suppress_linked`) live in
+:mod:`patients.disclosure`, below every app that shows a count. New analyses go through
+:func:`suppress_report` too: any dict holding a patient count ``n``
 (with its ``mean``, ``sd``, ``percent``, ... beside it) or a curve with ``n_at_risk`` per step
 is suppressed by the generic rules; a table whose cells add up to a shown total calls
-:func:`suppress_cells` for its complementary suppression.
+``suppress_cells`` or ``suppress_linked`` for its complementary suppression.
 """
 
 from __future__ import annotations
@@ -27,19 +29,22 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 from django.utils.translation import gettext_lazy as _
 
 from patients.access import clinic_ids_of
-from patients.models import TOP_AGE
+from patients.disclosure import (
+    MIN_CELL,
+    TOP_AGE,
+    is_small,
+    suppress_cells,
+    suppress_linked,
+    top_coded_age,
+)
 
 from .cohort import DAYS_PER_MONTH
-
-K = TypeVar("K")
-
-MIN_CELL = 11  # smallest group shown (CMS cell-size suppression policy: cells of 1-10 hidden)
 
 # Keys of a dict that count patients (suppressed when 1-10) ...
 COUNT_KEYS = ("n", "events", "n_complete")
@@ -98,22 +103,12 @@ def applies(user: Any, clinic_ids: Iterable[int]) -> bool:
     return not set(clinic_ids) <= set(identified)
 
 
-def is_small(value: Any) -> bool:
-    """A count of 1 to 10 patients (zero may be shown)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < MIN_CELL
-
-
 def is_quarter_start(day: dt.date) -> bool:
     return (day.month, day.day) in QUARTER_STARTS
 
 
 def is_quarter_end(day: dt.date) -> bool:
     return (day.month, day.day) in QUARTER_ENDS
-
-
-def top_coded_age(years: float) -> int:
-    """Whole years, 90 for anyone older than 89."""
-    return min(int(years), TOP_AGE)
 
 
 # --- Before computing -------------------------------------------------------------------------
@@ -140,31 +135,6 @@ def coarsen(data: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- After computing --------------------------------------------------------------------------
-
-
-def suppress_linked(values: Mapping[K, Any], relations: Iterable[Iterable[K]]) -> dict[K, Any]:
-    """Cells of 1-10 hidden (``None``), then complementary suppression.
-
-    Each relation lists cells that add up (a row and its total): if exactly one of them were
-    hidden it could be worked out from the others, so the smallest other non-zero shown cell
-    of that relation is hidden too, until no relation has a single hidden cell."""
-    out: dict[K, Any] = {k: (None if is_small(v) else v) for k, v in values.items()}
-    groups = [[k for k in relation if k in out] for relation in relations]
-    changed = True
-    while changed:
-        changed = False
-        for relation in groups:
-            hidden = [k for k in relation if out[k] is None]
-            shown = [(out[k], str(k), k) for k in relation if out[k]]  # zeros give nothing
-            if len(hidden) == 1 and shown:
-                out[min(shown)[2]] = None
-                changed = True
-    return out
-
-
-def suppress_cells(cells: Mapping[str, Any]) -> dict[str, Any]:
-    """Cells that add up to a total that is shown (or derivable): see :func:`suppress_linked`."""
-    return suppress_linked(cells, [list(cells)])
 
 
 def _curve(curve: dict[str, Any]) -> None:
@@ -286,3 +256,19 @@ def suppress_report(report: dict[str, Any]) -> dict[str, Any]:
     _generic(out)
     out["disclosure_control"] = {"min_cell": MIN_CELL, "top_age": TOP_AGE}
     return out
+
+
+__all__ = [
+    "MIN_CELL",
+    "REFUSALS",
+    "TOP_AGE",
+    "ReportRefused",
+    "applies",
+    "coarsen",
+    "is_small",
+    "refusal",
+    "suppress_cells",
+    "suppress_linked",
+    "suppress_report",
+    "top_coded_age",
+]

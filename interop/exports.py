@@ -31,11 +31,11 @@ from adherence.models import Intervention, TreatmentEvent
 from assessments.models import INTERFERENCE_FIELDS, Response
 from followup.models import Flag
 from patients.access import patient_filter
-from patients.models import Clinic, Patient, User, age_label, age_on
+from patients.disclosure import MIN_CELL, age_label
+from patients.models import Clinic, Patient, User, age_on
 
 CHUNK_SIZE = 2000  # rows fetched per round trip of the server-side cursor
 PSEUDONYM_BYTES = 8  # 64 random bits: collisions negligible at any clinic's size
-MIN_PATIENTS = 11  # a researcher's export leaves out clinics with fewer (CMS cell-size rule)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # spreadsheet formula injection
 # Patient columns read for the identity columns (never written for researchers).
 PATIENT_VALUES = ("patient_id", "clinic__code", "record_number", "birth_date", "diagnosis")
@@ -162,12 +162,12 @@ def _is_researcher(user: User) -> bool:
 
 
 def researcher_clinic_ids(user: User) -> list[int]:
-    """The granted clinics a researcher's export covers: those with at least MIN_PATIENTS
+    """The granted clinics a researcher's export covers: those with at least MIN_CELL
     patients (an empty grant covers none)."""
     if not user.is_active:
         return []
     granted = Clinic.objects.filter(memberships__user=user)
-    sized = granted.annotate(n=Count("patients")).filter(n__gte=MIN_PATIENTS)
+    sized = granted.annotate(n=Count("patients")).filter(n__gte=MIN_CELL)
     return list(sized.values_list("pk", flat=True))
 
 

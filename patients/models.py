@@ -208,14 +208,6 @@ def age_on(birth_date: dt.date, on: dt.date) -> int:
     return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
 
 
-TOP_AGE = 90  # ages over 89 are one category, "90+" (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(C))
-
-
-def age_label(years: int) -> str:
-    """An age for de-identified output: whole years, "90+" for anyone older than 89."""
-    return f"{TOP_AGE}+" if years >= TOP_AGE else str(years)
-
-
 def bmi(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
     """Body-mass index in kg/m², to one decimal."""
     metres = Decimal(height_cm) / 100

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from .disclosure import suppress_linked
 from .models import Clinic, User
 
 
@@ -17,7 +18,8 @@ def clinics_of(user: User) -> QuerySet[Clinic]:
 
 
 def cohort_summary(*, user: User) -> list[dict[str, Any]]:
-    """De-identified counts per clinic of ``user`` (for researchers): no names, no dates."""
+    """De-identified counts per clinic of ``user`` (for researchers): no names, no dates, and
+    under disclosure control (a count of 1-10 is None, as is one that would give it away)."""
     rows = (
         clinics_of(user)
         .annotate(
@@ -29,4 +31,18 @@ def cohort_summary(*, user: User) -> list[dict[str, Any]]:
         )
         .values("name", "n_patients", "n_diagnosed", "n_stage_0_i", "n_stage_ii", "n_stage_iii")
     )
-    return [dict(row) for row in rows]
+    return [_suppressed(dict(row)) for row in rows]
+
+
+def _suppressed(row: dict[str, Any]) -> dict[str, Any]:
+    """A clinic's row of counts: stages add up to the patients, and so do the diagnosed and
+    the undiagnosed (not shown, but derivable), so each is suppressed as a table."""
+    cells = {k: v for k, v in row.items() if k.startswith("n_")}
+    cells["undiagnosed"] = cells["n_patients"] - cells["n_diagnosed"]
+    stages = ["n_stage_0_i", "n_stage_ii", "n_stage_iii"]
+    kept = suppress_linked(
+        cells,
+        [["n_diagnosed", "undiagnosed", "n_patients"], [*stages, "n_patients"]],
+    )
+    del kept["undiagnosed"]
+    return row | kept
