@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -107,8 +108,8 @@ class ReportListView(APIView):
         user = _analyst(request)
         if report_rate_exceeded(user):
             raise Throttled(
-                detail=f"At most {REPORTS_PER_HOUR} reports may be started in an hour; "
-                "try again later."
+                detail=_("At most %(n)d reports may be started in an hour; try again later.")
+                % {"n": REPORTS_PER_HOUR}
             )
         payload = ReportRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

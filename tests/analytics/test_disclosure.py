@@ -32,6 +32,7 @@ from tests.analytics.test_import import _rows, _write
 from tests.conftest import client_for
 from tests.factories import ClinicFactory, UserFactory
 
+COUNTS = ("n", "events", "n_complete", "n_patients", "n_events")
 SMALL_NUMBER = re.compile(r"(?<![\w.,:/+-])(10|[1-9])(?![\w.,:/%-])")
 
 
@@ -61,9 +62,7 @@ def clinics(db: None, tmp_path: Path) -> Clinics:
         big=big,
         few=few,
         researcher=UserFactory.create(username="res_big", role=Role.RESEARCHER, clinics=[big]),
-        researcher_few=UserFactory.create(
-            username="res_few", role=Role.RESEARCHER, clinics=[few]
-        ),
+        researcher_few=UserFactory.create(username="res_few", role=Role.RESEARCHER, clinics=[few]),
         clinician=UserFactory.create(username="clin_big", role=Role.CLINICIAN, clinics=[big]),
         clinician_deidentified=deidentified,
     )
@@ -78,9 +77,8 @@ def _small_counts(value: Any, path: str = "") -> list[str]:
     elif isinstance(value, dict):
         for key, inner in value.items():
             where = f"{path}.{key}"
-            if key in ("n", "events", "n_complete", "n_patients", "n_events"):
-                if disclosure.is_small(inner):
-                    found.append(f"{where}={inner}")
+            if key in COUNTS and disclosure.is_small(inner):
+                found.append(f"{where}={inner}")
             if key == "n_at_risk" and any(disclosure.is_small(n) for n in inner or []):
                 found.append(where)
             if key in ("excluded", "events") and isinstance(inner, dict):
@@ -144,7 +142,8 @@ def test_promise_21_a_controlled_report_shows_no_count_mean_or_curve_of_fewer_th
             for group in ("monotherapy", "combined"):
                 entry = row["groups"][group]
                 if entry["n"] is not None and entry["n"] < 11:
-                    assert entry["mean"] is None and entry["sd"] is None
+                    assert entry["mean"] is None
+                    assert entry["sd"] is None
     assert hidden_cells >= 2
     # events by group add up to the total: never exactly one of them hidden
     events = [report["groups"][g]["events"] for g in ("monotherapy", "combined")]
@@ -160,7 +159,8 @@ def test_promise_21_a_controlled_report_shows_no_count_mean_or_curve_of_fewer_th
 def test_promise_21_ages_are_whole_years_top_coded_at_90(clinics: Clinics) -> None:
     # given the cohort with its oldest patient made 95 at her diagnosis
     oldest = Patient.objects.filter(clinic=clinics.big).order_by("birth_date").first()
-    assert oldest is not None and oldest.aimss_diagnosis_date is not None
+    assert oldest is not None
+    assert oldest.aimss_diagnosis_date is not None
     oldest.birth_date = oldest.aimss_diagnosis_date - dt.timedelta(days=round(95.4 * 365.25))
     oldest.save()
     cohort = build_cohort(CohortFilter(clinic_ids=(clinics.big.pk,)))
@@ -246,9 +246,7 @@ def test_promise_21_an_interference_stratum_under_11_is_refused_not_computed(
     assert cohort_import(path=_write(tmp_path, rows, "str.csv")).errors == []
     monkeypatch.setattr("analytics.report.report_from_data", _refuse_to_compute)
     with pytest.raises(disclosure.ReportRefused) as refused:
-        cohort_report(
-            cohort_filter=CohortFilter(clinic_ids=(stratum.pk,)), disclosure_control=True
-        )
+        cohort_report(cohort_filter=CohortFilter(clinic_ids=(stratum.pk,)), disclosure_control=True)
     assert refused.value.code == "stratum"
 
 
@@ -312,7 +310,8 @@ def test_promise_21_a_de_identified_membership_is_controlled_and_sees_no_one_by_
     assert client.post(reverse("analytics:home"), {}).status_code == 302
     job = ReportJob.objects.get(created_by=clinics.clinician_deidentified)
     assert job.disclosure_control is True
-    assert job.result is not None and job.result["disclosure_control"]["min_cell"] == 11
+    assert job.result is not None
+    assert job.result["disclosure_control"]["min_cell"] == 11
     # and she sees none of the clinic's patients identified, on the page or the API
     names = Patient.objects.filter(clinic=clinics.big).values_list("family_name", flat=True)
     page = client.get(reverse("clinical:patients")).content.decode()
@@ -326,13 +325,15 @@ def test_promise_21_a_controlled_user_never_reuses_an_uncontrolled_cached_result
     # given the clinician's (identified, uncontrolled) report on the clinic
     client_for(clinics.clinician).post(reverse("analytics:home"), {})
     mine = ReportJob.objects.get(created_by=clinics.clinician)
-    assert mine.status == JobStatus.DONE and mine.disclosure_control is False
+    assert mine.status == JobStatus.DONE
+    assert mine.disclosure_control is False
     # when a researcher asks for the very same filter
     client_for(clinics.researcher).post(reverse("analytics:home"), {})
     theirs = ReportJob.objects.get(created_by=clinics.researcher)
     # then hers is computed under control, not copied from the clinician's
     assert theirs.cache_key != mine.cache_key
-    assert theirs.result is not None and "disclosure_control" in theirs.result
+    assert theirs.result is not None
+    assert "disclosure_control" in theirs.result
     assert _small_counts(theirs.result) == []
 
 
@@ -344,13 +345,15 @@ def test_promise_21_report_counts_in_lists_obey_the_cell_rule(clinics: Clinics) 
     # the page's list and the API's list hide it
     page = client.get(reverse("analytics:home")).content.decode()
     row = re.search(r"<tbody>(.*?)</tbody>", page, re.S)
-    assert row is not None and "hidden" in row.group(1)
+    assert row is not None
+    assert "hidden" in row.group(1)
     assert ">10<" not in row.group(1)
     listed = client.get(reverse("api:analytics-reports")).json()
     assert [entry["n_patients"] for entry in listed] == [None]
-    assert client.get(reverse("api:analytics-report", kwargs={"pk": job.pk})).json()[
-        "n_patients"
-    ] is None
+    assert (
+        client.get(reverse("api:analytics-report", kwargs={"pk": job.pk})).json()["n_patients"]
+        is None
+    )
     # while an uncontrolled job's count is shown to its clinician
     client_for(clinics.clinician).post(reverse("analytics:home"), {})
     listed = client_for(clinics.clinician).get(reverse("api:analytics-reports")).json()

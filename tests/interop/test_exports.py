@@ -1,9 +1,12 @@
-"""CSV exports: streamed, scoped to the caller's clinics, de-identified for researchers."""
+"""CSV exports: streamed, scoped to the caller's clinics; for researchers, HIPAA Safe Harbor
+and no clinic under 11 patients (RELIABILITY 21)."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
 from typing import Any
 
 import pytest
@@ -15,8 +18,15 @@ from django.urls import reverse
 
 from assessments.models import Response
 from interop import exports
+from patients.disclosure import age_label
+from patients.models import Patient, age_on
 from tests.conftest import World, client_for
-from tests.factories import InterventionFactory, ResponseFactory, TreatmentEventFactory
+from tests.factories import (
+    InterventionFactory,
+    PatientFactory,
+    ResponseFactory,
+    TreatmentEventFactory,
+)
 
 EXPORT_ROUTES = ["api:export-responses", "api:export-events", "api:export-interventions",
                  "api:export-flags"]  # fmt: skip
@@ -51,28 +61,93 @@ def test_staff_get_only_their_clinics_rows_identified(records: World, route: str
         assert {row["record_number"] for row in rows} == {records.patient_a.record_number}
 
 
+def _eleven_in_clinic_a(world: World) -> list[Patient]:
+    """Clinic A grown to 11 patients of ages 60-70 at diagnosis, one of them 95, each with a
+    response, an interruption and an intervention."""
+    patients = [world.patient_a]
+    for i in range(10):
+        years = 95 if i == 0 else 60 + i
+        birth = dt.date(2024 - years, 2, 1)  # diagnosed 2024-03-01: ``years`` old then
+        patients.append(PatientFactory.create(clinic=world.clinic_a, birth_date=birth))
+    for patient in patients:
+        ResponseFactory.create(patient=patient, treatments=f"note of {patient.family_name}")
+        TreatmentEventFactory.create(patient=patient)
+        InterventionFactory.create(patient=patient)
+    return patients
+
+
 @pytest.mark.parametrize("route", EXPORT_ROUTES)
-def test_researchers_get_both_clinics_de_identified(records: World, route: str) -> None:
-    # when a researcher granted both clinics exports
-    response: Any = client_for(records.researcher).get(reverse(route))
+def test_promise_21_researcher_exports_meet_hipaa_safe_harbor(world: World, route: str) -> None:
+    # given clinic A with 11 patients and clinic B with 1, both granted to the researcher
+    patients = _eleven_in_clinic_a(world)
+    ResponseFactory.create(patient=world.patient_b)
+    # when she exports
+    response: Any = client_for(world.researcher).get(reverse(route))
+    assert response.status_code == 200
     body = b"".join(response.streaming_content).decode()
-    # then there are no names, record numbers, birth dates, free text or exact dates
-    for patient in (records.patient_a, records.patient_b):
-        for secret in (patient.family_name, patient.given_name, patient.record_number,
-                       patient.email, patient.birth_date.isoformat()):  # fmt: skip
-            assert secret not in body
     rows = list(csv.DictReader(io.StringIO(body)))
-    assert "record_number" not in rows[0] if rows else True
-    if route == "api:export-responses":
-        assert {row["clinic"] for row in rows} == {"a", "b"}
-        assert {row["pseudonym"] for row in rows} == {
-            exports.pseudonym(records.patient_a.pk),
-            exports.pseudonym(records.patient_b.pk),
+    # then no name, record number, contact, birth date, free text or clinic code is in it
+    for patient in [*patients, world.patient_b]:
+        for secret in (patient.family_name, patient.record_number, patient.email,
+                       patient.birth_date.isoformat()):  # fmt: skip
+            assert secret not in body
+    assert "note of" not in body
+    header = body.splitlines()[0].split(",")
+    assert header[:4] == ["site", "pseudonym", "diagnosis_year", "age_at_diagnosis"]
+    assert not {"id", "supersedes_id", "record_number", "clinic", "treatments", "note"} & set(
+        header
+    )
+    # no calendar date finer than the year: times are days from the AIMSS diagnosis
+    assert not re.search(r"\d{4}-\d{2}", body)
+    day_columns = [c for c in header if c.endswith("_day")]
+    assert day_columns
+    for row in rows:
+        assert row["diagnosis_year"] == "2024"
+        for column in day_columns:
+            assert row[column] == "" or re.fullmatch(r"-?\d+", row[column])
+    # clinic B (one patient) is left out; ages are whole years, 90+ over 89
+    assert len({row["site"] for row in rows}) <= 1
+    if route != "api:export-flags":
+        assert len({row["pseudonym"] for row in rows}) == 11
+        assert {row["age_at_diagnosis"] for row in rows} == {"62", "90+"} | {
+            str(60 + i) for i in range(1, 10)
         }
-        # age at AIMSS diagnosis (1961-05-14 -> 2024-03-01) instead of the birth date
-        assert {row["age_at_diagnosis"] for row in rows} == {"62"}
-        assert all(len(row["submitted_at"]) == len("2026-11") for row in rows)
-        assert "treatments" not in rows[0]
+    if route == "api:export-events":
+        # the default interruption starts on 2024-09-01: 184 days after 2024-03-01
+        assert {row["start_date_day"] for row in rows} == {"184"}
+
+
+def test_promise_21_researcher_pseudonyms_are_random_per_export_and_rows_shuffled(
+    world: World,
+) -> None:
+    patients = _eleven_in_clinic_a(world)
+    client = client_for(world.researcher)
+    exports_seen = [_rows(client.get(reverse("api:export-responses"))) for _ in range(2)]
+    first, second = ({row["pseudonym"] for row in rows} for rows in exports_seen)
+    # then each export has its own pseudonyms, unrelated to any id or earlier export
+    assert len(first) == len(second) == 11
+    assert first.isdisjoint(second)
+    ids = {str(p.pk) for p in patients} | {str(p.user_id) for p in patients}
+    for pseudonym in first | second:
+        assert re.fullmatch(r"[0-9a-f]{16}", pseudonym)
+        assert not any(pseudonym.endswith(i) or pseudonym.startswith(i) for i in ids)
+    # and the rows come in a random order: not the patients' order, nor twice the same
+    ages = [[row["age_at_diagnosis"] for row in rows] for rows in exports_seen]
+    by_patient = [age_label(age_on(p.birth_date, dt.date(2024, 3, 1))) for p in patients]
+    orders = {tuple(ages[0]), tuple(ages[1]), tuple(by_patient)}
+    assert len(orders) >= 2
+    assert sorted(ages[0]) == sorted(ages[1]) == sorted(by_patient)
+
+
+def test_promise_21_a_researcher_whose_clinics_are_all_under_11_patients_is_refused(
+    records: World,
+) -> None:
+    # given clinics A and B of one patient each
+    for route in EXPORT_ROUTES:
+        response = client_for(records.researcher).get(reverse(route))
+        # then the export is refused with its reason, and nothing of theirs is sent
+        assert response.status_code == 403
+        assert "fewer than 11 patients" in response.content.decode()
 
 
 @pytest.mark.parametrize("route", EXPORT_ROUTES)

@@ -94,6 +94,12 @@ OBJECT_ROUTES: dict[str, Route] = {
         marker=lambda w: w.clinic_b.name,
         identified=False,
     ),
+    "api:analytics-report": Route(
+        lambda w: {"pk": _report_job_of_clinician_b(w).pk},
+        "clinician_b",
+        marker=lambda w: f'"clinic_ids":[{w.clinic_b.pk}]',
+        identified=False,
+    ),
     "api:patient-detail": Route(lambda w: {"pk": w.patient_b.pk}, "patient_b_user"),
     "api:assessment-detail": Route(
         lambda w: {"pk": response_of_b(w).pk}, "patient_b_user", marker=lambda w: RESPONSE_B_MARKER
