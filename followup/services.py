@@ -143,10 +143,15 @@ def flag_raise(
 
 
 def _recipients(flag: Flag, reason: str) -> list[User]:
+    """Her clinic's nurses (or clinicians) who see its patients identified: a membership
+    marked de-identified gets no flag about anyone."""
     role = Role.NURSE if reason == NotificationReason.OPENED else Role.CLINICIAN
     return list(
         User.objects.filter(
-            role=role, is_active=True, memberships__clinic_id=flag.patient.clinic_id
+            role=role,
+            is_active=True,
+            memberships__clinic_id=flag.patient.clinic_id,
+            memberships__deidentified=False,
         ).distinct()
     )
 

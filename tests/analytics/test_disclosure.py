@@ -29,7 +29,7 @@ from analytics.services import REPORTS_PER_HOUR
 from patients.disclosure import suppress_cells, suppress_linked
 from patients.models import Clinic, Patient, Role, StaffMembership, User
 from tests.analytics.test_import import _rows, _write
-from tests.conftest import client_for
+from tests.conftest import World, client_for
 from tests.factories import ClinicFactory, UserFactory
 
 COUNTS = ("n", "events", "n_complete", "n_patients", "n_events")
@@ -513,3 +513,29 @@ def test_promise_22_staff_with_no_clinic_see_no_patient_data(clinics: Clinics, r
         assert export.status_code == 200
         lines = b"".join(export.streaming_content).decode().splitlines()  # type: ignore[attr-defined]
         assert len(lines) == 1, (name, lines[:3])
+
+
+def test_promise_21_a_de_identified_nurse_gets_no_flag_and_no_queue_of_her_clinic(
+    world: World,
+) -> None:
+    from followup.models import FlagNotification
+    from followup.services import flag_raise
+
+    # given a nurse of clinic A whose membership is marked de-identified
+    nurse = UserFactory.create(username="nurse_deid", role=Role.NURSE, clinics=[world.clinic_a])
+    StaffMembership.objects.filter(user=nurse).update(deidentified=True)
+    # when a high-priority flag opens for a patient of clinic A
+    flag = flag_raise(
+        patient_id=world.patient_a.pk,
+        kind="high_interference",
+        source="response",
+        source_id=1,
+        value=9.4,
+    ).flag
+    # then only the identified nurse is told, and the de-identified one sees no queue row
+    recipients = [n.recipient for n in FlagNotification.objects.filter(flag=flag)]
+    assert recipients == [world.nurse_a]
+    queue = client_for(nurse).get(reverse("followup:queue")).content.decode()
+    assert world.patient_a.family_name not in queue
+    assert client_for(nurse).get(reverse("api:flag-list")).json()["count"] == 0
+    assert client_for(world.nurse_a).get(reverse("api:flag-list")).json()["count"] == 1
