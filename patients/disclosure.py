@@ -40,8 +40,9 @@ def suppress_linked(values: Mapping[K, Any], relations: Iterable[Iterable[K]]) -
     """Cells of 1-10 hidden (``None``), then complementary suppression.
 
     Each relation lists cells that add up (a row and its total): if exactly one of them were
-    hidden it could be worked out from the others, so the smallest other non-zero shown cell
-    of that relation is hidden too, until no relation has a single hidden cell."""
+    hidden it could be worked out from the others, so the smallest other shown cell of that
+    relation (a zero too: it loses least) is hidden too, until no relation has a single
+    hidden cell."""
     out: dict[K, Any] = {k: (None if is_small(v) else v) for k, v in values.items()}
     groups = [[k for k in relation if k in out] for relation in relations]
     changed = True
@@ -49,7 +50,7 @@ def suppress_linked(values: Mapping[K, Any], relations: Iterable[Iterable[K]]) -
         changed = False
         for relation in groups:
             hidden = [k for k in relation if out[k] is None]
-            shown = [(out[k], str(k), k) for k in relation if out[k]]  # zeros give nothing
+            shown = [(out[k], str(k), k) for k in relation if out[k] is not None]
             if len(hidden) == 1 and shown:
                 out[min(shown)[2]] = None
                 changed = True

@@ -97,12 +97,17 @@ def _hidden(cells: list[Any]) -> int:
 def test_promise_21_a_cell_of_1_to_10_is_hidden_with_the_cell_that_would_give_it_back() -> None:
     # a row of three cells adding up to a shown total: 4 is hidden, and so is the next smallest
     assert suppress_cells({"a": 4, "b": 30, "c": 50}) == {"a": None, "b": None, "c": 50}
-    # zero is shown, and gives nothing away; two small cells hide each other
+    # zero is shown; two small cells hide each other
     assert suppress_cells({"a": 0, "b": 3, "c": 7, "d": 40}) == {
         "a": 0,
         "b": None,
         "c": None,
         "d": 40,
+    }
+    # one small cell beside a zero: the zero is hidden with it (or their sum gives it back)
+    assert suppress_cells({"no_strategy": 3, "no_baseline": 0}) == {
+        "no_strategy": None,
+        "no_baseline": None,
     }
     # nothing small: nothing hidden
     assert suppress_cells({"a": 11, "b": 12}) == {"a": 11, "b": 12}
@@ -335,6 +340,13 @@ def test_promise_21_a_controlled_user_never_reuses_an_uncontrolled_cached_result
     assert theirs.result is not None
     assert "disclosure_control" in theirs.result
     assert _small_counts(theirs.result) == []
+    # and her page shows the hidden cells as hidden
+    page = client_for(clinics.researcher).get(reverse("analytics:job", kwargs={"pk": theirs.pk}))
+    assert page.status_code == 200
+    text = _visible_text(page.content.decode())
+    assert "De-identified: values describing fewer than 11 patients" in text
+    assert "hidden" in text
+    assert "None" not in text
 
 
 def test_promise_21_report_counts_in_lists_obey_the_cell_rule(clinics: Clinics) -> None:
