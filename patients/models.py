@@ -7,16 +7,19 @@ are computed from what was recorded and never stored a second time.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pgtrigger
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from aimss_tracker.audit import audited
@@ -125,7 +128,11 @@ class Clinic(models.Model):
         return self.name
 
 
-@audited(exclude=["password", "last_login"])
+# Salt of the session hash below (the one Django's ``AbstractBaseUser`` uses).
+SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
+
+
+@audited(exclude=["password", "last_login", "sessions_revoked_at"])
 class User(AbstractUser):
     """A login. ``role`` decides what the user may do; clinics decide whom she may see."""
 
@@ -136,9 +143,39 @@ class User(AbstractUser):
     preferred_language = models.CharField(
         max_length=8, choices=Language.choices, default=Language.ENGLISH
     )
+    sessions_revoked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Every session and API token of this user from before this moment is void "
+        "(set when she signs out and when her password changes).",
+    )
 
     class Meta:
         ordering = ["username"]
+
+    def set_password(self, raw_password: str | None) -> None:
+        """A new password ends every session and API token (saved with the password)."""
+        super().set_password(raw_password)
+        self.sessions_revoked_at = timezone.now()
+
+    def _session_hash(self, secret: str) -> str:
+        revoked = self.sessions_revoked_at.timestamp() if self.sessions_revoked_at else ""
+        return salted_hmac(
+            SESSION_HASH_SALT,
+            f"{self.password}|{revoked}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        """Django's session check (an HMAC of the password), with ``sessions_revoked_at`` in it:
+        moving that moment ends all her sessions on every device at their next request."""
+        return self._session_hash(settings.SECRET_KEY)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(fallback_secret)
 
     @property
     def is_admin_role(self) -> bool:
