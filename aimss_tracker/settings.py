@@ -190,6 +190,9 @@ AIMSS_IDLE_TIMEOUT_STAFF = env.int("AIMSS_IDLE_TIMEOUT_STAFF_SECONDS", default=1
 AIMSS_IDLE_TIMEOUT_PATIENT = env.int("AIMSS_IDLE_TIMEOUT_PATIENT_SECONDS", default=30 * 60)
 AIMSS_SESSION_ABSOLUTE_LIMIT = env.int("AIMSS_SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
 SESSION_COOKIE_AGE = AIMSS_SESSION_ABSOLUTE_LIMIT
+# A reminder link's questionnaire-only session lasts at most this long (and ends when idle as
+# a patient's does).
+AIMSS_LINK_SESSION_SECONDS = env.int("AIMSS_LINK_SESSION_SECONDS", default=3600)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -424,7 +427,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A reminder link's token never reaches a log (aimss_tracker.logs).
+    "filters": {"no_link_tokens": {"()": "aimss_tracker.logs.RedactLinkTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_link_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's and runserver's records through this handler only, instead of Django's
+        # default handlers (which would print them a second time, unfiltered)
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
