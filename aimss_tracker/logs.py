@@ -34,7 +34,7 @@ class RedactLinkTokens(logging.Filter):
         return True
 
 
-class GunicornLogger(_GunicornLogger):  # type: ignore[misc]
+class GunicornLogger(_GunicornLogger):
     """gunicorn's logger with the filter on its access and error logs, whatever their handlers."""
 
     def setup(self, cfg: Any) -> None:

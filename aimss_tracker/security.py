@@ -72,13 +72,15 @@ class SessionLimitsMiddleware:
 
 
 # Paths a staff member may use before her second factor: to give it, or to leave.
-# The token endpoint checks password and second factor itself.
+# The token endpoint checks password and second factor itself; a patient's reminder link
+# (/q/) opened in her browser only asks whether to sign her out.
 MFA_EXEMPT_PREFIXES = (
     "/accounts/mfa/",
     "/accounts/logout/",
     "/accounts/login/",
     "/static/",
     "/api/v1/auth/token/",
+    "/q/",
 )
 
 

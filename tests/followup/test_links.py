@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from pghistory.models import Context
@@ -342,3 +342,15 @@ def test_gunicorns_access_and_error_logs_never_hold_the_token(tmp_path: Path) ->
     assert '" 410 ' in logged
     assert "Gone: /q/[token]/" in output
     assert "SecretLinkToken123" not in logged + output
+
+
+@override_settings(AIMSS_STAFF_MFA=True)
+def test_a_nurse_before_her_second_factor_is_asked_too(world: World) -> None:
+    # given a nurse signed in with her password, her second factor not given yet
+    link = _link_for(world.patient_a)
+    client = client_for(world.nurse_a)
+    # when the patient's link is opened there, the same question comes (no health data on it)
+    asked = client.get(link)
+    assert asked.status_code == 200
+    assert "Someone else is signed in" in asked.content.decode()
+    assert client.post(link)["Location"] == reverse("assessments:new")
