@@ -134,8 +134,10 @@ class Clinic(models.Model):
 SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
 
 
+# (mypy's Django plugin cannot see the manager of RecoveryDevice, a django-otp device: the
+# package has no type information.)
 @audited(exclude=["password", "last_login", "sessions_revoked_at"])
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     """A login. ``role`` decides what the user may do; clinics decide whom she may see."""
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)

@@ -40,7 +40,11 @@ def test_a_link_opened_where_a_nurse_is_signed_in_asks_first_and_leaves_no_token
 
     # when she confirms, watching every request the browser makes from then on
     later: list[Request] = []
-    page.on("request", later.append)
+
+    def watch(request: Request) -> None:
+        later.append(request)
+
+    page.on("request", watch)
     page.get_by_role("button", name=re.compile("Sign out .* and open the questionnaire")).click()
 
     # then her questionnaire opens at an address without the token
