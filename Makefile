@@ -14,7 +14,7 @@ TEST_ENV := DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 # The deployment check runs with production-like settings (RELIABILITY 9).
 DEPLOY_ENV := DJANGO_DEBUG=false DJANGO_SECRET_KEY=deploy-check-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
 	DJANGO_ALLOWED_HOSTS=aimss.example.org DATABASE_URL=$(TEST_DATABASE_URL) \
-	CELERY_BROKER_URL=$(TEST_BROKER_URL)
+	CELERY_BROKER_URL=$(TEST_BROKER_URL) CACHE_URL=$(TEST_BROKER_URL)
 
 .PHONY: install run test lint typecheck migrations-check deploy-check schema-check security-check pytest test-browser test-faults bench load clean
 

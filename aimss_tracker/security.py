@@ -18,6 +18,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
+from rest_framework.throttling import BaseThrottle
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -71,13 +72,15 @@ class SessionLimitsMiddleware:
 
 
 # Paths a staff member may use before her second factor: to give it, or to leave.
-# The token endpoint checks password and second factor itself.
+# The token endpoint checks password and second factor itself; a patient's reminder link
+# (/q/) opened in her browser only asks whether to sign her out.
 MFA_EXEMPT_PREFIXES = (
     "/accounts/mfa/",
     "/accounts/logout/",
     "/accounts/login/",
     "/static/",
     "/api/v1/auth/token/",
+    "/q/",
 )
 
 
@@ -130,13 +133,14 @@ class NoStoreMiddleware:
         return response
 
 
-# A reminder link signs the patient in for her questionnaire only (SPEC section 3).
+# A reminder link signs the patient in for her questionnaire only (SPEC section 3): the pages
+# of that one questionnaire and the thank-you page of the answer sent in this session.
 LINK_SCOPE_SESSION_KEY = "aimss_link_scope"
+LINK_SCOPE_ANSWER_KEY = "aimss_link_answer"
 LINK_SCOPE_URL_NAMES = frozenset(
     {
         "assessments:new",
         "assessments:detail",
-        "adherence:check_in",
         "followup:questionnaire_link",
         "logout",
         "login",
@@ -145,9 +149,20 @@ LINK_SCOPE_URL_NAMES = frozenset(
 )
 
 
+def link_scoped(request: HttpRequest) -> bool:
+    """Whether this session was opened by a reminder link (not by her password)."""
+    return LINK_SCOPE_SESSION_KEY in request.session
+
+
+def link_scope_answered(request: HttpRequest, *, response_id: int) -> None:
+    """Record the answer sent in a link's session: its thank-you page is all that is left."""
+    if link_scoped(request):
+        request.session[LINK_SCOPE_ANSWER_KEY] = response_id
+
+
 class LinkScopeMiddleware:
-    """A session opened by a reminder link reaches the questionnaire pages and nothing else;
-    anything else asks for a real login."""
+    """A session opened by a reminder link reaches its questionnaire and, once answered, that
+    answer's thank-you page, and nothing else; anything else ends it and asks for a login."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -158,10 +173,29 @@ class LinkScopeMiddleware:
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any
     ) -> HttpResponse | None:
-        if LINK_SCOPE_SESSION_KEY not in request.session or request.resolver_match is None:
+        if not link_scoped(request) or request.resolver_match is None:
             return None
-        if request.resolver_match.view_name in LINK_SCOPE_URL_NAMES:
+        name = request.resolver_match.view_name
+        answer = request.session.get(LINK_SCOPE_ANSWER_KEY)
+        if name == "assessments:new" and answer is not None:
+            return redirect("assessments:detail", pk=answer)  # the one questionnaire is done
+        if name == "assessments:detail" and kwargs.get("pk") != answer:
+            name = ""  # another response: her history needs a real login
+        if name in LINK_SCOPE_URL_NAMES:
             return None
         logout(request)
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": _("Log in to use the API.")}, status=401)
         messages.info(request, _("Log in to see the rest of your records."))
         return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address, for lockouts (django-axes) and API throttles alike.
+
+    DRF's rule, with ``NUM_PROXIES`` from ``AIMSS_NUM_PROXIES``: with no trusted proxy (the
+    default) the connection's address, whatever ``X-Forwarded-For`` claims; behind N proxies,
+    the N-th address from the right of ``X-Forwarded-For``, the one the outermost proxy saw.
+    """
+    address = BaseThrottle().get_ident(request)  # type: ignore[arg-type]
+    return str(address) if address else None

@@ -172,6 +172,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# The client's address: the one the request came from, or, behind AIMSS_NUM_PROXIES trusted
+# reverse proxies, the one the outermost of them saw. Lockouts and API throttles share it.
+AIMSS_NUM_PROXIES = env.int("AIMSS_NUM_PROXIES", default=0)
+AXES_CLIENT_IP_CALLABLE = "aimss_tracker.security.client_ip"
 
 # A second factor (TOTP, with one-use recovery codes) for every staff login before any health
 # data (RELIABILITY 7). Only AIMSS_STAFF_MFA=off turns it off: for the demo and for tests not
@@ -186,9 +190,25 @@ AIMSS_IDLE_TIMEOUT_STAFF = env.int("AIMSS_IDLE_TIMEOUT_STAFF_SECONDS", default=1
 AIMSS_IDLE_TIMEOUT_PATIENT = env.int("AIMSS_IDLE_TIMEOUT_PATIENT_SECONDS", default=30 * 60)
 AIMSS_SESSION_ABSOLUTE_LIMIT = env.int("AIMSS_SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
 SESSION_COOKIE_AGE = AIMSS_SESSION_ABSOLUTE_LIMIT
+# A reminder link's questionnaire-only session lasts at most this long (and ends when idle as
+# a patient's does).
+AIMSS_LINK_SESSION_SECONDS = env.int("AIMSS_LINK_SESSION_SECONDS", default=3600)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Cache -------------------------------------------------------------------------------
+# API throttle counters live here: per process in the demo (local memory), shared by every
+# web process in production (CACHE_URL=redis://..., Django's own Redis backend).
+_CACHE_URL = env.str("CACHE_URL", default="locmemcache://")
+CACHES = {
+    "default": environ.Env.cache_url_config(
+        _CACHE_URL,
+        backend="django.core.cache.backends.redis.RedisCache"
+        if _CACHE_URL.startswith(("redis://", "rediss://"))
+        else None,
+    )
+}
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -336,7 +356,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    # Counted in Django's cache (per process unless a shared cache is configured).
+    # Counted in Django's cache (CACHES above), per client address as ``client_ip`` sees it.
+    "NUM_PROXIES": AIMSS_NUM_PROXIES,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -406,7 +427,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A reminder link's token never reaches a log (aimss_tracker.logs).
+    "filters": {"no_link_tokens": {"()": "aimss_tracker.logs.RedactLinkTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_link_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's and runserver's records through this handler only, instead of Django's
+        # default handlers (which would print them a second time, unfiltered)
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

@@ -13,6 +13,7 @@ from followup import apis as followup_apis
 from interop.urls import api_urlpatterns as interop_api_patterns
 from patients import apis as patient_apis
 from patients import views as patient_views
+from patients.permissions import IsStaff
 
 router = SimpleRouter()
 router.register("patients", patient_apis.PatientViewSet, basename="patient")
@@ -27,7 +28,8 @@ router.register("interventions", adherence_apis.InterventionViewSet, basename="i
 router.register("check-ins", adherence_apis.CheckInViewSet, basename="check-in")
 
 api_patterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The schema maps every route: signed-in staff only, as the documentation pages.
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[IsStaff]), name="schema"),
     path(
         "patients/<int:pk>/survival/",
         adherence_apis.SurvivalView.as_view(),
@@ -55,14 +57,10 @@ api_patterns = [
 
 account_patterns = [
     path("accounts/login/", patient_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", patient_views.LogoutView.as_view(), name="logout"),
     path("accounts/mfa/", patient_views.mfa_verify, name="mfa_verify"),
     path("accounts/mfa/setup/", patient_views.mfa_setup, name="mfa_setup"),
-    path(
-        "accounts/password/",
-        auth_views.PasswordChangeView.as_view(success_url="/accounts/password/done/"),
-        name="password_change",
-    ),
+    path("accounts/password/", patient_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password/done/",
         auth_views.PasswordChangeDoneView.as_view(),

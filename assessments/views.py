@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from aimss_tracker.security import link_scope_answered, link_scoped
 from patients.access import (
     care_staff_required,
     get_owned_or_404,
@@ -72,7 +73,8 @@ def response_new(request: HttpRequest) -> HttpResponse:
                 answers=form.draft_answers(),
             )
             messages.success(request, _("Your answers are saved. You can finish later."))
-            return redirect("patients:patient_home")
+            # a reminder link's session has no home page to go back to
+            return redirect("assessments:new" if link_scoped(request) else "patients:patient_home")
         if form.is_valid():
             response, _created = response_submit(
                 patient=patient,
@@ -81,6 +83,7 @@ def response_new(request: HttpRequest) -> HttpResponse:
                 submission_key=form.cleaned_data["submission_key"],
                 language=translation.get_language() or "en",
             )
+            link_scope_answered(request, response_id=response.pk)
             return redirect("assessments:detail", pk=response.pk)
     else:
         draft = draft_of(patient)
@@ -103,7 +106,11 @@ def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     user: User = request.user  # type: ignore[assignment]
-    history = responses_of(patient=response.patient)[:HISTORY_ON_RESULT_PAGE]
+    # A reminder link's session sees this answer only; her history needs her password.
+    link_session = link_scoped(request)
+    history = (
+        [] if link_session else responses_of(patient=response.patient)[:HISTORY_ON_RESULT_PAGE]
+    )
     return render(
         request,
         "assessments/response_detail.html",
@@ -113,6 +120,7 @@ def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": history,
             "versions": versions_of(response) if not user.is_patient_role else [],
             "is_current": not Response.objects.filter(supersedes=response).exists(),
+            "link_session": link_session,
         },
     )
 

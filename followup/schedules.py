@@ -186,11 +186,11 @@ def link_new(
 class LinkInvalid(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.reason = reason  # "invalid", "expired" or "used"
+        self.reason = reason  # "invalid", "expired", "opened" or "used"
 
 
 def link_check(token: str, *, now: dt.datetime | None = None) -> QuestionnaireLink:
-    """The link behind ``token`` if it is genuine, unexpired and unused."""
+    """The link behind ``token`` if it is genuine, unexpired and never opened."""
     now = now or timezone.now()
     try:
         raw = signing.TimestampSigner(salt=LINK_SALT).unsign(token)
@@ -206,11 +206,25 @@ def link_check(token: str, *, now: dt.datetime | None = None) -> QuestionnaireLi
     answered = Response.objects.filter(
         patient_id=link.slot.patient_id, created_at__gte=link.created_at
     ).exists()
-    if link.used_at is not None or link.slot.completed_at is not None or answered:
+    if link.slot.completed_at is not None or answered:
         raise LinkInvalid("used")
+    if link.used_at is not None:
+        raise LinkInvalid("opened")
     if link.expires_at <= now:
         raise LinkInvalid("expired")
     return link
+
+
+def link_open(*, link: QuestionnaireLink, now: dt.datetime | None = None) -> bool:
+    """Spend ``link`` at its first opening; False if another opening got there first.
+
+    A link is single-use from the moment it is opened (not answered): whoever holds the e-mail
+    afterwards, or reads the address in a log or a browser's history, gets nothing from it.
+    """
+    now = now or timezone.now()
+    return (
+        QuestionnaireLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now) == 1
+    )
 
 
 # --- reminders -----------------------------------------------------------------------------

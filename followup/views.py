@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
@@ -25,7 +26,7 @@ from patients.selectors import clinics_of
 
 from . import services
 from .models import CARE_ACTIONS, Flag, FlagKind, FlagStatus, Priority
-from .schedules import LinkInvalid, link_check
+from .schedules import LinkInvalid, link_check, link_open
 from .selectors import (
     QUEUE_ROW_FIELDS,
     flag_counts,
@@ -189,9 +190,13 @@ def _row_context(flag: Flag, user: User, request: HttpRequest) -> dict[str, Any]
     }
 
 
+@require_http_methods(["GET", "POST"])
 def questionnaire_link(request: HttpRequest, token: str) -> HttpResponse:
-    """The reminder's link: opens that patient's questionnaire, and nothing else, without a
-    password. An expired, used or forged link explains itself and offers the login page."""
+    """The reminder's link, spent at its first opening: it opens a short session for that
+    patient's questionnaire only, then sends her to an address without the token (so the
+    address bar, the history and the logs of every later request hold no secret). An expired,
+    opened or forged link explains itself and offers the login page. If someone else is signed
+    in on this browser, a page asks before signing them out (nothing is spent until then)."""
     try:
         link = link_check(token)
     except LinkInvalid as invalid:
@@ -199,10 +204,16 @@ def questionnaire_link(request: HttpRequest, token: str) -> HttpResponse:
     patient_user = link.slot.patient.user
     if patient_user is None or not patient_user.is_active:
         return render(request, "followup/link_invalid.html", {"reason": "invalid"}, status=410)
-    if request.user.is_authenticated and request.user.pk != patient_user.pk:
+    someone_else = request.user.is_authenticated and request.user.pk != patient_user.pk
+    if someone_else and request.method != "POST":
+        return render(request, "followup/link_confirm.html", {"signed_in": request.user})
+    if not link_open(link=link):
+        return render(request, "followup/link_invalid.html", {"reason": "opened"}, status=410)
+    if someone_else:
         logout(request)
     if not request.user.is_authenticated:
         login(request, patient_user, backend="patients.backends.UserBackend")
         session_mark_login(request)
         request.session[LINK_SCOPE_SESSION_KEY] = link.pk
+        request.session.set_expiry(settings.AIMSS_LINK_SESSION_SECONDS)
     return redirect(LINK_LANDING)

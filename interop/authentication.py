@@ -26,6 +26,9 @@ class ApiTokenAuthentication(TokenAuthentication):
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         user = token.user
+        if user.sessions_revoked_at is not None and token.created_at <= user.sessions_revoked_at:
+            # she signed out or changed her password after this token was issued
+            raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         if settings.AIMSS_STAFF_MFA and not user.is_patient_role and not token.second_factor:
             raise exceptions.AuthenticationFailed(
                 _("This token was issued without a second factor; ask for a new one with otp.")

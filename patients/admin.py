@@ -3,14 +3,67 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .access import record_access
 from .models import AccessRecord, Clinic, Patient, StaffMembership, User
 from .services import user_set_role
+
+
+class SuperuserOnlyAdmin:
+    """Only a superuser sees or changes these models, whatever permissions others hold."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+
+# Second-factor secrets and recovery codes, the periodic tasks that run the clinic's sweeps,
+# and the groups that carry permissions: none of them for an administrator who is not a
+# superuser, so that the admin role cannot read a colleague's authenticator or grant itself more.
+SUPERUSER_ONLY_MODELS = [
+    TOTPDevice,
+    StaticDevice,
+    PeriodicTask,
+    IntervalSchedule,
+    CrontabSchedule,
+    SolarSchedule,
+    ClockedSchedule,
+    Group,
+]
+for _model in SUPERUSER_ONLY_MODELS:
+    _registered = type(admin.site.get_model_admin(_model))
+    admin.site.unregister(_model)
+    admin.site.register(
+        _model, type(f"SuperuserOnly{_registered.__name__}", (SuperuserOnlyAdmin, _registered), {})
+    )
+
+# What only a superuser may set on a user, herself included.
+PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
 
 
 @admin.register(Clinic)
@@ -34,6 +87,21 @@ class UserAdmin(DjangoUserAdmin):
         ("AIMSS Tracker", {"fields": ("role", "preferred_language")}),
     )
     inlines = [StaffMembershipInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return readonly if request.user.is_superuser else readonly + PRIVILEGE_FIELDS
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """A superuser's account (her password included) is changed by superusers only."""
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

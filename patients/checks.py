@@ -22,3 +22,18 @@ def check_staff_mfa(app_configs: Any, **kwargs: Any) -> list[CheckWarning]:
             )
         ]
     return []
+
+
+@register("security", deploy=True)
+def check_shared_cache(app_configs: Any, **kwargs: Any) -> list[CheckWarning]:
+    """Warn when API throttle counters are kept per process in production."""
+    if not settings.DEBUG and "locmem" in settings.CACHES["default"]["BACKEND"]:
+        return [
+            CheckWarning(
+                "The cache is local memory while DEBUG is false: each web process counts API "
+                "throttles on its own, so a client gets the limit once per process.",
+                hint="Set CACHE_URL to a Redis shared by every web process (redis://host:6379/1).",
+                id="aimss.W002",
+            )
+        ]
+    return []

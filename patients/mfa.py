@@ -6,14 +6,15 @@ The QR code is drawn here as SVG (qrcode), never fetched from an outside service
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django_otp import match_token
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from qrcode import QRCode
 from qrcode.image.svg import SvgPathImage
 
-from .models import User
+from .models import RECOVERY_CODE_HASHER, RecoveryCode, RecoveryDevice, User
 
 TOTP_DEVICE_NAME = "authenticator"
 RECOVERY_DEVICE_NAME = "recovery codes"
@@ -52,13 +53,19 @@ def totp_device_confirm(*, device: TOTPDevice, token: str) -> list[str] | None:
 
 @transaction.atomic
 def recovery_codes_renew(*, user: User) -> list[str]:
-    """Replace the user's recovery codes with new one-use codes (shown to her once)."""
-    device, _created = StaticDevice.objects.get_or_create(
+    """Replace the user's recovery codes with new one-use codes, returned to be shown to her
+    once; only their hashes are stored."""
+    device, _created = RecoveryDevice.objects.get_or_create(
         user=user, name=RECOVERY_DEVICE_NAME, defaults={"confirmed": True}
     )
-    device.token_set.all().delete()
+    device.codes.all().delete()
     codes = [StaticToken.random_token() for _ in range(settings.AIMSS_RECOVERY_CODES)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    RecoveryCode.objects.bulk_create(
+        [
+            RecoveryCode(device=device, code_hash=make_password(c, hasher=RECOVERY_CODE_HASHER))
+            for c in codes
+        ]
+    )
     return codes
 
 

@@ -7,17 +7,22 @@ are computed from what was recorded and never stored a second time.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pgtrigger
+from django.conf import settings
+from django.contrib.auth.hashers import Argon2PasswordHasher, check_password
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 
 from aimss_tracker.audit import audited
 
@@ -125,8 +130,14 @@ class Clinic(models.Model):
         return self.name
 
 
-@audited(exclude=["password", "last_login"])
-class User(AbstractUser):
+# Salt of the session hash below (the one Django's ``AbstractBaseUser`` uses).
+SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
+
+
+# (mypy's Django plugin cannot see the manager of RecoveryDevice, a django-otp device: the
+# package has no type information.)
+@audited(exclude=["password", "last_login", "sessions_revoked_at"])
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     """A login. ``role`` decides what the user may do; clinics decide whom she may see."""
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
@@ -136,9 +147,47 @@ class User(AbstractUser):
     preferred_language = models.CharField(
         max_length=8, choices=Language.choices, default=Language.ENGLISH
     )
+    sessions_revoked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Every session and API token of this user from before this moment is void "
+        "(set when she signs out and when her password changes).",
+    )
 
     class Meta:
         ordering = ["username"]
+
+    def set_password(self, raw_password: str | None) -> None:
+        """A new password ends every session and API token (saved with the password)."""
+        super().set_password(raw_password)
+        self.sessions_revoked_at = timezone.now()
+
+    def check_password(self, raw_password: str | None) -> bool:
+        # Django re-hashes an outdated hash here and saves the password field alone: that is
+        # not a new password, so her sessions and tokens stay as they were.
+        revoked_at = self.sessions_revoked_at
+        matched = super().check_password(raw_password)
+        self.sessions_revoked_at = revoked_at
+        return matched
+
+    def _session_hash(self, secret: str | bytes) -> str:
+        revoked = self.sessions_revoked_at.timestamp() if self.sessions_revoked_at else ""
+        return salted_hmac(
+            SESSION_HASH_SALT,
+            f"{self.password}|{revoked}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        """Django's session check (an HMAC of the password), with ``sessions_revoked_at`` in it:
+        moving that moment ends all her sessions on every device at their next request."""
+        return self._session_hash(settings.SECRET_KEY)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(fallback_secret)
 
     @property
     def is_admin_role(self) -> bool:
@@ -377,3 +426,57 @@ class AccessRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} viewed {self.what}"
+
+
+# Recovery codes are 80 random bits, not chosen passwords: Argon2 at a light cost (8 MiB, one
+# pass) keeps a copy of the table useless without making each check cost what a password's does.
+RECOVERY_CODE_HASHER = Argon2PasswordHasher()
+RECOVERY_CODE_HASHER.time_cost = 1
+RECOVERY_CODE_HASHER.memory_cost = 8192
+RECOVERY_CODE_HASHER.parallelism = 1
+
+
+class RecoveryDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A staff member's one-use recovery codes (a django-otp device), each kept only as a
+    password hash: shown to her once when made, never readable again by anyone."""
+
+    user = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        related_name="recovery_devices",
+        help_text="The user that this device belongs to.",
+    )
+
+    class Meta:
+        ordering = ["user_id"]
+
+    def get_throttle_factor(self) -> int:
+        return 1  # seconds after a wrong code, doubling: guessing is slowed down
+
+    def verify_token(self, token: Any) -> bool:
+        allowed, _reason = self.verify_is_allowed()
+        if not allowed:
+            return False
+        token = str(token)
+        for code in self.codes.all():
+            # claimed by deleting it, so that two requests cannot both use one code
+            if check_password(token, code.code_hash) and (
+                RecoveryCode.objects.filter(pk=code.pk).delete()[0] == 1
+            ):
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                self.save()
+                return True
+        self.throttle_increment()
+        return False
+
+
+class RecoveryCode(models.Model):
+    device = models.ForeignKey(RecoveryDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=128)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Recovery code {self.pk} of device {self.device_id}"

@@ -31,3 +31,15 @@ class PatientOrCareStaff(BasePermission):
         if not (user.is_patient_role or is_care_staff_or_admin(user)):
             raise NotFound
         return True
+
+
+class IsStaff(BasePermission):
+    """Any signed-in user who is not a patient (the API documentation and its schema)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        user: Any = request.user
+        if user.is_patient_role:
+            raise NotFound
+        return True

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from aimss_tracker.dispatch import PATIENT_CLINIC_CHANGED, send_on_commit
 
@@ -24,6 +25,16 @@ def user_set_role(*, user: User, role: str) -> User:
     group, _created = Group.objects.get_or_create(name=user.role)
     user.groups.add(group)
     return user
+
+
+def user_sessions_revoke(*, user: User) -> None:
+    """End every session and API token of ``user``, on every device (her sign-out).
+
+    Sessions check ``sessions_revoked_at`` through the session hash, tokens through their
+    issue time, so nothing has to be found and deleted one by one.
+    """
+    user.sessions_revoked_at = timezone.now()
+    user.save(update_fields=["sessions_revoked_at"])
 
 
 @transaction.atomic

@@ -8,11 +8,14 @@ from base64 import b32encode
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.auth import authenticate, logout
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -30,6 +33,7 @@ from .mfa import (
 )
 from .models import User
 from .selectors import clinics_of, cohort_summary
+from .services import user_sessions_revoke
 
 
 @login_required
@@ -69,6 +73,51 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+class LogoutView(auth_views.LogoutView):
+    """Signing out ends every session of hers, on every device, and voids her API tokens."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if isinstance(request.user, User):
+            user_sessions_revoke(user=request.user)
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's form, but the old password is checked as a login is: django-axes counts a
+    wrong one as a failed login and locks the account (and this address) the same way."""
+
+    def __init__(self, user: User, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self) -> str:
+        old_password: str = self.cleaned_data["old_password"]
+        if (
+            authenticate(self.request, username=self.user.get_username(), password=old_password)
+            is None
+        ):
+            raise ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """A new password voids her API tokens and ends her other sessions (``User.set_password``);
+    this session continues. Locked out by wrong old passwords, she is signed out here too."""
+
+    form_class = PasswordChangeForm
+    success_url = reverse_lazy("password_change_done")
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        if getattr(self.request, "axes_locked_out", False):
+            logout(self.request)
+        return super().form_invalid(form)
+
+
 def _safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(
@@ -89,6 +138,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         device = second_factor_match(user=user, token=request.POST.get("token", ""))
         if device is not None:
             otp_login(request, device)
+            request.session.cycle_key()  # a new session key once the second factor is passed
             return redirect(_safe_next(request))
         error = _(
             "That code is not valid. Enter the 6 digits your authenticator shows now, "
@@ -111,6 +161,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         codes = totp_device_confirm(device=device, token=request.POST.get("token", ""))
         if codes is not None:
             otp_login(request, device)
+            request.session.cycle_key()
             return render(
                 request,
                 "registration/mfa_recovery_codes.html",

@@ -122,7 +122,11 @@ def test_patient_nurse_and_clinician_journeys(
         expect(page.locator("main")).to_contain_text("Thank you")
         visit.check(page, "patient", "result")
 
-        # when she does her adherence check-in
+        # when she goes on to her adherence check-in, the link's session does not reach it
+        # (it opened that one questionnaire only): she logs in with her password
+        page.goto(f"{base}/me/check-in/")
+        expect(page).to_have_url(re.compile("/accounts/login/"))
+        log_in(page, base, username_of(patient))
         page.goto(f"{base}/me/check-in/")
         visit.check(page, "patient", "check-in")
         page.get_by_role("group", name=re.compile("how many days")).get_by_label(

@@ -106,7 +106,9 @@ def test_a_chinese_speaking_patient_answers_with_the_keyboard_alone(
     visit.check(page, "patient-zh", "result")
     assert Response.objects.get().average_pain == 5
 
-    # when she does her check-in with the keyboard
+    # when she does her check-in with the keyboard (after logging in with her password: the
+    # link's session opened its questionnaire only)
+    log_in(page, base, username_of(patient))
     page.goto(f"{base}/me/check-in/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("服")
     visit.check(page, "patient-zh", "check-in")
