@@ -10,7 +10,7 @@ from django.urls import path, reverse
 
 from .access import record_access
 from .models import AccessRecord, Clinic, Patient, StaffMembership, User
-from .services import user_set_role
+from .services import patient_update, user_set_role
 
 
 @admin.register(Clinic)
@@ -49,6 +49,14 @@ class PatientAdmin(admin.ModelAdmin):
     search_fields = ["record_number", "family_name", "given_name"]
     raw_id_fields = ["user"]
     readonly_fields = ["created_at", "updated_at"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """A change goes through ``patient_update``, the one path that moves her flags with
+        her when her clinic changes."""
+        if change:
+            patient_update(patient=obj)
+        else:
+            super().save_model(request, obj, form, change)
 
     def get_urls(self) -> list[Any]:
         extra = [
