@@ -17,7 +17,7 @@ from adherence.models import AiCourse
 from adherence.selectors import COMBINED, MONOTHERAPY
 from adherence.views import therapy_forms, therapy_post
 from assessments.scoring import PainBand
-from patients.access import care_staff_required, get_patient_or_404
+from patients.access import care_staff_required, get_patient_or_404, record_list_access
 from patients.selectors import clinics_of
 
 from .charts import trajectory_figure
@@ -113,6 +113,9 @@ def patients(request: HttpRequest) -> HttpResponse:
         user=request.user,  # type: ignore[arg-type]
         filters=filters,
         page_number=request.GET.get("page"),
+    )
+    record_list_access(
+        request.user, patient_ids=[row.patient.pk for row in rows], what="list of patients"
     )
     query = request.GET.copy()
     query.pop("page", None)

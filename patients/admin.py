@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
-from .access import record_access
+from .access import record_access, record_list_access
 from .models import AccessRecord, Clinic, Patient, StaffMembership, User
 from .services import patient_update, user_set_role
 
@@ -67,6 +67,20 @@ class PatientAdmin(admin.ModelAdmin):
             )
         ]
         return extra + super().get_urls()
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        """The list page: each patient it shows is an access record (RELIABILITY 24)."""
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            record_list_access(
+                request.user,
+                patient_ids=[patient.pk for patient in changelist.result_list],
+                what="admin list of patients",
+            )
+        return response
 
     def change_view(
         self,
