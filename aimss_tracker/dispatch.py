@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from .celery import app
 
@@ -55,3 +56,11 @@ def send_now(task_name: str, *ids: int) -> None:
 
 def send_on_commit(task_name: str, *ids: int) -> None:
     transaction.on_commit(lambda: send_now(task_name, *ids))
+
+
+def run_in_transaction(task_name: str, *ids: int) -> None:
+    """Run a higher app's task here and now, in the caller's transaction, by its name.
+
+    For work that must commit or roll back with the write that asked for it (a patient's
+    move and her flags' move are one change): no broker, no second connection."""
+    import_string(task_name).run(*ids)

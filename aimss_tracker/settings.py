@@ -126,6 +126,11 @@ CONN_MAX_AGE = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'aimss.sqlite3'}")
 }
+# The application connects as DATABASE_URL, a role that owns no table and cannot rewrite the
+# audit; the owner (DATABASE_MIGRATE_URL) runs `migrate --database=migrate` and then
+# `db_roles`, which grants the application's role its privileges. Without it, one role does all.
+if env.str("DATABASE_MIGRATE_URL", default=""):
+    DATABASES["migrate"] = env.db_url("DATABASE_MIGRATE_URL")
 DATABASES["default"]["CONN_MAX_AGE"] = CONN_MAX_AGE
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,7 +19,7 @@ from adherence.models import AiCourse
 from adherence.selectors import COMBINED, MONOTHERAPY
 from adherence.views import therapy_forms, therapy_post
 from assessments.scoring import PainBand
-from patients.access import care_staff_required, get_patient_or_404
+from patients.access import care_staff_required, get_patient_or_404, record_list_access
 from patients.selectors import clinics_of
 
 from .charts import trajectory_figure
@@ -90,14 +92,37 @@ class ListRow:
         )
 
 
+# A search for a name or record number never enters a URL (where access logs, browser history
+# and Referer headers would keep it): the form posts it, the text is kept in her session under
+# an opaque id, and the list's URL carries that id with the other filters.
+SEARCHES_SESSION_KEY = "patient_searches"
+SEARCHES_KEPT = 20  # per session; older ids then show the unsearched list
+SEARCH_MAX_CHARS = 100
+LIST_FILTERS = ("clinic", "band", "strategy", "sort", "flags")
+
+
+def _search_saved(request: HttpRequest) -> str:
+    """The list's URL for a posted search form: its filters, and its text behind an id."""
+    query = {name: request.POST[name] for name in LIST_FILTERS if request.POST.get(name)}
+    text = request.POST.get("q", "").strip()[:SEARCH_MAX_CHARS]
+    if text:
+        saved = dict(request.session.get(SEARCHES_SESSION_KEY, {}))
+        search_id = secrets.token_urlsafe(9)
+        saved[search_id] = text
+        request.session[SEARCHES_SESSION_KEY] = dict(list(saved.items())[-SEARCHES_KEPT:])
+        query["search"] = search_id
+    return f"{reverse('clinical:patients')}?{urlencode(query)}"
+
+
 def _filters(request: HttpRequest) -> PatientListFilters:
     get = request.GET
     clinic = get.get("clinic", "")
     band = get.get("band", "")
     strategy = get.get("strategy", "")
     sort = get.get("sort", "")
+    search = request.session.get(SEARCHES_SESSION_KEY, {}).get(get.get("search", ""), "")
     return PatientListFilters(
-        search=get.get("q", "").strip()[:100],
+        search=search,
         clinic_id=int(clinic) if clinic.isdigit() else None,
         band=band if band in (*PainBand.values, BAND_HIGH_INTERFERENCE) else "",
         open_flags=get.get("flags") == "1",
@@ -108,11 +133,16 @@ def _filters(request: HttpRequest) -> PatientListFilters:
 
 @care_staff_required
 def patients(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return redirect(_search_saved(request))
     filters = _filters(request)
     page, rows = patient_list_page(
         user=request.user,  # type: ignore[arg-type]
         filters=filters,
         page_number=request.GET.get("page"),
+    )
+    record_list_access(
+        request.user, patient_ids=[row.patient.pk for row in rows], what="list of patients"
     )
     query = request.GET.copy()
     query.pop("page", None)

@@ -112,7 +112,7 @@ class FlagRules(models.Model):
 class Flag(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="flags")
     # Her clinic, copied so the queue of a clinic is one index range (50,000 open flags answer
-    # in milliseconds); kept in step by ``patient_update`` when a patient changes clinic.
+    # in milliseconds); ``patient_update`` moves it with her, in the same transaction.
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=24, choices=FlagKind.choices)
     status = models.CharField(max_length=12, choices=FlagStatus.choices, default=FlagStatus.OPEN)

@@ -344,8 +344,11 @@ def flag_reopen(*, flag_id: int, user: User, note: str = "") -> Flag:
 
 
 def flags_follow_clinics(*, patient_id: int | None = None) -> int:
-    """Move unresolved flags to their patient's current clinic (after a transfer)."""
-    flags = Flag.objects.exclude(status=FlagStatus.RESOLVED)
+    """Move flags, open and resolved, to their patient's current clinic (a transfer).
+
+    ``patient_update`` calls it for her in the move's transaction; the sweep calls it for
+    everyone, for moves made behind the service's back (a bulk update, a database console)."""
+    flags = Flag.objects.all()
     if patient_id is not None:
         flags = flags.filter(patient_id=patient_id)
     current = Patient.objects.filter(pk=OuterRef("patient_id")).values("clinic_id")[:1]

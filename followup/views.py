@@ -20,7 +20,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from aimss_tracker.security import LINK_SCOPE_SESSION_KEY, session_mark_login
-from patients.access import care_staff_required, clinic_ids_of, get_owned_or_404
+from patients.access import (
+    care_staff_required,
+    clinic_ids_of,
+    get_owned_or_404,
+    record_list_access,
+)
 from patients.models import User
 from patients.selectors import clinics_of
 
@@ -105,6 +110,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     if not mine:  # the (cached) counts per kind already say how many there are: no COUNT
         paginator.count = counts[kind] if kind else sum(counts.values())
     page = paginator.get_page(request.GET.get("page"))
+    record_list_access(user, patient_ids=[flag.patient_id for flag in page], what="flag queue")
     return render(
         request,
         "followup/queue.html",

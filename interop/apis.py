@@ -30,7 +30,12 @@ from assessments.apis import IDEMPOTENCY_HEADER, ResponseInputSerializer, idempo
 from assessments.models import EntryMode, Instrument
 from assessments.selectors import instrument_current, responses_of
 from assessments.services import Answers, response_submit
-from patients.access import get_patient_or_404, is_care_staff_or_admin, patient_of
+from patients.access import (
+    get_patient_or_404,
+    is_care_staff_or_admin,
+    patient_of,
+    record_list_access,
+)
 from patients.mfa import has_confirmed_device, second_factor_match
 from patients.models import User
 
@@ -258,6 +263,11 @@ class ExportView(APIView):
         refused = exports.refusal(user)
         if refused:
             raise PermissionDenied(refused)
+        record_list_access(
+            user,
+            patient_ids=exports.export_patient_ids(user=user, name=self.export),
+            what=f"export {self.export}.csv",
+        )
         lines = exports.csv_lines(exports.export_rows(user=user, name=self.export))
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{self.export}.csv"'

@@ -256,3 +256,16 @@ def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     for row in rows:
         yield writer.writerow([_cell(value) for value in row])
+
+
+def export_patient_ids(*, user: User, name: str) -> list[int]:
+    """The patients whose records an export holds for ``user`` (for her access records)."""
+    export = EXPORTS[name]
+    path = export.patient_path
+    return list(
+        export.queryset()
+        .filter(_scope(user, path))
+        .order_by()
+        .values_list(f"{path}_id", flat=True)
+        .distinct()
+    )

@@ -11,7 +11,7 @@ for patients only use :func:`care_staff_required` / :func:`patient_required`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -83,6 +83,18 @@ def record_access(user: Any, *, patient_id: int, obj: Model) -> None:
     if getattr(user, "is_authenticated", False) and not user.is_patient_role:
         AccessRecord.objects.create(
             user=user, patient_id=patient_id, what=f"{obj._meta.label_lower} {obj.pk}"
+        )
+
+
+def record_list_access(user: Any, *, patient_ids: Iterable[int], what: str) -> None:
+    """Write the access records of a list, filter or export a staff member was shown: one
+    record per patient in it, in one INSERT. ``what`` names the list (never a filter's text)."""
+    if getattr(user, "is_authenticated", False) and not user.is_patient_role:
+        AccessRecord.objects.bulk_create(
+            [
+                AccessRecord(user=user, patient_id=patient_id, what=what[:120])
+                for patient_id in sorted(set(patient_ids))
+            ]
         )
 
 

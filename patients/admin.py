@@ -18,9 +18,9 @@ from django_celery_beat.models import (
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .access import record_access
+from .access import record_access, record_list_access
 from .models import AccessRecord, Clinic, Patient, StaffMembership, User
-from .services import user_set_role
+from .services import patient_update, user_set_role
 
 
 class SuperuserOnlyAdmin:
@@ -119,6 +119,14 @@ class PatientAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     readonly_fields = ["created_at", "updated_at"]
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """A change goes through ``patient_update``, the one path that moves her flags with
+        her when her clinic changes."""
+        if change:
+            patient_update(patient=obj)
+        else:
+            super().save_model(request, obj, form, change)
+
     def get_urls(self) -> list[Any]:
         extra = [
             path(
@@ -128,6 +136,20 @@ class PatientAdmin(admin.ModelAdmin):
             )
         ]
         return extra + super().get_urls()
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        """The list page: each patient it shows is an access record (RELIABILITY 24)."""
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            record_list_access(
+                request.user,
+                patient_ids=[patient.pk for patient in changelist.result_list],
+                what="admin list of patients",
+            )
+        return response
 
     def change_view(
         self,

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
-from .access import patient_id_of, patients_visible_to, record_access
+from .access import patient_id_of, patients_visible_to, record_access, record_list_access
 from .models import Patient
 
 
@@ -45,10 +45,21 @@ class PatientSerializer(serializers.ModelSerializer):
 
 
 class RecordsAccess:
-    """For viewsets of patient-owned objects: each object a staff member opens is recorded
-    against its patient (RELIABILITY 12). ``patient_path`` leads from the object to her."""
+    """For viewsets of patient-owned objects: each object a staff member opens, and each
+    patient whose objects a list page shows, is recorded against her (RELIABILITY 12, 24).
+    ``patient_path`` leads from the object to her."""
 
     patient_path = "patient"
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)  # type: ignore[misc]
+        shown = page if page is not None else queryset
+        record_list_access(
+            self.request.user,  # type: ignore[attr-defined]
+            patient_ids=[patient_id_of(obj, self.patient_path) for obj in shown],
+            what=f"list {self.request.path}",  # type: ignore[attr-defined]
+        )
+        return page
 
     def get_object(self) -> Any:
         obj = super().get_object()  # type: ignore[misc]

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from aimss_tracker.dispatch import PATIENT_CLINIC_CHANGED, send_on_commit
+from aimss_tracker.dispatch import PATIENT_CLINIC_CHANGED, run_in_transaction
 
 from .models import Clinic, Patient, Role, StaffMembership, User
 
@@ -87,13 +87,23 @@ def patient_create(*, clinic: Clinic, user: User | None = None, **fields: Any) -
 
 @transaction.atomic
 def patient_update(*, patient: Patient, **fields: Any) -> Patient:
-    """Change a patient's record after full validation. A move to another clinic moves her
-    open flags to that clinic's queue (after commit, by task name)."""
-    old_clinic_id = patient.clinic_id
+    """Change a patient's record after full validation.
+
+    A move to another clinic moves all her flags, open and resolved, to that clinic in the
+    same transaction: the old clinic's staff lose them and the new clinic's see them at the
+    commit, whichever screen made the move (this is the one transfer path)."""
+    # The stored clinic, not the instance's: a caller (the admin's form) may have set the new
+    # one on the instance already. Locked, so two moves of her cannot interleave.
+    old_clinic_id = (
+        Patient.objects.select_for_update()
+        .filter(pk=patient.pk)
+        .values_list("clinic_id", flat=True)
+        .first()
+    )
     for name, value in fields.items():
         setattr(patient, name, value)
     patient.full_clean()
     patient.save()
     if patient.clinic_id != old_clinic_id:
-        send_on_commit(PATIENT_CLINIC_CHANGED, patient.pk)
+        run_in_transaction(PATIENT_CLINIC_CHANGED, patient.pk)
     return patient

@@ -2,16 +2,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import redis
 from django.conf import settings
 from django.core import mail
 from django.core.cache import cache
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 
+from aimss_tracker.db_roles import app_role_grant
 from assessments.selectors import instrument_forget
 from followup.schedules import reminders_send_due, schedules_sync
 from patients.models import Clinic, Patient, Role, User
@@ -32,6 +37,72 @@ class World:
     clinician_b: User
     researcher: User
     admin: User
+
+
+# The suite runs as the application runs in production: as a role that owns no table and may
+# only append to the audit. pytest-django creates and migrates the test database as the owner
+# (DATABASE_URL of the tests); every connection then takes the application's role (PostgreSQL
+# SET ROLE, Django's "assume_role" option), so each statement is checked against its privileges.
+APP_ROLE = "aimss_test_app"
+
+
+def _assume_app_role(on: bool) -> None:
+    """Take (or leave) the application's role: for new connections and the open one."""
+    options = connections.settings["default"].setdefault("OPTIONS", {})
+    if on:
+        options["assume_role"] = APP_ROLE
+    else:
+        options.pop("assume_role", None)
+    if connection.connection is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(f'SET ROLE "{APP_ROLE}"' if on else "RESET ROLE")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """The test database, migrated by its owner, with the application's role granted."""
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), transaction.atomic(), connection.cursor() as cursor:
+            app_role_grant(cursor, role=APP_ROLE)
+    yield
+    with django_db_blocker.unblock():
+        _assume_app_role(False)  # the owner drops the test database
+
+
+@pytest.fixture(autouse=True)
+def _as_application_role(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
+    """Every test's statements run as the application's role. A test that commits (the browser
+    tests' live server) is emptied afterwards with TRUNCATE, which only the owner may do."""
+    marker = request.node.get_closest_marker("django_db")
+    commits = bool({"transactional_db", "live_server"} & set(request.fixturenames)) or bool(
+        marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    )
+    if "db" not in request.fixturenames and not commits and marker is None:
+        yield  # no database
+        return
+    request.getfixturevalue("django_db_setup")
+    if commits:
+        request.getfixturevalue("transactional_db")
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock():
+            _assume_app_role(True)
+    yield
+    if commits and connection.vendor == "postgresql":
+        with django_db_blocker.unblock():
+            _assume_app_role(False)
+
+
+@contextmanager
+def as_database_owner() -> Iterator[None]:
+    """Step back from the application's role to the owner, inside the test's transaction:
+    for what only the owner may do (a demo reset erases the access records)."""
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'SET ROLE "{APP_ROLE}"')
 
 
 @pytest.fixture(autouse=True)
@@ -89,4 +160,4 @@ def client_for(user: User | None) -> Client:
     return client
 
 
-__all__ = ["TEST_PASSWORD", "World", "client_for"]
+__all__ = ["TEST_PASSWORD", "World", "as_database_owner", "client_for"]

@@ -29,7 +29,7 @@ patient = User.objects.get(username="patient1").patient
 clinician, nurse, researcher = client("clinician"), client("nurse"), client("researcher")
 pages = [(clinician, f"/patients/?{q}") for q in (
     "sort=average", "sort=interference", "strategy=combined", "strategy=monotherapy",
-    "strategy=none", "band=severe", "band=high_interference", "open_flags=1", "q=patient1",
+    "strategy=none", "band=severe", "band=high_interference", "open_flags=1",
 )]
 pages += [
     (clinician, f"/patients/{patient.pk}/"),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import re
+from typing import Any
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -62,7 +64,7 @@ def test_a_row_shows_latest_pain_trend_flags_and_strategy(world: World) -> None:
     _patients(world, 2)
     body = (
         client_for(world.clinician_a)
-        .get(reverse("clinical:patients"), {"q": "Listed001"})
+        .post(reverse("clinical:patients"), {"q": "Listed001"}, follow=True)
         .content.decode()
     )
     # then her row says so
@@ -136,7 +138,9 @@ def test_sorting_by_average_follows_corrections_and_puts_patients_without_answer
     client = client_for(world.clinician_a)
 
     def order() -> list[str]:
-        body = client.get(reverse("clinical:patients"), {"q": "Sorted", "sort": "average"})
+        body = client.post(
+            reverse("clinical:patients"), {"q": "Sorted", "sort": "average"}, follow=True
+        )
         return re.findall(r"(Sorted\d)", body.content.decode())
 
     assert order() == ["Sorted1", "Sorted2", "Sorted3"]
@@ -145,3 +149,40 @@ def test_sorting_by_average_follows_corrections_and_puts_patients_without_answer
     response_correct(response=wrong, answers=answers, corrected_by=world.nurse_a, reason="typo")
     # then she sorts below the 3, and the patient without answers stays last
     assert order() == ["Sorted2", "Sorted1", "Sorted3"]
+
+
+def test_a_search_never_puts_its_text_in_a_url(world: World, caplog: Any) -> None:
+    # given patients of clinic A, one of them the one searched for
+    _patients(world, 3)
+    client = client_for(world.clinician_a)
+    # when a clinician searches for her name with a filter and a sort
+    with caplog.at_level(logging.DEBUG):
+        response = client.post(
+            reverse("clinical:patients"), {"q": "Listed001", "sort": "record", "flags": ""}
+        )
+        # then she is sent to the list by an opaque id, and the list shows the patient found
+        assert response.status_code == 302
+        location = response["Location"]
+        assert "Listed001" not in location
+        assert "search=" in location
+        assert "sort=record" in location
+        body = client.get(location).content.decode()
+    assert "Listed001" in body
+    assert "Listed000" not in body
+    # and the page's own links (paging) carry the id, never the text
+    assert "Listed001" not in "".join(re.findall(r'href="([^"]*)"', body))
+    # and nothing identifying reached the logs
+    assert "Listed001" not in caplog.text
+    # while the id means nothing in another session
+    other = client_for(world.clinician_a).get(location).content.decode()
+    assert "Listed000" in other
+
+
+def test_the_search_text_in_a_query_string_is_ignored(world: World) -> None:
+    _patients(world, 2)
+    body = (
+        client_for(world.clinician_a)
+        .get(reverse("clinical:patients"), {"q": "Listed001"})
+        .content.decode()
+    )
+    assert "Listed000" in body

@@ -78,8 +78,12 @@ def test_logout_ends_the_session(world: World) -> None:
 
 def test_staff_patient_search_finds_by_name_and_record(world: World) -> None:
     client = client_for(world.admin)
-    by_name = client.get(reverse("clinical:patients"), {"q": world.patient_b.family_name})
-    by_record = client.get(reverse("clinical:patients"), {"q": world.patient_a.record_number})
+    by_name = client.post(
+        reverse("clinical:patients"), {"q": world.patient_b.family_name}, follow=True
+    )
+    by_record = client.post(
+        reverse("clinical:patients"), {"q": world.patient_a.record_number}, follow=True
+    )
     assert world.patient_b.family_name in by_name.content.decode()
     assert world.patient_a.family_name not in by_name.content.decode()
     assert world.patient_a.family_name in by_record.content.decode()

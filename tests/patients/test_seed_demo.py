@@ -7,11 +7,12 @@ from collections import Counter
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
 from patients.demo import demo_profiles, group_sizes
 from patients.models import Clinic, Patient, Role, User
+from tests.conftest import as_database_owner
 
 
 def test_profiles_are_deterministic_per_seed() -> None:
@@ -86,7 +87,8 @@ def test_reset_recreates_the_same_cohort() -> None:
     first = list(
         Patient.objects.order_by("record_number").values_list("record_number", "birth_date")
     )
-    call_command("seed_demo", patients=12, seed=5, reset=True)
+    with as_database_owner():  # a reset erases the access records
+        call_command("seed_demo", patients=12, seed=5, reset=True)
     again = list(
         Patient.objects.order_by("record_number").values_list("record_number", "birth_date")
     )
@@ -122,7 +124,8 @@ def test_seed_demo_gives_every_patient_bpi_responses_on_the_studys_path() -> Non
     assert combined_pain == pytest.approx(2.75, abs=0.35)
     assert mono_interference == pytest.approx(3.30, abs=0.35)
     # and a reset erases them with the cohort
-    call_command("seed_demo", patients=5, seed=1, reset=True)
+    with as_database_owner():  # a reset erases the access records
+        call_command("seed_demo", patients=5, seed=1, reset=True)
     assert Response.objects.filter(patient__clinic__isnull=False).count() < 200
 
 
@@ -138,5 +141,10 @@ def test_reset_works_after_staff_have_viewed_patients() -> None:
     client = Client()
     client.force_login(nurse)
     assert client.get(reverse("clinical:patient", args=[patient.pk])).status_code == 200
-    call_command("seed_demo", patients=5, seed=2, reset=True)
+    # the application's role may not erase the access records: a clear refusal, nothing erased
+    with pytest.raises(CommandError, match="only the owner of the tables"):
+        call_command("seed_demo", patients=5, seed=2, reset=True)
+    # the owner of the tables may
+    with as_database_owner():
+        call_command("seed_demo", patients=5, seed=2, reset=True)
     assert Patient.objects.count() == 5

@@ -13,7 +13,7 @@ from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import ProgrammingError, transaction
 
 from patients.demo import CLINICS, demo_profiles
 from patients.models import AccessRecord, Clinic, Patient, Role, StaffMembership, User
@@ -85,8 +85,19 @@ class Command(BaseCommand):
                     erase()
             # Access records are append-only; a demo reset is the one place they go, with the
             # patients they point at.
-            with pgtrigger.ignore("patients.AccessRecord:access_record_append_only"):
-                AccessRecord.objects.all().delete()
+            # Only the owner of the tables may (DATABASE_MIGRATE_URL): the application's role
+            # cannot delete them.
+            try:
+                with (
+                    transaction.atomic(),
+                    pgtrigger.ignore("patients.AccessRecord:access_record_append_only"),
+                ):
+                    AccessRecord.objects.all().delete()
+            except ProgrammingError as refused:
+                raise CommandError(
+                    "A reset erases the access records, which only the owner of the tables may "
+                    "do: run it with DATABASE_URL set to the owner's role (DATABASE_MIGRATE_URL)."
+                ) from refused
             Patient.objects.all().delete()
             StaffMembership.objects.all().delete()
             User.objects.all().delete()
