@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
+    "phonenumber_field",
     "patients",
     "assessments",
     "adherence",
@@ -222,6 +223,20 @@ STORAGES = {
 
 # Absolute links in e-mails (the flag queue, questionnaire links) start with this.
 AIMSS_BASE_URL = env.str("AIMSS_BASE_URL", default="http://127.0.0.1:8000")
+
+# Phone numbers (django-phonenumber-field): stored in E.164, shown in the national format of
+# this region; a number typed without a country code is read as one of this region.
+PHONENUMBER_DEFAULT_REGION = env.str("AIMSS_PHONE_REGION", default="GB")
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
+
+# Invitations (a set-password link on Django's password-reset machinery) stay valid this long;
+# a forgotten-password link for PASSWORD_RESET_TIMEOUT (Django's setting, seconds).
+AIMSS_INVITATION_DAYS = env.int("AIMSS_INVITATION_DAYS", default=7)
+PASSWORD_RESET_TIMEOUT = env.int("AIMSS_PASSWORD_RESET_SECONDS", default=24 * 3600)
+# The sender name of account and reminder e-mails when a clinic sets none: neutral, never a
+# name that reveals a diagnosis to whoever sees her inbox.
+AIMSS_EMAIL_SENDER_NAME = env.str("AIMSS_EMAIL_SENDER_NAME", default="AIMSS Tracker")
 
 # --- E-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

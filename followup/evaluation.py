@@ -19,14 +19,17 @@ from adherence.models import AdherenceCheckIn, EventKind, TreatmentEvent
 from assessments.models import Response
 
 from .models import (
+    Flag,
     FlagKind,
+    FlagStatus,
     FlagTrigger,
     QuestionnaireLink,
     ReassessmentSlot,
     ResponseEvaluation,
+    SystemReason,
     TriggerSource,
 )
-from .services import RaiseResult, flag_raise, flag_rules_of
+from .services import RaiseResult, flag_raise, flag_rules_of, flags_resolve_by_system
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +94,7 @@ def response_evaluate(*, response_id: int) -> list[RaiseResult]:
                 )
             )
     slot_complete(response=response)
+    overdue_resolve_answered(patient_id=response.patient_id)
     ResponseEvaluation.objects.get_or_create(response_id=response.pk)
     logger.debug("response %s evaluated: %s flag triggers", response.pk, len(results))
     return results
@@ -110,6 +114,23 @@ def slot_complete(*, response: Response) -> int:
         completed_at__isnull=True,
         due_date__lte=answered_on + dt.timedelta(days=SLOT_EARLY_DAYS),
     ).update(completed_at=response.submitted_at)
+
+
+def overdue_resolve_answered(*, patient_id: int) -> int:
+    """Her open overdue flag closes itself once every reassessment it was raised for has been
+    answered; returns how many flags closed."""
+    answered = []
+    for flag in Flag.objects.filter(patient_id=patient_id, kind=FlagKind.OVERDUE).exclude(
+        status=FlagStatus.RESOLVED
+    ):
+        slot_ids = flag.triggers.filter(source=TriggerSource.SCHEDULE_SLOT).values("source_id")
+        if not ReassessmentSlot.objects.filter(pk__in=slot_ids, completed_at__isnull=True).exists():
+            answered.append(flag.pk)
+    if not answered:
+        return 0
+    return flags_resolve_by_system(
+        flags=Flag.objects.filter(pk__in=answered), reason=SystemReason.ANSWERED
+    )
 
 
 def check_in_evaluate(*, check_in_id: int) -> RaiseResult | None:

@@ -21,12 +21,13 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from adherence.models import EventKind, TreatmentEvent
+from adherence.models import CARE_STOP_KINDS, TreatmentEvent
+from adherence.selectors import off_ai
 from assessments.models import Response
 from patients.models import Clinic, Patient
 
@@ -92,19 +93,13 @@ def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None)
     """
     today = today or timezone.localdate()
     patient_list = [p for p in patients if p.aimss_diagnosis_date is not None]
-    # Reassessments run while she is on AI: none after a permanent discontinuation or death.
-    stopped = dict(
+    # Reassessments run while she is on AI: none after a permanent discontinuation, a
+    # confirmed recurrence or a death (care_stop_apply removed her open slots).
+    stopped = set(
         TreatmentEvent.objects.filter(
-            patient__in=patient_list, kind__in=[EventKind.DISCONTINUATION, EventKind.DEATH]
-        )
-        .values("patient_id")
-        .annotate(first=Min("start_date"))
-        .values_list("patient_id", "first")
+            patient__in=patient_list, kind__in=CARE_STOP_KINDS
+        ).values_list("patient_id", flat=True)
     )
-    if stopped:
-        ReassessmentSlot.objects.filter(
-            patient_id__in=list(stopped), completed_at__isnull=True, due_date__gt=today
-        ).delete()
     existing: dict[int, set[int]] = {}
     for patient_id, months in ReassessmentSlot.objects.filter(patient__in=patient_list).values_list(
         "patient_id", "months_after_diagnosis"
@@ -113,10 +108,9 @@ def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None)
     new_slots = []
     for patient in patient_list:
         override: PatientSchedule | None = getattr(patient, "schedule", None)
-        if override is not None and override.paused:
+        if (override is not None and override.paused) or patient.pk in stopped:
             continue
         rules = schedule_rules_of(patient.clinic)
-        stop = stopped.get(patient.pk)
         interval = (override.interval_months if override else None) or rules.interval_months
         diagnosis = patient.aimss_diagnosis_date
         assert diagnosis is not None
@@ -125,8 +119,6 @@ def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None)
             if months in existing.get(patient.pk, ()):
                 continue
             due_date = add_months(diagnosis, months)
-            if stop is not None and due_date > stop:
-                break
             new_slots.append(
                 ReassessmentSlot(
                     patient=patient,
@@ -230,7 +222,7 @@ def _claim_batch(
             due_at__gt=due_from - REMINDER_GRACE,
             patient__email__gt="",
         )
-        .filter(~Exists(already))
+        .filter(~Exists(already), ~off_ai("patient_id"))
         .exclude(patient__schedule__paused=True)
         .select_related("patient")
         .order_by("due_at")[:BATCH]
@@ -339,5 +331,5 @@ def overdue_flags_raise(*, today: dt.date | None = None) -> int:
                 source=TriggerSource.SCHEDULE_SLOT,
                 source_id=slot_id,
             )
-            raised += result.attached
+            raised += bool(result and result.attached)
     return raised

@@ -8,6 +8,7 @@ from base64 import b32encode
 from typing import Any
 from urllib.parse import urlencode
 
+from axes.utils import reset as axes_reset
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +22,7 @@ from django_otp import login as otp_login
 from aimss_tracker.security import session_mark_login
 
 from .access import is_care_staff_or_admin, patient_required, staff_required
+from .invitations import PasswordResetInHerLanguageForm, invitation_tokens
 from .mfa import (
     has_confirmed_device,
     qr_svg,
@@ -67,6 +69,33 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         session_mark_login(self.request)
         return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """ "Forgot your password?": Django's view, the same answer whether or not the address
+    belongs to anyone (inactive accounts get nothing)."""
+
+    form_class = PasswordResetInHerLanguageForm
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Setting a new password through a single-use link also lifts a lockout of that account
+    (django-axes): she proved she owns the address, and must be able to sign in again."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        axes_reset(username=self.user.get_username())
+        return response
+
+
+class InvitationConfirmView(PasswordResetConfirmView):
+    """The invitation's set-password page: the same machinery, its own token and words."""
+
+    token_generator = invitation_tokens
+    template_name = "registration/invitation_confirm.html"
+    success_url = "/accounts/invitation/done/"
 
 
 def _safe_next(request: HttpRequest) -> str:
