@@ -224,11 +224,12 @@ STORAGES = {
 # Absolute links in e-mails (the flag queue, questionnaire links) start with this.
 AIMSS_BASE_URL = env.str("AIMSS_BASE_URL", default="http://127.0.0.1:8000")
 
-# Phone numbers (django-phonenumber-field): stored in E.164, shown in the national format of
-# this region; a number typed without a country code is read as one of this region.
+# Phone numbers (django-phonenumber-field): stored and exchanged (API, tel: links) in E.164;
+# pages show ``.as_national``. A number typed without a country code is read as one of this
+# region.
 PHONENUMBER_DEFAULT_REGION = env.str("AIMSS_PHONE_REGION", default="GB")
 PHONENUMBER_DB_FORMAT = "E164"
-PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
+PHONENUMBER_DEFAULT_FORMAT = "E164"
 
 # Invitations (a set-password link on Django's password-reset machinery) stay valid this long;
 # a forgotten-password link for PASSWORD_RESET_TIMEOUT (Django's setting, seconds).

@@ -84,7 +84,8 @@ def invitation_send(*, user: User, now: dt.datetime | None = None) -> User:
     if user.invitation_used:
         raise ValidationError(
             _(
-                "The invitation was already used: this account has a password. Use 'Forgot your password?' instead."
+                "The invitation was already used: this account has a password. "
+                "Use 'Forgot your password?' instead."
             )
         )
     clinic = clinic_of(user)
