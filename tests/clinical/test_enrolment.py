@@ -118,7 +118,7 @@ def test_researchers_and_patients_cannot_enrol(world: World, who: str) -> None:
 
 def _api_enrolment(world: World, **changes: Any) -> dict[str, Any]:
     data = _enrolment(world, **changes)
-    data["clinic"] = world.clinic_a.code if "clinic" not in changes else changes["clinic"]
+    data["clinic"] = changes.get("clinic", world.clinic_a.code)
     data["chemotherapy"] = True
     data["radiotherapy"] = False
     return data
