@@ -290,7 +290,7 @@ def check_in_schedule(diagnosis: dt.date, until: dt.date) -> list[dt.date]:
 
 def check_in_due_since(patient: Patient, today: dt.date | None = None) -> dt.date | None:
     """The scheduled date of a check-in still missing today, or ``None`` if none is due."""
-    if patient.aimss_diagnosis_date is None:
+    if patient.aimss_diagnosis_date is None or care_stop_of(patient.pk) is not None:
         return None
     today = today or timezone.localdate()
     due = check_in_schedule(patient.aimss_diagnosis_date, today)
@@ -324,6 +324,28 @@ def off_ai(patient_ref: str | OuterRef = "pk") -> Exists:
 
 def death_of(patient: Patient) -> TreatmentEvent | None:
     return TreatmentEvent.objects.filter(patient=patient, kind=EventKind.DEATH).first()
+
+
+def check_in_next(patient: Patient, today: dt.date | None = None) -> dt.date | None:
+    """The next scheduled check-in after today, or ``None`` (no diagnosis, or off AI)."""
+    if patient.aimss_diagnosis_date is None or care_stop_of(patient.pk) is not None:
+        return None
+    today = today or timezone.localdate()
+    ahead = check_in_schedule(patient.aimss_diagnosis_date, today + dt.timedelta(days=200))
+    return next((day for day in ahead if day > today), None)
+
+
+def current_drug(patient: Patient) -> str | None:
+    """The aromatase inhibitor she takes now: the last switch of agent, else the course's."""
+    course = AiCourse.objects.filter(patient=patient).first()
+    if course is None:
+        return None
+    switch = (
+        RegimenChange.objects.filter(course=course, new_drug__gt="")
+        .order_by("-date", "-id")
+        .first()
+    )
+    return switch.new_drug if switch else course.drug
 
 
 # --- course -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from aimss_tracker.security import LINK_SCOPE_SESSION_KEY
 from patients.access import (
     care_staff_required,
     get_owned_or_404,
@@ -74,13 +75,19 @@ def response_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your answers are saved. You can finish later."))
             return redirect("patients:patient_home")
         if form.is_valid():
-            response, _created = response_submit(
+            response, created = response_submit(
                 patient=patient,
                 answers=form.answers(),
                 entered_by=request.user,  # type: ignore[arg-type]
                 submission_key=form.cleaned_data["submission_key"],
                 language=translation.get_language() or "en",
+                from_her_form=True,
             )
+            if not created:
+                messages.info(
+                    request,
+                    _("We had already received these answers. Nothing new was saved."),
+                )
             return redirect("assessments:detail", pk=response.pk)
     else:
         draft = draft_of(patient)
@@ -103,6 +110,10 @@ def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     user: User = request.user  # type: ignore[assignment]
+    if LINK_SCOPE_SESSION_KEY in request.session:
+        # Opened from a reminder link: a confirmation only, no name and no history, since a
+        # forwarded e-mail must not expose her record.
+        return render(request, "assessments/link_confirmation.html", {"response": response})
     history = responses_of(patient=response.patient)[:HISTORY_ON_RESULT_PAGE]
     return render(
         request,
