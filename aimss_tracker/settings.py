@@ -210,13 +210,20 @@ if _PLOTLY_SPEC is None or _PLOTLY_SPEC.origin is None:
     raise ImproperlyConfigured("plotly is not installed: run `make install`.")
 PLOTLY_JS_DIR = Path(_PLOTLY_SPEC.origin).resolve().parent / "package_data"
 STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", PLOTLY_JS_DIR)]
-if DEBUG:  # whitenoise serves from the finders in DEBUG; an empty root keeps it quiet
+# The demo on one machine over plain http (``make run``): DEBUG off, so every role sees the
+# product's own 403/404/500 pages, never Django's debug page; whitenoise serves the static
+# files from the finders (no collectstatic), and cookies and redirects stay plain http.
+# Production never sets it.
+AIMSS_PLAIN_HTTP_DEMO = env.bool("AIMSS_PLAIN_HTTP_DEMO", default=False)
+_FROM_FINDERS = DEBUG or AIMSS_PLAIN_HTTP_DEMO
+WHITENOISE_USE_FINDERS = _FROM_FINDERS
+if _FROM_FINDERS:  # whitenoise serves from the finders; an empty root keeps it quiet
     Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
+        if _FROM_FINDERS
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
@@ -405,7 +412,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG:
+if not DEBUG and not AIMSS_PLAIN_HTTP_DEMO:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)

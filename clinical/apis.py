@@ -130,7 +130,7 @@ class PatientViewSet(mixins.CreateModelMixin, patient_apis.PatientViewSet):
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         return EnrolmentSerializer if self.action == "create" else patient_apis.PatientSerializer
 
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Any:
         if self.action == "create":
             return [IsCareStaff()]
         return super().get_permissions()

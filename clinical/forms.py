@@ -57,7 +57,7 @@ class EnrolmentForm(forms.ModelForm):
         if clinics.count() == 1:
             self.fields["clinic"].initial = clinics.first()
         self.fields["email"].required = True
-        self.fields["time_zone"].widget.choices = time_zone_choices()  # type: ignore[attr-defined]
+        self.fields["time_zone"].widget.choices = time_zone_choices()
         self.fields["phone"].widget.attrs.update({"type": "tel", "autocomplete": "off"})
         self.order_fields(["clinic", *PATIENT_FIELDS, "ai_drug", "ai_start_date"])
 

@@ -29,7 +29,13 @@ from .models import (
     SystemReason,
     TriggerSource,
 )
-from .services import RaiseResult, flag_raise, flag_rules_of, flags_resolve_by_system
+from .services import (
+    RaiseResult,
+    flag_applies,
+    flag_raise,
+    flag_rules_of,
+    flags_resolve_by_system,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +146,9 @@ def check_in_evaluate(*, check_in_id: int) -> RaiseResult | None:
     if check_in is None:
         return None
     result = None
-    if check_in.lapse:
+    if check_in.lapse and flag_applies(
+        patient_id=check_in.patient_id, kind=FlagKind.ADHERENCE_LAPSE
+    ):
         result = flag_raise(
             patient_id=check_in.patient_id,
             kind=FlagKind.ADHERENCE_LAPSE,
@@ -157,7 +165,9 @@ def check_in_evaluate(*, check_in_id: int) -> RaiseResult | None:
 def treatment_event_evaluate(*, event_id: int) -> RaiseResult | None:
     """A clinician-recorded interruption is an adherence lapse (SPEC section 3)."""
     event = TreatmentEvent.objects.filter(pk=event_id, kind=EventKind.INTERRUPTION).first()
-    if event is None:
+    if event is None or not flag_applies(
+        patient_id=event.patient_id, kind=FlagKind.ADHERENCE_LAPSE
+    ):
         return None
     return flag_raise(
         patient_id=event.patient_id,

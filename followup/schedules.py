@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from adherence.models import CARE_STOP_KINDS, TreatmentEvent
 from adherence.selectors import off_ai
 from assessments.models import Response
+from patients.invitations import sender_name_of, sender_of
 from patients.models import Clinic, Patient
 
 from .models import (
@@ -40,7 +41,7 @@ from .models import (
     ScheduleRules,
     TriggerSource,
 )
-from .services import claim_lease, flag_raise, flag_rules_of, message_id
+from .services import claim_lease, flag_applies, flag_raise, flag_rules_of, message_id
 
 logger = logging.getLogger(__name__)
 
@@ -253,7 +254,8 @@ def _send_claimed(claim: uuid.UUID, now: dt.datetime) -> int:
         links.append(link)
         context = {
             "url": f"{base}{reverse('followup:questionnaire_link', args=[token])}",
-            "clinic": patient.clinic.name,
+            # the neutral name the clinic configured, never its (diagnosis-revealing) name
+            "clinic": sender_name_of(patient.clinic),
             "attempt": reminder.attempt,
             "valid_days": rules.link_valid_days,
         }
@@ -262,6 +264,7 @@ def _send_claimed(claim: uuid.UUID, now: dt.datetime) -> int:
             message = EmailMultiAlternatives(
                 subject,
                 render_to_string("followup/email/reminder.txt", context),
+                from_email=sender_of(patient.clinic),
                 to=[patient.email],
                 headers={"Message-ID": message_id("reminder", slot.pk, reminder.attempt)},
             )
@@ -325,11 +328,13 @@ def overdue_flags_raise(*, today: dt.date | None = None) -> int:
             due_date__gt=late_before - dt.timedelta(days=OVERDUE_LOOKBACK_DAYS),
         ).values_list("pk", "patient_id")
         for slot_id, patient_id in slots.iterator(chunk_size=BATCH):
+            if not flag_applies(patient_id=patient_id, kind=FlagKind.OVERDUE):
+                continue
             result = flag_raise(
                 patient_id=patient_id,
                 kind=FlagKind.OVERDUE,
                 source=TriggerSource.SCHEDULE_SLOT,
                 source_id=slot_id,
             )
-            raised += bool(result and result.attached)
+            raised += result.attached
     return raised

@@ -102,17 +102,15 @@ def flag_raise(
     source_id: int,
     value: Decimal | float | None = None,
     at: dt.datetime | None = None,
-) -> RaiseResult | None:
+) -> RaiseResult:
     """Open a flag of ``kind`` for the patient, or attach this trigger to her open one.
 
     Idempotent: the same source event raises a kind at most once, ever (running the
-    evaluation twice, or on two workers at once, yields one flag and one trigger). Returns
-    ``None`` for an adherence-lapse or overdue flag of a patient who is off AI.
+    evaluation twice, or on two workers at once, yields one flag and one trigger). The rules
+    ask :func:`flag_applies` first.
     """
     kind = FlagKind(kind)
     patient = Patient.objects.select_for_update().only("pk", "clinic_id").get(pk=patient_id)
-    if kind in ON_AI_KINDS and care_stop_of(patient_id) is not None:
-        return None
     existing = (
         FlagTrigger.objects.filter(kind=kind, source=source, source_id=source_id)
         .select_related("flag")
@@ -155,6 +153,11 @@ def flag_raise(
     if opened and flag.priority == Priority.HIGH:
         notifications_create(flag=flag, reason=NotificationReason.OPENED)
     return RaiseResult(flag=flag, opened=opened, attached=True)
+
+
+def flag_applies(*, patient_id: int, kind: str) -> bool:
+    """No adherence-lapse or overdue flag for a patient who is off AI (ON_AI_KINDS)."""
+    return kind not in ON_AI_KINDS or care_stop_of(patient_id) is None
 
 
 def _recipients(flag: Flag, reason: str) -> list[User]:

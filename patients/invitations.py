@@ -54,10 +54,14 @@ class InvitationTokenGenerator(PasswordResetTokenGenerator):
 invitation_tokens = InvitationTokenGenerator()
 
 
+def sender_name_of(clinic: Clinic | None) -> str:
+    """The clinic's neutral sender name, else the product's (``AIMSS_EMAIL_SENDER_NAME``)."""
+    return (clinic.email_sender_name if clinic else "") or settings.AIMSS_EMAIL_SENDER_NAME
+
+
 def sender_of(clinic: Clinic | None) -> str:
-    """``Name <address>``: the clinic's neutral sender name, else the product's."""
-    name = (clinic.email_sender_name if clinic else "") or settings.AIMSS_EMAIL_SENDER_NAME
-    return formataddr((name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
+    """``Name <address>`` for a patient's e-mails: the neutral name, the configured address."""
+    return formataddr((sender_name_of(clinic), parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
 
 
 def clinic_of(user: User) -> Clinic | None:

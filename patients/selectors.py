@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from .models import Clinic, User
+from .models import Clinic, Patient, User
 
 
 def clinics_of(user: User) -> QuerySet[Clinic]:
@@ -30,3 +30,25 @@ def cohort_summary(*, user: User) -> list[dict[str, Any]]:
         .values("name", "n_patients", "n_diagnosed", "n_stage_0_i", "n_stage_ii", "n_stage_iii")
     )
     return [dict(row) for row in rows]
+
+
+def patient_search(queryset: QuerySet[Patient], text: str) -> QuerySet[Patient]:
+    """Patients matching what staff type: "Family, Given" (the lists' own format), "Given
+    Family" (or any words of her names, in any order), or her record number."""
+    text = text.strip()
+    if not text:
+        return queryset
+    if "," in text:
+        family, _comma, given = (part.strip() for part in text.partition(","))
+        names = Q(family_name__icontains=family) if family else Q()
+        if given:
+            names &= Q(given_name__icontains=given)
+    else:
+        names = Q()
+        for word in text.split():
+            names &= (
+                Q(given_name__icontains=word)
+                | Q(family_name__icontains=word)
+                | Q(record_number__icontains=word)
+            )
+    return queryset.filter(names | Q(record_number__iexact=text))

@@ -86,7 +86,8 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        axes_reset(username=self.user.get_username())
+        if self.user is not None:
+            axes_reset(username=self.user.get_username())
         return response
 
 
