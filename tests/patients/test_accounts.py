@@ -161,3 +161,17 @@ def test_her_login_is_linked_by_a_search_not_an_id_box(world: World) -> None:
         reverse("admin:patients_patient_change", args=[world.patient_a.pk])
     )
     assert "admin-autocomplete" in page.content.decode()
+
+
+def test_search_by_family_given_given_family_and_record_number(world: World) -> None:
+    from patients.models import Patient
+    from patients.selectors import patient_search
+
+    alice = world.patient_a
+    everyone = Patient.objects.all()
+    family = alice.family_name
+    assert list(patient_search(everyone, f"{family}, Alice")) == [alice]
+    assert list(patient_search(everyone, f"Alice {family}")) == [alice]
+    assert list(patient_search(everyone, alice.record_number.lower())) == [alice]
+    assert list(patient_search(everyone, f"{family}, Beatrix")) == []
+    assert patient_search(everyone, "  ").count() == everyone.count()
