@@ -49,6 +49,7 @@ account_patterns = [
     path("accounts/login/", patient_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/mfa/", patient_views.mfa_verify, name="mfa_verify"),
+    path("accounts/language/", patient_views.language_change, name="language_change"),
     path("accounts/mfa/setup/", patient_views.mfa_setup, name="mfa_setup"),
     path(
         "accounts/password/",

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -17,6 +18,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from aimss_tracker.security import session_mark_login
@@ -30,8 +32,9 @@ from .mfa import (
     totp_device_confirm,
     totp_device_pending,
 )
-from .models import User
+from .models import Language, User
 from .selectors import clinics_of, cohort_summary
+from .services import language_store
 
 
 @login_required
@@ -61,14 +64,35 @@ def staff_home(request: HttpRequest) -> HttpResponse:
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login, starting the session clocks; django-axes counts its failures."""
+    """Django's login, starting the session clocks; django-axes counts its failures. A
+    language chosen on the login page becomes her stored preference."""
 
     redirect_authenticated_user = True
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         session_mark_login(self.request)
+        chosen = self.request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        if chosen in Language.values:
+            language_store(user=form.get_user(), language=chosen)
         return response
+
+
+@login_required
+@require_POST
+def language_change(request: HttpRequest) -> HttpResponse:
+    """The language switch of every signed-in page: stored on her profile (a patient's on her
+    record, which her e-mails follow too), then back to the page she was on."""
+    language = request.POST.get("language", "")
+    if language in Language.values:
+        language_store(user=request.user, language=language)  # type: ignore[arg-type]
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = resolve_url("home")
+    response = redirect(target)
+    if language in Language.values:
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+    return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -175,3 +175,32 @@ def test_search_by_family_given_given_family_and_record_number(world: World) -> 
     assert list(patient_search(everyone, alice.record_number.lower())) == [alice]
     assert list(patient_search(everyone, f"{family}, Beatrix")) == []
     assert patient_search(everyone, "  ").count() == everyone.count()
+
+
+def test_a_signed_in_user_changes_language_from_any_page_and_it_is_stored(world: World) -> None:
+    client = client_for(world.patient_a.user)
+    page = client.get(reverse("patients:patient_home")).content.decode()
+    assert reverse("language_change") in page
+    back = client.post(
+        reverse("language_change"),
+        {"language": "zh-hans", "next": reverse("patients:patient_home")},
+    )
+    assert back["Location"] == reverse("patients:patient_home")
+    world.patient_a.refresh_from_db()
+    assert world.patient_a.preferred_language == "zh-hans"
+    assert 'lang="zh-hans"' in client.get(reverse("patients:patient_home")).content.decode()
+    # staff too, and a foreign "next" goes home instead
+    nurse = client_for(world.nurse_a)
+    away = nurse.post(reverse("language_change"), {"language": "zh-hans", "next": "https://x.y/"})
+    assert away["Location"] == reverse("home")
+    world.nurse_a.refresh_from_db()
+    assert world.nurse_a.preferred_language == "zh-hans"
+
+
+def test_the_language_chosen_on_the_login_page_is_kept_after_login(world: World) -> None:
+    client = Client()
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": reverse("login")})
+    client.post(reverse("login"), {"username": "clin_a", "password": TEST_PASSWORD})
+    world.clinician_a.refresh_from_db()
+    assert world.clinician_a.preferred_language == "zh-hans"
+    assert 'lang="zh-hans"' in client.get(reverse("clinical:patients")).content.decode()
