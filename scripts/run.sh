@@ -49,6 +49,9 @@ cat <<MSG
     researcher                both clinics, de-identified
     admin                     everything (also /admin/)
 
+  Staff second factor (TOTP): $( [[ $AIMSS_STAFF_MFA == off ]] && echo "off in this demo; AIMSS_STAFF_MFA=on make run turns it on" || echo on )
+  E-mail links start with $AIMSS_BASE_URL; error pages are the product's own (DEBUG=$DJANGO_DEBUG)
+
 MSG
 
 $PY manage.py runserver "$HOST:$PORT" --noreload &
