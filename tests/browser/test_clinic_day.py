@@ -27,6 +27,14 @@ from tests.factories import ClinicFactory, UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a-quiet-garden-path"  # noqa: S105
+SLOW_MACHINE_MS = 60_000  # a loaded CI machine can take longer than the journeys' 15 s
+
+
+@pytest.fixture(autouse=True)
+def _patient_timeouts(page: Page) -> None:
+    page.set_default_timeout(SLOW_MACHINE_MS)
+    page.set_default_navigation_timeout(SLOW_MACHINE_MS)
+    expect.set_options(timeout=SLOW_MACHINE_MS)
 
 
 def _link(prefix: str) -> str:
