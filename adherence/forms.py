@@ -13,7 +13,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import DAYS_IN_WEEK, AiCourse, Intervention, RegimenChange, TreatmentEvent
+from .models import DAYS_IN_WEEK, AiCourse, Drug, Intervention, RegimenChange, TreatmentEvent
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -104,6 +104,14 @@ class CheckInForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     submission_token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def __init__(self, *args: Any, drug: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if drug in Drug.values:
+            # Her own drug by name: "anastrozole" is what is on her box of tablets.
+            self.fields["days_taken_last_7"].label = _(
+                "In the last 7 days, on how many days did you take your %(drug)s?"
+            ) % {"drug": Drug(drug).label.lower()}
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data

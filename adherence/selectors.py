@@ -30,7 +30,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Max, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from assessments.models import Response
@@ -38,6 +38,7 @@ from patients.models import Patient
 
 from .models import (
     AIMSS_STOP_MIN_DAYS,
+    CARE_STOP_KINDS,
     AdherenceCheckIn,
     AiCourse,
     CourseStatus,
@@ -289,7 +290,7 @@ def check_in_schedule(diagnosis: dt.date, until: dt.date) -> list[dt.date]:
 
 def check_in_due_since(patient: Patient, today: dt.date | None = None) -> dt.date | None:
     """The scheduled date of a check-in still missing today, or ``None`` if none is due."""
-    if patient.aimss_diagnosis_date is None:
+    if patient.aimss_diagnosis_date is None or care_stop_of(patient.pk) is not None:
         return None
     today = today or timezone.localdate()
     due = check_in_schedule(patient.aimss_diagnosis_date, today)
@@ -299,6 +300,52 @@ def check_in_due_since(patient: Patient, today: dt.date | None = None) -> dt.dat
     if latest["last"] is not None and _local_date(latest["last"], patient) >= due[-1]:
         return None
     return due[-1]
+
+
+# --- care that stops ---------------------------------------------------------------------------
+
+
+def care_stop_of(patient_id: int) -> TreatmentEvent | None:
+    """Her first event after which AI care stops (a permanent discontinuation, a confirmed
+    recurrence or a death; ``models.CARE_STOP_KINDS``), or ``None`` while she is on AI."""
+    return (
+        TreatmentEvent.objects.filter(patient_id=patient_id, kind__in=CARE_STOP_KINDS)
+        .order_by("start_date", "id")
+        .first()
+    )
+
+
+def off_ai(patient_ref: str | OuterRef = "pk") -> Exists:
+    """The same rule for a queryset: ``.filter(~off_ai())`` keeps the patients still on AI;
+    ``patient_ref`` names the patient's id in the outer query (e.g. ``"patient_id"``)."""
+    ref = patient_ref if isinstance(patient_ref, OuterRef) else OuterRef(patient_ref)
+    return Exists(TreatmentEvent.objects.filter(patient_id=ref, kind__in=CARE_STOP_KINDS))
+
+
+def death_of(patient: Patient) -> TreatmentEvent | None:
+    return TreatmentEvent.objects.filter(patient=patient, kind=EventKind.DEATH).first()
+
+
+def check_in_next(patient: Patient, today: dt.date | None = None) -> dt.date | None:
+    """The next scheduled check-in after today, or ``None`` (no diagnosis, or off AI)."""
+    if patient.aimss_diagnosis_date is None or care_stop_of(patient.pk) is not None:
+        return None
+    today = today or timezone.localdate()
+    ahead = check_in_schedule(patient.aimss_diagnosis_date, today + dt.timedelta(days=200))
+    return next((day for day in ahead if day > today), None)
+
+
+def current_drug(patient: Patient) -> str | None:
+    """The aromatase inhibitor she takes now: the last switch of agent, else the course's."""
+    course = AiCourse.objects.filter(patient=patient).first()
+    if course is None:
+        return None
+    switch = (
+        RegimenChange.objects.filter(course=course, new_drug__gt="")
+        .order_by("-date", "-id")
+        .first()
+    )
+    return switch.new_drug if switch else course.drug
 
 
 # --- course -----------------------------------------------------------------------------------

@@ -18,10 +18,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aimss_tracker.dispatch import EVALUATE_CHECK_IN, EVALUATE_TREATMENT_EVENT, send_on_commit
+from aimss_tracker.dispatch import (
+    CARE_STOPPED,
+    EVALUATE_CHECK_IN,
+    EVALUATE_TREATMENT_EVENT,
+    send_on_commit,
+)
 from patients.models import Clinic, Patient, User
 
 from .models import (
+    CARE_STOP_KINDS,
     MEASURE_CATEGORY,
     AdherenceCheckIn,
     AiCourse,
@@ -299,7 +305,24 @@ def treatment_event_create(
     if event.kind == EventKind.INTERRUPTION:
         # A clinician-recorded interruption is an adherence lapse (SPEC section 3).
         send_on_commit(EVALUATE_TREATMENT_EVENT, event.pk)
+    if event.kind in CARE_STOP_KINDS:
+        care_stop_record(patient=patient, event=event)
     return event
+
+
+def care_stop_record(*, patient: Patient, event: TreatmentEvent) -> None:
+    """Care that stops stops everything: her current interventions end on the event's date
+    (or on their start, if they began later), a death deactivates her login (no sign-in, no
+    e-mail), and ``followup`` stops her schedule, reminders and the flags that no longer
+    apply (after commit, by task name; its hourly sweep catches a lost task)."""
+    for intervention in Intervention.objects.filter(patient=patient).exclude(
+        end_date__lte=event.start_date
+    ):
+        intervention.end_date = max(intervention.start_date, event.start_date)
+        intervention.save(update_fields=["end_date"])
+    if event.kind == EventKind.DEATH and patient.user_id is not None:
+        User.objects.filter(pk=patient.user_id).update(is_active=False)
+    send_on_commit(CARE_STOPPED, patient.pk)
 
 
 @transaction.atomic

@@ -26,8 +26,8 @@ from .forms import (
     TreatmentEventForm,
     apply_service_errors,
 )
-from .models import EventKind, TreatmentEvent
-from .selectors import check_in_due_since, therapy_overview
+from .models import Drug, EventKind, TreatmentEvent
+from .selectors import check_in_due_since, current_drug, therapy_overview
 
 
 def _end_interruption(*, patient: Patient, event: int, end_date: Any, **unused: Any) -> Any:
@@ -122,7 +122,8 @@ def check_in(request: HttpRequest) -> HttpResponse:
     patient = getattr(request.user, "patient", None)
     if patient is None:
         raise Http404
-    form = CheckInForm(request.POST or None)
+    drug = current_drug(patient)
+    form = CheckInForm(request.POST or None, drug=drug)
     if request.method == "POST" and form.is_valid():
         try:
             services.check_in_submit(
@@ -136,5 +137,9 @@ def check_in(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Thank you. Your answers were sent to your care team."))
             return redirect("patients:patient_home")
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "due_since": check_in_due_since(patient)}
+    context = {
+        "form": form,
+        "due_since": check_in_due_since(patient),
+        "drug": Drug(drug).label.lower() if drug else "",
+    }
     return render(request, "adherence/check_in.html", context, status=status)

@@ -145,6 +145,7 @@ LINK_SCOPE_URL_NAMES = frozenset(
         "logout",
         "login",
         "set_language",
+        "language_change",
     }
 )
 

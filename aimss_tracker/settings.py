@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
+    "phonenumber_field",
     "patients",
     "assessments",
     "adherence",
@@ -234,19 +235,41 @@ if _PLOTLY_SPEC is None or _PLOTLY_SPEC.origin is None:
     raise ImproperlyConfigured("plotly is not installed: run `make install`.")
 PLOTLY_JS_DIR = Path(_PLOTLY_SPEC.origin).resolve().parent / "package_data"
 STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", PLOTLY_JS_DIR)]
-if DEBUG:  # whitenoise serves from the finders in DEBUG; an empty root keeps it quiet
+# The demo on one machine over plain http (``make run``): DEBUG off, so every role sees the
+# product's own 403/404/500 pages, never Django's debug page; whitenoise serves the static
+# files from the finders (no collectstatic), and cookies and redirects stay plain http.
+# Production never sets it.
+AIMSS_PLAIN_HTTP_DEMO = env.bool("AIMSS_PLAIN_HTTP_DEMO", default=False)
+_FROM_FINDERS = DEBUG or AIMSS_PLAIN_HTTP_DEMO
+WHITENOISE_USE_FINDERS = _FROM_FINDERS
+if _FROM_FINDERS:  # whitenoise serves from the finders; an empty root keeps it quiet
     Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
+        if _FROM_FINDERS
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
 
 # Absolute links in e-mails (the flag queue, questionnaire links) start with this.
 AIMSS_BASE_URL = env.str("AIMSS_BASE_URL", default="http://127.0.0.1:8000")
+
+# Phone numbers (django-phonenumber-field): stored and exchanged (API, tel: links) in E.164;
+# pages show ``.as_national``. A number typed without a country code is read as one of this
+# region.
+PHONENUMBER_DEFAULT_REGION = env.str("AIMSS_PHONE_REGION", default="GB")
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_FORMAT = "E164"
+
+# Invitations (a set-password link on Django's password-reset machinery) stay valid this long;
+# a forgotten-password link for PASSWORD_RESET_TIMEOUT (Django's setting, seconds).
+AIMSS_INVITATION_DAYS = env.int("AIMSS_INVITATION_DAYS", default=7)
+PASSWORD_RESET_TIMEOUT = env.int("AIMSS_PASSWORD_RESET_SECONDS", default=24 * 3600)
+# The sender name of account and reminder e-mails when a clinic sets none: neutral, never a
+# name that reveals a diagnosis to whoever sees her inbox.
+AIMSS_EMAIL_SENDER_NAME = env.str("AIMSS_EMAIL_SENDER_NAME", default="AIMSS Tracker")
 
 # --- E-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
@@ -415,7 +438,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG:
+if not DEBUG and not AIMSS_PLAIN_HTTP_DEMO:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)

@@ -11,12 +11,11 @@ from assessments import apis as assessment_apis
 from clinical import apis as clinical_apis
 from followup import apis as followup_apis
 from interop.urls import api_urlpatterns as interop_api_patterns
-from patients import apis as patient_apis
 from patients import views as patient_views
 from patients.permissions import IsStaff
 
 router = SimpleRouter()
-router.register("patients", patient_apis.PatientViewSet, basename="patient")
+router.register("patients", clinical_apis.PatientViewSet, basename="patient")
 router.register("flags", followup_apis.FlagViewSet, basename="flag")
 router.register("assessments", assessment_apis.ResponseViewSet, basename="assessment")
 router.register("ai-courses", adherence_apis.AiCourseViewSet, basename="ai-course")
@@ -59,12 +58,43 @@ account_patterns = [
     path("accounts/login/", patient_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", patient_views.LogoutView.as_view(), name="logout"),
     path("accounts/mfa/", patient_views.mfa_verify, name="mfa_verify"),
+    path("accounts/language/", patient_views.language_change, name="language_change"),
     path("accounts/mfa/setup/", patient_views.mfa_setup, name="mfa_setup"),
     path("accounts/password/", patient_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password/done/",
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
+    ),
+    path(
+        "accounts/password/reset/", patient_views.PasswordResetView.as_view(), name="password_reset"
+    ),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        patient_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path(
+        "accounts/invitation/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="registration/invitation_complete.html"
+        ),
+        name="invitation_complete",
+    ),
+    path(
+        "accounts/invitation/<uidb64>/<token>/",
+        patient_views.InvitationConfirmView.as_view(),
+        name="invitation_confirm",
     ),
 ]
 

@@ -252,6 +252,12 @@ class Response(models.Model):
         return {name: getattr(self, field) for name, field in INTERFERENCE_FIELDS}
 
     @property
+    def calls_for_the_clinic(self) -> bool:
+        """High interference (>= the clinic's cut-off, 7 by default: Serlin 1995; the study)
+        or severe pain: her clinic's phone number comes first on her result page."""
+        return self.interference_high or self.pain_band == PainBand.SEVERE
+
+    @property
     def is_correction(self) -> bool:
         return self.supersedes_id is not None
 

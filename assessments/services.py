@@ -7,6 +7,7 @@ fails a submission (the flags issue's sweep catches responses whose task was los
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -141,6 +142,26 @@ def _build(
     return response
 
 
+# A patient sending the very same answers again this soon is a resubmission, not a new report.
+RESUBMIT_WINDOW = dt.timedelta(hours=2)
+
+
+def _recent_identical(patient: Patient, answers: Answers) -> Response | None:
+    latest = (
+        Response.objects.current()
+        .filter(
+            patient=patient,
+            entry_mode=EntryMode.SELF,
+            submitted_at__gte=timezone.now() - RESUBMIT_WINDOW,
+        )
+        .order_by("-submitted_at", "-pk")
+        .first()
+    )
+    if latest is not None and Answers.from_response(latest) == answers:
+        return latest
+    return None
+
+
 def response_submit(
     *,
     patient: Patient,
@@ -150,13 +171,23 @@ def response_submit(
     entry_mode: str = EntryMode.SELF,
     language: str = "en",
     instrument: Instrument | None = None,
+    from_her_form: bool = False,
 ) -> tuple[Response, bool]:
     """Store one submitted BPI-SF with its scores; ``(response, created)``.
 
     ``submission_key`` (the form's one-time token or the API's ``Idempotency-Key``) makes the
     submission idempotent per patient: a repeat returns the first response, not a second one.
     The patient's draft is discarded. Flag evaluation is queued after commit, with the id only.
+
+    From her own form (``from_her_form``), the same answers sent again within
+    :data:`RESUBMIT_WINDOW` are that first response too: going Back after sending reloads the
+    form with a new key (health pages are never cached), and a second identical response would
+    also corrupt her trend.
     """
+    if from_her_form:
+        same = _recent_identical(patient, answers)
+        if same is not None:
+            return same, False
     response = _build(
         patient=patient,
         answers=answers,

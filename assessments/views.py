@@ -76,14 +76,20 @@ def response_new(request: HttpRequest) -> HttpResponse:
             # a reminder link's session has no home page to go back to
             return redirect("assessments:new" if link_scoped(request) else "patients:patient_home")
         if form.is_valid():
-            response, _created = response_submit(
+            response, created = response_submit(
                 patient=patient,
                 answers=form.answers(),
                 entered_by=request.user,  # type: ignore[arg-type]
                 submission_key=form.cleaned_data["submission_key"],
                 language=translation.get_language() or "en",
+                from_her_form=True,
             )
             link_scope_answered(request, response_id=response.pk)
+            if not created:
+                messages.info(
+                    request,
+                    _("We had already received these answers. Nothing new was saved."),
+                )
             return redirect("assessments:detail", pk=response.pk)
     else:
         draft = draft_of(patient)
@@ -106,11 +112,11 @@ def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     user: User = request.user  # type: ignore[assignment]
-    # A reminder link's session sees this answer only; her history needs her password.
-    link_session = link_scoped(request)
-    history = (
-        [] if link_session else responses_of(patient=response.patient)[:HISTORY_ON_RESULT_PAGE]
-    )
+    if link_scoped(request):
+        # Opened from a reminder link: a confirmation only, no name and no history, since a
+        # forwarded e-mail must not expose her record; her history needs her password.
+        return render(request, "assessments/link_confirmation.html", {"response": response})
+    history = responses_of(patient=response.patient)[:HISTORY_ON_RESULT_PAGE]
     return render(
         request,
         "assessments/response_detail.html",
@@ -120,7 +126,6 @@ def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": history,
             "versions": versions_of(response) if not user.is_patient_role else [],
             "is_current": not Response.objects.filter(supersedes=response).exists(),
-            "link_session": link_session,
         },
     )
 

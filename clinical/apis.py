@@ -5,15 +5,23 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from adherence.enrolment import PATIENT_FIELDS, patient_enrol
+from adherence.models import Drug
+from patients import apis as patient_apis
 from patients.access import get_patient_or_404
+from patients.models import Clinic, Patient
 from patients.permissions import IsCareStaff
+from patients.selectors import clinics_of
 
+from .forms import time_zone_choices
 from .selectors import Trajectory, patient_trajectory
 
 
@@ -89,3 +97,57 @@ class TrajectoryView(APIView):
         patient = get_patient_or_404(request.user, pk)
         trajectory = patient_trajectory(patient, with_flags=False)
         return Response(TrajectorySerializer(trajectory_payload(trajectory)).data)
+
+
+class EnrolmentSerializer(serializers.ModelSerializer):
+    """What ``POST /api/v1/patients/`` takes: the enrolment page's fields."""
+
+    clinic: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", queryset=Clinic.objects.all()
+    )
+    phone = PhoneNumberField(required=False, allow_blank=True)
+    email = serializers.EmailField()
+    time_zone = serializers.ChoiceField(choices=time_zone_choices())
+    ai_drug = serializers.ChoiceField(choices=Drug.choices)
+    ai_start_date = serializers.DateField()
+
+    class Meta:
+        model = Patient
+        fields = ["clinic", *PATIENT_FIELDS, "ai_drug", "ai_start_date"]
+        # the clinic-wide uniqueness is the enrolment service's (a clearer message)
+        validators: list[Any] = []
+
+    def validate_clinic(self, clinic: Clinic) -> Clinic:
+        if clinic not in clinics_of(self.context["request"].user):
+            raise serializers.ValidationError("You can enrol patients in your own clinics only.")
+        return clinic
+
+
+class PatientViewSet(mixins.CreateModelMixin, patient_apis.PatientViewSet):
+    """Patients within the caller's reach; care staff also enrol one (``POST``), which sends
+    her invitation. Anything outside her reach is 404."""
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        return EnrolmentSerializer if self.action == "create" else patient_apis.PatientSerializer
+
+    def get_permissions(self) -> Any:
+        if self.action == "create":
+            return [IsCareStaff()]
+        return super().get_permissions()
+
+    @extend_schema(request=EnrolmentSerializer, responses={201: patient_apis.PatientSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = EnrolmentSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        try:
+            patient = patient_enrol(
+                clinic=data.pop("clinic"),
+                ai_drug=data.pop("ai_drug"),
+                ai_start_date=data.pop("ai_start_date"),
+                enrolled_by=request.user,  # type: ignore[arg-type]
+                **data,
+            )
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        return Response(patient_apis.PatientSerializer(patient).data, status=201)

@@ -22,6 +22,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from adherence.models import CARE_STOP_KINDS
 from assessments.scoring import PainBand, Thresholds, is_high_interference
 
 from .selectors import Trajectory
@@ -104,8 +105,15 @@ def decision_support(trajectory: Trajectory) -> DecisionSupport:
     thresholds = trajectory.thresholds
     stratum = stratum_of(latest.interference if latest else None, thresholds)
     threshold = float(thresholds.high_interference_from)
-    if stratum == HIGH:
+    if any(event.kind in CARE_STOP_KINDS for event in trajectory.events):
+        # The study's pathway is for managing AIMSS while she stays on the aromatase inhibitor.
+        stratum = None
         suggestion: str | None = gettext(
+            "She is off AI: the study's pathway for managing AIMSS while on an aromatase "
+            "inhibitor no longer applies."
+        )
+    elif stratum == HIGH:
+        suggestion = gettext(
             "Interference at or above %(threshold)s: consider an upfront multimodal "
             "combination of at least two categories (analgesic, physical therapy, AI regimen "
             "adjustment, complementary)."

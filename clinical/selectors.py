@@ -29,7 +29,6 @@ from django.db.models import (
     IntegerField,
     Model,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
 )
@@ -49,6 +48,7 @@ from assessments.scoring import Thresholds
 from followup.models import Flag, FlagStatus, ReassessmentSlot
 from patients.access import patients_visible_to
 from patients.models import Patient, User
+from patients.selectors import patient_search
 
 DAYS_PER_MONTH = 30.4375  # mean Gregorian month; "months since diagnosis" axis
 OPEN_FLAG_STATUSES = (FlagStatus.OPEN, FlagStatus.CLAIMED)
@@ -469,12 +469,7 @@ def patient_list(
         patients = patients.annotate(**_annotations(sorted(needed)))
     if filters.clinic_id:
         patients = patients.filter(clinic_id=filters.clinic_id)
-    for word in filters.search.split():
-        patients = patients.filter(
-            Q(given_name__icontains=word)
-            | Q(family_name__icontains=word)
-            | Q(record_number__icontains=word)
-        )
+    patients = patient_search(patients, filters.search)
     if filters.band == BAND_HIGH_INTERFERENCE:
         patients = patients.filter(latest_high=True)
     elif filters.band:

@@ -6,6 +6,8 @@ app_name = "clinical"
 
 urlpatterns = [
     path("patients/", views.patients, name="patients"),
+    path("patients/enrol/", views.enrol, name="enrol"),
     path("patients/<int:pk>/", views.patient, name="patient"),
+    path("patients/<int:pk>/invitation/", views.invitation_resend, name="invitation_resend"),
     path("patients/<int:pk>/record/<slug:name>/", views.record_form, name="record_form"),
 ]

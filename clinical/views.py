@@ -7,22 +7,31 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import localize
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
+from adherence.enrolment import PATIENT_FIELDS, patient_enrol
+from adherence.forms import apply_service_errors
 from adherence.models import AiCourse
-from adherence.selectors import COMBINED, MONOTHERAPY
+from adherence.selectors import COMBINED, MONOTHERAPY, care_stop_of
 from adherence.views import therapy_forms, therapy_post
 from assessments.scoring import PainBand
 from patients.access import care_staff_required, get_patient_or_404, record_list_access
+from patients.invitations import invitation_send
+from patients.models import User
 from patients.selectors import clinics_of
 
 from .charts import trajectory_figure
+from .forms import EnrolmentForm
 from .guidance import decision_support
 from .selectors import (
     BAND_HIGH_INTERFERENCE,
@@ -176,6 +185,7 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
         "figure": trajectory_figure(trajectory),
         "support": decision_support(trajectory),
         "current_interventions": trajectory.current_interventions(timezone.localdate()),
+        "care_stop": care_stop_of(patient.pk),
         "recent": list(reversed(trajectory.series[-RECENT_RESPONSES:])),
         # (name, title, the bound form with its errors or None: fetched when opened)
         "records": [
@@ -200,3 +210,48 @@ def record_form(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         "action": reverse("clinical:patient", args=[patient.pk]),
     }
     return render(request, "adherence/_record_form_body.html", context)
+
+
+@care_staff_required
+def enrol(request: HttpRequest) -> HttpResponse:
+    """Enrol a patient in one of the staff member's clinics; her invitation goes out."""
+    user: User = request.user  # type: ignore[assignment]
+    form = EnrolmentForm(request.POST or None, clinics=clinics_of(user))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            patient = patient_enrol(
+                clinic=data["clinic"],
+                ai_drug=data["ai_drug"],
+                ai_start_date=data["ai_start_date"],
+                enrolled_by=user,
+                **{name: data[name] for name in PATIENT_FIELDS},
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is enrolled. Her invitation is on its way to %(email)s.")
+                % {"name": patient.full_name, "email": patient.email},
+            )
+            return redirect("clinical:patient", pk=patient.pk)
+    status = 400 if form.is_bound else 200
+    return render(request, "clinical/enrol.html", {"form": form}, status=status)
+
+
+@require_POST
+@care_staff_required
+def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send her invitation again (a new link; the old one still works until it expires)."""
+    patient = get_patient_or_404(request.user, pk)
+    if patient.user is None:
+        messages.error(request, _("She has no login to invite."))
+    else:
+        try:
+            invitation_send(user=patient.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("The invitation was sent again."))
+    return redirect("clinical:patient", pk=patient.pk)

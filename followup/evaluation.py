@@ -19,14 +19,23 @@ from adherence.models import AdherenceCheckIn, EventKind, TreatmentEvent
 from assessments.models import Response
 
 from .models import (
+    Flag,
     FlagKind,
+    FlagStatus,
     FlagTrigger,
     QuestionnaireLink,
     ReassessmentSlot,
     ResponseEvaluation,
+    SystemReason,
     TriggerSource,
 )
-from .services import RaiseResult, flag_raise, flag_rules_of
+from .services import (
+    RaiseResult,
+    flag_applies,
+    flag_raise,
+    flag_rules_of,
+    flags_resolve_by_system,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +100,7 @@ def response_evaluate(*, response_id: int) -> list[RaiseResult]:
                 )
             )
     slot_complete(response=response)
+    overdue_resolve_answered(patient_id=response.patient_id)
     ResponseEvaluation.objects.get_or_create(response_id=response.pk)
     logger.debug("response %s evaluated: %s flag triggers", response.pk, len(results))
     return results
@@ -112,6 +122,23 @@ def slot_complete(*, response: Response) -> int:
     ).update(completed_at=response.submitted_at)
 
 
+def overdue_resolve_answered(*, patient_id: int) -> int:
+    """Her open overdue flag closes itself once every reassessment it was raised for has been
+    answered; returns how many flags closed."""
+    answered = []
+    for flag in Flag.objects.filter(patient_id=patient_id, kind=FlagKind.OVERDUE).exclude(
+        status=FlagStatus.RESOLVED
+    ):
+        slot_ids = flag.triggers.filter(source=TriggerSource.SCHEDULE_SLOT).values("source_id")
+        if not ReassessmentSlot.objects.filter(pk__in=slot_ids, completed_at__isnull=True).exists():
+            answered.append(flag.pk)
+    if not answered:
+        return 0
+    return flags_resolve_by_system(
+        flags=Flag.objects.filter(pk__in=answered), reason=SystemReason.ANSWERED
+    )
+
+
 def check_in_evaluate(*, check_in_id: int) -> RaiseResult | None:
     """A check-in with a lapse (fewer than 5 of 7 days, stopped, wants to stop) raises the
     adherence-lapse flag; the lapse itself was decided when she submitted it."""
@@ -119,7 +146,9 @@ def check_in_evaluate(*, check_in_id: int) -> RaiseResult | None:
     if check_in is None:
         return None
     result = None
-    if check_in.lapse:
+    if check_in.lapse and flag_applies(
+        patient_id=check_in.patient_id, kind=FlagKind.ADHERENCE_LAPSE
+    ):
         result = flag_raise(
             patient_id=check_in.patient_id,
             kind=FlagKind.ADHERENCE_LAPSE,
@@ -136,7 +165,9 @@ def check_in_evaluate(*, check_in_id: int) -> RaiseResult | None:
 def treatment_event_evaluate(*, event_id: int) -> RaiseResult | None:
     """A clinician-recorded interruption is an adherence lapse (SPEC section 3)."""
     event = TreatmentEvent.objects.filter(pk=event_id, kind=EventKind.INTERRUPTION).first()
-    if event is None:
+    if event is None or not flag_applies(
+        patient_id=event.patient_id, kind=FlagKind.ADHERENCE_LAPSE
+    ):
         return None
     return flag_raise(
         patient_id=event.patient_id,

@@ -65,6 +65,18 @@ class ActionKind(models.TextChoices):
     REOPENED = "reopened", _("Reopened")
 
 
+class SystemReason(models.TextChoices):
+    """Why the system, not a nurse, closed a flag."""
+
+    DISCONTINUATION = (
+        "discontinuation",
+        _("Resolved by the system: the AI was permanently discontinued."),
+    )
+    RECURRENCE = "recurrence", _("Resolved by the system: a recurrence was confirmed.")
+    DEATH = "death", _("Resolved by the system: the patient died.")
+    ANSWERED = "answered", _("Resolved by the system: she answered the reassessment.")
+
+
 # The actions a nurse chooses from; "resolved" and "reopened" are recorded by those services.
 CARE_ACTIONS = [
     ActionKind.CALLED_PATIENT,
@@ -238,13 +250,28 @@ class FlagAction(models.Model):
     """What a nurse (or clinician) did about a flag."""
 
     flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="actions")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the system acted (see the system reason)."),
+    )
     action = models.CharField(max_length=24, choices=ActionKind.choices)
+    system_reason = models.CharField(max_length=16, choices=SystemReason.choices, blank=True)
     note = models.TextField(blank=True, max_length=2000)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(actor__isnull=False, system_reason="")
+                | Q(actor__isnull=True, system_reason__in=SystemReason.values),
+                name="flag_action_by_someone_or_the_system",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} on flag #{self.flag_id}"

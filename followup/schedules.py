@@ -21,13 +21,15 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from adherence.models import EventKind, TreatmentEvent
+from adherence.models import CARE_STOP_KINDS, TreatmentEvent
+from adherence.selectors import off_ai
 from assessments.models import Response
+from patients.invitations import sender_name_of, sender_of
 from patients.models import Clinic, Patient
 
 from .models import (
@@ -39,7 +41,7 @@ from .models import (
     ScheduleRules,
     TriggerSource,
 )
-from .services import claim_lease, flag_raise, flag_rules_of, message_id
+from .services import claim_lease, flag_applies, flag_raise, flag_rules_of, message_id
 
 logger = logging.getLogger(__name__)
 
@@ -92,19 +94,13 @@ def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None)
     """
     today = today or timezone.localdate()
     patient_list = [p for p in patients if p.aimss_diagnosis_date is not None]
-    # Reassessments run while she is on AI: none after a permanent discontinuation or death.
-    stopped = dict(
+    # Reassessments run while she is on AI: none after a permanent discontinuation, a
+    # confirmed recurrence or a death (care_stop_apply removed her open slots).
+    stopped = set(
         TreatmentEvent.objects.filter(
-            patient__in=patient_list, kind__in=[EventKind.DISCONTINUATION, EventKind.DEATH]
-        )
-        .values("patient_id")
-        .annotate(first=Min("start_date"))
-        .values_list("patient_id", "first")
+            patient__in=patient_list, kind__in=CARE_STOP_KINDS
+        ).values_list("patient_id", flat=True)
     )
-    if stopped:
-        ReassessmentSlot.objects.filter(
-            patient_id__in=list(stopped), completed_at__isnull=True, due_date__gt=today
-        ).delete()
     existing: dict[int, set[int]] = {}
     for patient_id, months in ReassessmentSlot.objects.filter(patient__in=patient_list).values_list(
         "patient_id", "months_after_diagnosis"
@@ -113,10 +109,9 @@ def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None)
     new_slots = []
     for patient in patient_list:
         override: PatientSchedule | None = getattr(patient, "schedule", None)
-        if override is not None and override.paused:
+        if (override is not None and override.paused) or patient.pk in stopped:
             continue
         rules = schedule_rules_of(patient.clinic)
-        stop = stopped.get(patient.pk)
         interval = (override.interval_months if override else None) or rules.interval_months
         diagnosis = patient.aimss_diagnosis_date
         assert diagnosis is not None
@@ -125,8 +120,6 @@ def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None)
             if months in existing.get(patient.pk, ()):
                 continue
             due_date = add_months(diagnosis, months)
-            if stop is not None and due_date > stop:
-                break
             new_slots.append(
                 ReassessmentSlot(
                     patient=patient,
@@ -244,7 +237,7 @@ def _claim_batch(
             due_at__gt=due_from - REMINDER_GRACE,
             patient__email__gt="",
         )
-        .filter(~Exists(already))
+        .filter(~Exists(already), ~off_ai("patient_id"))
         .exclude(patient__schedule__paused=True)
         .select_related("patient")
         .order_by("due_at")[:BATCH]
@@ -275,7 +268,8 @@ def _send_claimed(claim: uuid.UUID, now: dt.datetime) -> int:
         links.append(link)
         context = {
             "url": f"{base}{reverse('followup:questionnaire_link', args=[token])}",
-            "clinic": patient.clinic.name,
+            # the neutral name the clinic configured, never its (diagnosis-revealing) name
+            "clinic": sender_name_of(patient.clinic),
             "attempt": reminder.attempt,
             "valid_days": rules.link_valid_days,
         }
@@ -284,6 +278,7 @@ def _send_claimed(claim: uuid.UUID, now: dt.datetime) -> int:
             message = EmailMultiAlternatives(
                 subject,
                 render_to_string("followup/email/reminder.txt", context),
+                from_email=sender_of(patient.clinic),
                 to=[patient.email],
                 headers={"Message-ID": message_id("reminder", slot.pk, reminder.attempt)},
             )
@@ -347,6 +342,8 @@ def overdue_flags_raise(*, today: dt.date | None = None) -> int:
             due_date__gt=late_before - dt.timedelta(days=OVERDUE_LOOKBACK_DAYS),
         ).values_list("pk", "patient_id")
         for slot_id, patient_id in slots.iterator(chunk_size=BATCH):
+            if not flag_applies(patient_id=patient_id, kind=FlagKind.OVERDUE):
+                continue
             result = flag_raise(
                 patient_id=patient_id,
                 kind=FlagKind.OVERDUE,

@@ -14,13 +14,13 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from adherence.models import AdherenceCheckIn, Intervention
-from adherence.selectors import survival_record
+from adherence.selectors import check_in_due_since, check_in_next, survival_record
 from assessments.models import Response
 from assessments.selectors import responses_of
 from patients.access import clinic_ids_of
 from patients.models import Patient, User
 
-from .models import Flag, FlagKind, FlagStatus
+from .models import Flag, FlagKind, FlagStatus, ReassessmentSlot, ReminderSend
 
 RESPONSE_TIME_DAYS = 90
 # The queue page's summaries are kept in the cache this long (seconds). A change of state made
@@ -192,4 +192,47 @@ def patient_quick_view(patient: Patient) -> QuickView:
         last_check_in=AdherenceCheckIn.objects.filter(patient=patient)
         .order_by("-submitted_at")
         .first(),
+    )
+
+
+@dataclass(frozen=True)
+class WhatsDue:
+    """What her home tells her first: the questionnaire and check-in due or next, with her
+    reminder and check-in history."""
+
+    questionnaire_due: dt.date | None  # the oldest reassessment due and not answered
+    questionnaire_next: dt.date | None  # the next one after today
+    check_in_due: dt.date | None
+    check_in_next: dt.date | None
+    reminders: list[ReminderSend]
+    check_ins: list[AdherenceCheckIn]
+
+    @property
+    def anything_due(self) -> bool:
+        return self.questionnaire_due is not None or self.check_in_due is not None
+
+
+WHATS_DUE_HISTORY = 10
+
+
+def whats_due(patient: Patient, today: dt.date | None = None) -> WhatsDue:
+    today = today or timezone.localdate()
+    open_slots = ReassessmentSlot.objects.filter(patient=patient, completed_at__isnull=True)
+    due = open_slots.filter(due_date__lte=today).order_by("due_date").first()
+    upcoming = open_slots.filter(due_date__gt=today).order_by("due_date").first()
+    return WhatsDue(
+        questionnaire_due=due.due_date if due else None,
+        questionnaire_next=upcoming.due_date if upcoming else None,
+        check_in_due=check_in_due_since(patient, today),
+        check_in_next=check_in_next(patient, today),
+        reminders=list(
+            ReminderSend.objects.filter(slot__patient=patient, sent_at__isnull=False)
+            .select_related("slot")
+            .order_by("-sent_at")[:WHATS_DUE_HISTORY]
+        ),
+        check_ins=list(
+            AdherenceCheckIn.objects.filter(patient=patient).order_by("-submitted_at")[
+                :WHATS_DUE_HISTORY
+            ]
+        ),
     )

@@ -18,12 +18,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from adherence.models import EventKind
+from adherence.selectors import care_stop_of, off_ai
 from aimss_tracker.dispatch import send_on_commit
 from patients.models import Clinic, Patient, Role, User
 
@@ -40,12 +42,22 @@ from .models import (
     FlagTrigger,
     NotificationReason,
     Priority,
+    ReassessmentSlot,
+    SystemReason,
 )
 from .selectors import queue_changed
 
 logger = logging.getLogger(__name__)
 
 ESCALATION_BATCH = 500
+# Flags about taking the AI and answering its reassessments: they apply only while she is on
+# AI, so they are never raised after, and are closed at, a discontinuation, recurrence or death.
+ON_AI_KINDS = (FlagKind.ADHERENCE_LAPSE, FlagKind.OVERDUE)
+CARE_STOP_REASONS = {
+    EventKind.DISCONTINUATION: SystemReason.DISCONTINUATION,
+    EventKind.RECURRENCE: SystemReason.RECURRENCE,
+    EventKind.DEATH: SystemReason.DEATH,
+}
 
 
 def message_id(*parts: object) -> str:
@@ -94,7 +106,8 @@ def flag_raise(
     """Open a flag of ``kind`` for the patient, or attach this trigger to her open one.
 
     Idempotent: the same source event raises a kind at most once, ever (running the
-    evaluation twice, or on two workers at once, yields one flag and one trigger).
+    evaluation twice, or on two workers at once, yields one flag and one trigger). The rules
+    ask :func:`flag_applies` first.
     """
     kind = FlagKind(kind)
     patient = Patient.objects.select_for_update().only("pk", "clinic_id").get(pk=patient_id)
@@ -140,6 +153,11 @@ def flag_raise(
     if opened and flag.priority == Priority.HIGH:
         notifications_create(flag=flag, reason=NotificationReason.OPENED)
     return RaiseResult(flag=flag, opened=opened, attached=True)
+
+
+def flag_applies(*, patient_id: int, kind: str) -> bool:
+    """No adherence-lapse or overdue flag for a patient who is off AI (ON_AI_KINDS)."""
+    return kind not in ON_AI_KINDS or care_stop_of(patient_id) is None
 
 
 def _recipients(flag: Flag, reason: str) -> list[User]:
@@ -341,6 +359,53 @@ def flag_reopen(*, flag_id: int, user: User, note: str = "") -> Flag:
     transaction.on_commit(queue_changed)
     FlagAction.objects.create(flag=flag, actor=user, action=ActionKind.REOPENED, note=note.strip())
     return flag
+
+
+@transaction.atomic
+def flags_resolve_by_system(*, flags: QuerySet[Flag], reason: str) -> int:
+    """Close these unresolved flags with a system reason that says why; returns how many."""
+    now = timezone.now()
+    closed = 0
+    for flag in flags.exclude(status=FlagStatus.RESOLVED).select_for_update():
+        flag.status, flag.resolved_at = FlagStatus.RESOLVED, now
+        flag.save(update_fields=["status", "resolved_at"])
+        FlagAction.objects.create(flag=flag, action=ActionKind.RESOLVED, system_reason=reason)
+        closed += 1
+    if closed:
+        transaction.on_commit(queue_changed)
+    return closed
+
+
+@transaction.atomic
+def care_stop_apply(*, patient_id: int) -> int:
+    """After a discontinuation, recurrence or death: no more reassessments or reminders (her
+    open slots go, with their links), and her open adherence-lapse and overdue flags close
+    with the reason. Idempotent; returns how many flags it closed."""
+    stop = care_stop_of(patient_id)
+    if stop is None:
+        return 0
+    ReassessmentSlot.objects.filter(patient_id=patient_id, completed_at__isnull=True).delete()
+    return flags_resolve_by_system(
+        flags=Flag.objects.filter(patient_id=patient_id, kind__in=ON_AI_KINDS),
+        reason=CARE_STOP_REASONS[EventKind(stop.kind)],
+    )
+
+
+def care_stops_sweep() -> int:
+    """Apply the stop to every patient off AI who still has open slots or such flags (an
+    imported event, or a task lost to a broker outage); returns how many flags it closed."""
+    open_slots = ReassessmentSlot.objects.filter(completed_at__isnull=True).values("patient_id")
+    open_flags = (
+        Flag.objects.filter(kind__in=ON_AI_KINDS)
+        .exclude(status=FlagStatus.RESOLVED)
+        .values("patient_id")
+    )
+    patient_ids = (
+        Patient.objects.filter(Q(pk__in=open_slots) | Q(pk__in=open_flags))
+        .filter(off_ai())
+        .values_list("pk", flat=True)
+    )
+    return sum(care_stop_apply(patient_id=pk) for pk in patient_ids)
 
 
 def flags_follow_clinics(*, patient_id: int | None = None) -> int:

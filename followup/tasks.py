@@ -31,9 +31,16 @@ def patient_clinic_changed_task(patient_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def care_stopped_task(patient_id: int) -> None:
+    """A discontinuation, recurrence or death was recorded: stop what no longer applies."""
+    services.care_stop_apply(patient_id=patient_id)
+
+
+@shared_task(ignore_result=True)
 def schedules_sync_task() -> None:
     from .schedules import schedules_sync_all
 
+    services.care_stops_sweep()
     schedules_sync_all()
 
 

@@ -19,6 +19,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
+from adherence.selectors import care_stop_of
 from aimss_tracker.security import LINK_SCOPE_SESSION_KEY, session_mark_login
 from patients.access import (
     care_staff_required,
@@ -178,6 +179,7 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": flag.actions.select_related("actor"),
             "other_flags": flag_queue(user=user, patient_id=flag.patient_id).exclude(pk=flag.pk),
             "quick": patient_quick_view(flag.patient),
+            "care_stop": care_stop_of(flag.patient_id),
         },
     )
 

@@ -1,13 +1,17 @@
 import csv
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_celery_beat.models import (
     ClockedSchedule,
     CrontabSchedule,
@@ -19,7 +23,8 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .access import record_access, record_list_access
-from .models import AccessRecord, Clinic, Patient, StaffMembership, User
+from .invitations import invitation_send
+from .models import AccessRecord, Clinic, Patient, Role, StaffMembership, User
 from .services import patient_update, user_set_role
 
 
@@ -78,15 +83,92 @@ class StaffMembershipInline(admin.TabularInline):
     extra = 1
 
 
+class UserInvitationForm(forms.ModelForm):
+    """A new account: the role first (no default), then who she is; no password is typed:
+    the invitation e-mail lets her choose it."""
+
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"),
+        choices=[("", "---------"), *Role.choices],
+        help_text=gettext_lazy("What she does decides what she may see."),
+    )
+    send_invitation = forms.BooleanField(
+        label=gettext_lazy("Send the invitation e-mail now"), required=False, initial=True
+    )
+
+    class Meta:
+        model = User
+        fields = ["role", "username", "email", "first_name", "last_name", "preferred_language"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("send_invitation") and not data.get("email"):
+            self.add_error("email", _("An invitation needs an e-mail address."))
+        return data
+
+    def save(self, commit: bool = True) -> Any:
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+        return user
+
+
+class MembershipInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        clinics = [
+            f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE", False)
+        ]
+        if clinics and getattr(self.instance, "role", "") == Role.PATIENT:
+            raise ValidationError(
+                _(
+                    "A patient has no clinic membership (her record names her clinic). "
+                    "Choose a staff role, or remove the clinics."
+                )
+            )
+
+
+class StaffMembershipFormsetInline(StaffMembershipInline):
+    formset = MembershipInlineFormSet
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "role", "email", "is_active", "last_login"]
+    list_display = ["username", "role", "email", "is_active", "invitation", "last_login"]
     list_filter = ["role", "is_active", "clinics"]
     fieldsets = (
         *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
-        ("AIMSS Tracker", {"fields": ("role", "preferred_language")}),
+        ("AIMSS Tracker", {"fields": ("role", "preferred_language", "invited_at")}),
     )
-    inlines = [StaffMembershipInline]
+    add_form = UserInvitationForm
+    add_fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "role",
+                    "username",
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "preferred_language",
+                    "send_invitation",
+                )
+            },
+        ),
+    )
+    readonly_fields = ["invited_at"]
+    inlines = [StaffMembershipFormsetInline]
+    actions = ["send_invitations"]
+
+    @admin.display(description=gettext_lazy("Invitation"))
+    def invitation(self, obj: User) -> str:
+        if obj.invitation_used:
+            return _("used")
+        if obj.invited_at:
+            return _("sent %(date)s, not used") % {"date": f"{obj.invited_at:%Y-%m-%d}"}
+        return "—"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = tuple(super().get_readonly_fields(request, obj))
@@ -107,6 +189,25 @@ class UserAdmin(DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         user_set_role(user=obj, role=obj.role)
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if not change and form.cleaned_data.get("send_invitation"):
+            self._invite(request, form.instance)
+
+    def _invite(self, request: HttpRequest, user: User) -> bool:
+        try:
+            invitation_send(user=user)
+        except ValidationError as error:
+            self.message_user(request, f"{user}: {' '.join(error.messages)}", messages.WARNING)
+            return False
+        self.message_user(request, _("Invitation sent to %(email)s.") % {"email": user.email})
+        return True
+
+    @admin.action(description=gettext_lazy("Send (again) the invitation e-mail"))
+    def send_invitations(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            self._invite(request, user)
+
 
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
@@ -116,7 +217,8 @@ class PatientAdmin(admin.ModelAdmin):
     list_display = ["record_number", "family_name", "given_name", "clinic", "tnm_stage"]
     list_filter = ["clinic", "tnm_stage", "surgery", "chemotherapy", "radiotherapy"]
     search_fields = ["record_number", "family_name", "given_name"]
-    raw_id_fields = ["user"]
+    # Her login is found by a search (name, username, e-mail), never typed as an id.
+    autocomplete_fields = ["user"]
     readonly_fields = ["created_at", "updated_at"]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:

@@ -38,6 +38,7 @@ class PatientSerializer(serializers.ModelSerializer):
             "menopausal_status",
             "hr_status",
             "aimss_diagnosis_date",
+            "phone",
             "preferred_language",
             "time_zone",
         ]

@@ -21,8 +21,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from phonenumber_field.modelfields import PhoneNumberField
 
 from aimss_tracker.audit import audited
 
@@ -99,6 +101,36 @@ class Clinic(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(7)],
         help_text=_("A check-in with the AI taken on fewer of the last 7 days is a lapse."),
     )
+    phone = PhoneNumberField(
+        _("clinic phone"), blank=True, help_text=_("The number patients call, e.g. 020 7946 0000.")
+    )
+    opening_hours = models.CharField(
+        _("opening hours"), max_length=200, blank=True, help_text=_("e.g. Mon-Fri 09:00-17:00")
+    )
+    call_us_words_en = models.CharField(
+        _("'call us' words (English)"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Shown to a patient after a severe answer, before the clinic phone. "
+            "Empty: 'Call us today on'."
+        ),
+    )
+    call_us_words_zh_hans = models.CharField(
+        _("'call us' words (Simplified Chinese)"),
+        max_length=200,
+        blank=True,
+        help_text=_("The same words in Simplified Chinese. Empty: the translated default."),
+    )
+    email_sender_name = models.CharField(
+        _("e-mail sender name"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "The name reminder and invitation e-mails come from. Keep it neutral: a name that "
+            "reveals a diagnosis tells whoever sees her inbox. Empty: the product's name."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -129,6 +161,12 @@ class Clinic(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def call_us_words(self) -> str:
+        """The words before the clinic's phone number, in the current language: the clinic's
+        own, or the translated default."""
+        own = self.call_us_words_zh_hans if get_language() == "zh-hans" else self.call_us_words_en
+        return own or gettext("Call us today on")
+
 
 # Salt of the session hash below (the one Django's ``AbstractBaseUser`` uses).
 SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
@@ -153,6 +191,9 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
         editable=False,
         help_text="Every session and API token of this user from before this moment is void "
         "(set when she signs out and when her password changes).",
+    )
+    invited_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the last invitation e-mail was sent.")
     )
 
     class Meta:
@@ -188,6 +229,11 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
     def get_session_auth_fallback_hash(self) -> Iterator[str]:
         for fallback_secret in settings.SECRET_KEY_FALLBACKS:
             yield self._session_hash(fallback_secret)
+
+    @property
+    def invitation_used(self) -> bool:
+        """Whether she has set a password through her invitation (or signed in since)."""
+        return self.has_usable_password() or self.last_login is not None
 
     @property
     def is_admin_role(self) -> bool:
@@ -310,6 +356,9 @@ class Patient(models.Model):
         help_text=_("Empty while she has no aromatase inhibitor-associated symptoms."),
     )
     email = models.EmailField(blank=True)
+    phone = PhoneNumberField(
+        _("mobile phone"), blank=True, help_text=_("Stored in international (E.164) form.")
+    )
     preferred_language = models.CharField(
         max_length=8, choices=Language.choices, default=Language.ENGLISH
     )

@@ -46,3 +46,25 @@ def _suppressed(row: dict[str, Any]) -> dict[str, Any]:
     )
     del kept["undiagnosed"]
     return row | kept
+
+
+def patient_search(queryset: QuerySet[Any], text: str) -> QuerySet[Any]:
+    """Patients matching what staff type: "Family, Given" (the lists' own format), "Given
+    Family" (or any words of her names, in any order), or her record number."""
+    text = text.strip()
+    if not text:
+        return queryset
+    if "," in text:
+        family, _comma, given = (part.strip() for part in text.partition(","))
+        names = Q(family_name__icontains=family) if family else Q()
+        if given:
+            names &= Q(given_name__icontains=given)
+    else:
+        names = Q()
+        for word in text.split():
+            names &= (
+                Q(given_name__icontains=word)
+                | Q(family_name__icontains=word)
+                | Q(record_number__icontains=word)
+            )
+    return queryset.filter(names | Q(record_number__iexact=text))

@@ -107,3 +107,14 @@ def patient_update(*, patient: Patient, **fields: Any) -> Patient:
     if patient.clinic_id != old_clinic_id:
         run_in_transaction(PATIENT_CLINIC_CHANGED, patient.pk)
     return patient
+
+
+def language_store(*, user: User, language: str) -> None:
+    """Keep her language: on her patient record (the pages and her e-mails follow it) and on
+    her login."""
+    User.objects.filter(pk=user.pk).update(preferred_language=language)
+    user.preferred_language = language
+    Patient.objects.filter(user_id=user.pk).update(preferred_language=language)
+    patient = user._state.fields_cache.get("patient")
+    if patient is not None:
+        patient.preferred_language = language

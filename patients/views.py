@@ -8,6 +8,8 @@ from base64 import b32encode
 from typing import Any
 from urllib.parse import urlencode
 
+from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib.auth import authenticate, logout
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
@@ -19,11 +21,13 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from aimss_tracker.security import session_mark_login
 
 from .access import is_care_staff_or_admin, patient_required, staff_required
+from .invitations import PasswordResetInHerLanguageForm, invitation_tokens
 from .mfa import (
     has_confirmed_device,
     qr_svg,
@@ -31,9 +35,9 @@ from .mfa import (
     totp_device_confirm,
     totp_device_pending,
 )
-from .models import User
+from .models import Language, User
 from .selectors import clinics_of, cohort_summary
-from .services import user_sessions_revoke
+from .services import language_store, user_sessions_revoke
 
 
 @login_required
@@ -63,13 +67,17 @@ def staff_home(request: HttpRequest) -> HttpResponse:
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login, starting the session clocks; django-axes counts its failures."""
+    """Django's login, starting the session clocks; django-axes counts its failures. A
+    language chosen on the login page becomes her stored preference."""
 
     redirect_authenticated_user = True
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         session_mark_login(self.request)
+        chosen = self.request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        if chosen in Language.values:
+            language_store(user=form.get_user(), language=chosen)
         return response
 
 
@@ -116,6 +124,51 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         if getattr(self.request, "axes_locked_out", False):
             logout(self.request)
         return super().form_invalid(form)
+
+
+@login_required
+@require_POST
+def language_change(request: HttpRequest) -> HttpResponse:
+    """The language switch of every signed-in page: stored on her profile (a patient's on her
+    record, which her e-mails follow too), then back to the page she was on."""
+    language = request.POST.get("language", "")
+    if language in Language.values:
+        language_store(user=request.user, language=language)  # type: ignore[arg-type]
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = resolve_url("home")
+    response = redirect(target)
+    if language in Language.values:
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+    return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """ "Forgot your password?": Django's view, the same answer whether or not the address
+    belongs to anyone (inactive accounts get nothing)."""
+
+    form_class = PasswordResetInHerLanguageForm
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Setting a new password through a single-use link also lifts a lockout of that account
+    (django-axes): she proved she owns the address, and must be able to sign in again."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        if self.user is not None:
+            axes_reset(username=self.user.get_username())
+        return response
+
+
+class InvitationConfirmView(PasswordResetConfirmView):
+    """The invitation's set-password page: the same machinery, its own token and words."""
+
+    token_generator = invitation_tokens
+    template_name = "registration/invitation_confirm.html"
+    success_url = "/accounts/invitation/done/"
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -2,6 +2,7 @@
  * - the body-map spots light up for the ticked areas;
  * - answers are kept in sessionStorage while the tab is open (a reload or going back does not
  *   lose them); the server-side draft ("Save and continue later") is the durable copy;
+ * - one painful area ticked is preselected as the worst (she can change it);
  * - the submit buttons are disabled once pressed (the server also stores one response only). */
 (function () {
   "use strict";
@@ -45,9 +46,18 @@
     });
   }
 
+  // One painful area marked and no worst area chosen yet: that one is the worst.
+  function preselectWorst(event) {
+    if (!event || !event.target || event.target.name !== "pain_locations") { return; }
+    var ticked = form.querySelectorAll("input[name=pain_locations]:checked");
+    if (ticked.length !== 1 || form.querySelector("input[name=worst_location]:checked")) { return; }
+    var worst = form.querySelector("input[name=worst_location][value='" + ticked[0].value + "']");
+    if (worst) { worst.checked = true; }
+  }
+
   restore();
   paintSpots();
-  form.addEventListener("change", function () { paintSpots(); save(); });
+  form.addEventListener("change", function (event) { preselectWorst(event); paintSpots(); save(); });
   form.addEventListener("submit", function (event) {
     var submitter = event.submitter;
     if (submitter && submitter.name === "submit" && storageKey) {

@@ -117,9 +117,10 @@ def test_patient_nurse_and_clinician_journeys(
         _answer_scale(page, "5.", 6)
         page.get_by_role("button", name="Send my answers").click()
 
-        # then she sees her scores in words and her history
-        expect(page.get_by_role("heading", level=1)).to_contain_text("Pain questionnaire")
-        expect(page.locator("main")).to_contain_text("Thank you")
+        # then, having come by her reminder link, she sees a confirmation only: a forwarded
+        # e-mail must not expose her name or her history
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Thank you")
+        expect(page.locator("main")).not_to_contain_text(patient.given_name)
         visit.check(page, "patient", "result")
 
         # when she goes on to her adherence check-in, the link's session does not reach it
