@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import disclosure, stats
 from .cohort import HIGH_INTERFERENCE, Cohort, CohortFilter, build_cohort
+from .evidence import evidence
 
 Progress = Callable[[int], None]
 
@@ -86,6 +87,8 @@ def report_from_data(
     report["trajectory"] = stats.trajectory(frame)
     progress(85)
     report["competing_risks"] = stats.competing_risks(frame)
+    progress(90)
+    report["evidence"] = evidence(frame)
     progress(100)
     return report
 
