@@ -237,11 +237,29 @@ def _events(out: dict[str, Any]) -> None:
         competing["events"] = {c: kept_causes[c] for c in causes}
 
 
+def _evidence(out: dict[str, Any]) -> None:
+    """The interaction model's strategy x stratum cells add up to the strata and groups shown
+    elsewhere: if any cell's count is small, every cell's count goes (a missing cell would be
+    the stratum minus the others). The sparse-data note names the cells, not their counts."""
+    model = (out.get("evidence") or {}).get("interaction_model") or {}
+    cells = model.get("events_per_cell") or []
+    for key in ("n", "events"):
+        if any(is_small(cell.get(key)) for cell in cells):
+            for cell in cells:
+                cell[key] = None
+    if model.get("sparse"):
+        model["sparse_note"] = (
+            "A strategy x stratum cell has too few events for ordinary estimates: "
+            "Firth-penalised estimates with profile likelihood intervals are shown instead."
+        )
+
+
 def suppress_report(report: dict[str, Any]) -> dict[str, Any]:
     """A copy of a cohort report (:mod:`analytics.report`) fit for a controlled user."""
     out = copy.deepcopy(report)
     # Complementary suppression first, where cells add up to totals that are shown.
     _events(out)
+    _evidence(out)
     # those left out add up to (cohort size - n analysed), both of which are shown
     out["excluded"] = suppress_cells(out.get("excluded") or {})
     group_n = {g: e.get("n") for g, e in (out.get("groups") or {}).items()}

@@ -150,9 +150,13 @@ def weighted_analysis(frame: pd.DataFrame) -> dict[str, Any]:
             km = KaplanMeierFitter().fit(part["time_days"], part["event"], weights=part["iptw"])
         caught_cox += [str(w.message).strip().split("\n")[0] for w in caught_km]
         curve = km.survival_function_.iloc[:, 0]
+        # patients (not weights) at risk at each step, so that disclosure control can cut a
+        # curve where fewer than 11 remain
+        at_risk = km.event_table["at_risk"].reindex(curve.index).ffill().fillna(0)
         curves[label] = {
             "time_days": [int(t) for t in curve.index],
             "survival": [round(float(s), 4) for s in curve],
+            "n_at_risk": [int(n) for n in at_risk],
         }
     return {
         "method": "logistic propensity score; stabilised weights truncated at the 1st/99th "
