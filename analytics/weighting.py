@@ -152,7 +152,8 @@ def weighted_analysis(frame: pd.DataFrame) -> dict[str, Any]:
         curve = km.survival_function_.iloc[:, 0]
         # patients (not weights) at risk at each step, so that disclosure control can cut a
         # curve where fewer than 11 remain
-        at_risk = km.event_table["at_risk"].reindex(curve.index).ffill().fillna(0)
+        times = np.sort(part["time_days"].to_numpy())
+        at_risk = len(times) - np.searchsorted(times, curve.index.to_numpy(), side="left")
         curves[label] = {
             "time_days": [int(t) for t in curve.index],
             "survival": [round(float(s), 4) for s in curve],
