@@ -3,7 +3,9 @@ forms without it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -190,6 +192,21 @@ def _row_context(flag: Flag, user: User, request: HttpRequest) -> dict[str, Any]
     }
 
 
+def _no_referrer(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Every answer at the link's address says ``Referrer-Policy: no-referrer``: the page's own
+    files, the confirming form and the redirect after it would otherwise carry the address,
+    token and all, in their Referer header (Chromium does, for the redirect after a POST)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapped
+
+
+@_no_referrer
 @require_http_methods(["GET", "POST"])
 def questionnaire_link(request: HttpRequest, token: str) -> HttpResponse:
     """The reminder's link, spent at its first opening: it opens a short session for that
