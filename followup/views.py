@@ -3,7 +3,9 @@ forms without it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -198,6 +200,23 @@ def _row_context(flag: Flag, user: User, request: HttpRequest) -> dict[str, Any]
     }
 
 
+def _origin_only_referrer(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Every answer at the link's address says ``Referrer-Policy: strict-origin``: the page's
+    own files, the confirming form and the redirect after it would otherwise carry the address,
+    token and all, in their Referer header (Chromium does, for the redirect after a POST). The
+    origin alone is still sent, which the confirming form's CSRF check needs (``no-referrer``
+    makes Chromium send ``Origin: null``, which Django refuses)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "strict-origin"
+        return response
+
+    return wrapped
+
+
+@_origin_only_referrer
 @require_http_methods(["GET", "POST"])
 def questionnaire_link(request: HttpRequest, token: str) -> HttpResponse:
     """The reminder's link, spent at its first opening: it opens a short session for that

@@ -68,6 +68,8 @@ def test_the_first_opening_signs_her_in_for_the_questionnaire_at_an_address_with
     assert response.status_code == 302
     assert response["Location"] == reverse("assessments:new")
     assert _token_of(link) not in response["Location"]
+    # nor does the browser send the link's address on as a Referer (its origin only)
+    assert response["Referrer-Policy"] == "strict-origin"
     assert client.get(response["Location"]).status_code == 200
     # in a short session of her own, marked as the link's
     assert client.session["_auth_user_id"] == str(world.patient_a.user_id)
@@ -89,6 +91,7 @@ def test_a_second_opening_explains_itself_and_offers_the_login_page(
     response = second.get(link)
     # then it says what happened and offers the login page
     assert response.status_code == 410
+    assert response["Referrer-Policy"] == "strict-origin"
     body = response.content.decode()
     assert "already opened" in body
     assert reverse("login") in body
@@ -227,6 +230,7 @@ def test_with_someone_else_signed_in_the_link_asks_before_replacing_them(world: 
     assert asked.status_code == 200
     body = asked.content.decode()
     assert "Someone else is signed in" in body
+    assert asked["Referrer-Policy"] == "strict-origin"
     assert world.nurse_a.username in body
     assert world.patient_a.family_name not in body
     assert client.session["_auth_user_id"] == str(world.nurse_a.pk)
