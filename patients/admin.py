@@ -8,6 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
+from aimss_tracker.inputs import ASCII_ID
+
 from .access import record_access, record_list_access
 from .models import AccessRecord, Clinic, Patient, StaffMembership, User
 from .services import patient_update, user_set_role
@@ -90,7 +92,7 @@ class PatientAdmin(admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> Any:
         extra = dict(extra_context or {})
-        if object_id.isdigit() and Patient.objects.filter(pk=object_id).exists():
+        if ASCII_ID.fullmatch(object_id) and Patient.objects.filter(pk=object_id).exists():
             record_access(request.user, patient_id=int(object_id), obj=Patient(pk=int(object_id)))
             extra["access_history_url"] = reverse(
                 "admin:patients_patient_access_history", args=[object_id]
