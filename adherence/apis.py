@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aimss_tracker.inputs import id_param
 from patients.access import get_patient_or_404, patients_visible_to
 from patients.access import scope_to_user as scope
 from patients.apis import RecordsAccess
@@ -66,9 +67,9 @@ class _StaffRecordViewSet(
     def get_queryset(self) -> QuerySet[Any]:
         records = self.model._default_manager.all()
         queryset = scope(records, self.request.user, path=self.patient_path)
-        patient = self.request.query_params.get("patient", "")
-        if patient.isdigit():
-            queryset = queryset.filter(**{f"{self.patient_path}_id": int(patient)})
+        patient = id_param(self.request.query_params.get("patient"), name="patient")
+        if patient is not None:
+            queryset = queryset.filter(**{f"{self.patient_path}_id": patient})
         return queryset
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
@@ -259,9 +260,9 @@ class CheckInViewSet(
 
     def get_queryset(self) -> QuerySet[AdherenceCheckIn]:
         queryset = scope(AdherenceCheckIn.objects.select_related("patient"), self.request.user)
-        patient = self.request.query_params.get("patient", "")
-        if patient.isdigit():
-            queryset = queryset.filter(patient_id=int(patient))
+        patient = id_param(self.request.query_params.get("patient"), name="patient")
+        if patient is not None:
+            queryset = queryset.filter(patient_id=patient)
         return queryset
 
     @extend_schema(parameters=[_PATIENT_FILTER])

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -112,6 +113,7 @@ CATEGORY_MEASURE = {
 MONTH_3_DAYS = 91  # the month-3 response: 91 days after the diagnosis (issue 7)
 ANSWER_TIME = dt.time(10, 0)  # UTC
 IMPORT_USERNAME = "cohort-import"
+FIELD_MAX_CHARS = 100  # no column of the study's shape needs more (record numbers take 32)
 KEY_NAMESPACE = uuid.UUID("5f1f3d0e-55a4-4f51-9a53-7d1d0c4c2a11")
 
 
@@ -389,30 +391,83 @@ def _create(row: ImportRow, user: User, instrument: Any) -> int:
     return patient.pk
 
 
+def _read_text(path: Path, errors: list[str]) -> str | None:
+    """The file as text, or None with the line of its first byte that is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as wrong:
+        line = data[: wrong.start].count(b"\n") + 1
+        errors.append(
+            f"line {line}, field (file): byte 0x{data[wrong.start]:02x} is not UTF-8; "
+            "save the file as CSV UTF-8"
+        )
+        return None
+
+
+def _records(reader: csv.DictReader[str], errors: list[str]) -> Iterable[dict[str, str]]:
+    """The rows of ``reader``; a row with a value beyond the header's columns, or a field
+    longer than ``FIELD_MAX_CHARS``, is reported (line and field) instead."""
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as malformed:  # a NUL byte, an unclosed quote, a field over csv's limit
+            # the reader has not counted the line it failed on
+            errors.append(f"line {reader.line_num + 1}, field (row): {malformed}")
+            return
+        extra = raw.pop(None, None)  # type: ignore[call-overload]
+        if extra:
+            errors.append(
+                f"line {reader.line_num}, field (extra): {len(extra)} value(s) beyond the "
+                f"{len(reader.fieldnames or [])} columns of the header"
+            )
+            continue
+        long = [name for name, value in raw.items() if len(value or "") > FIELD_MAX_CHARS]
+        errors.extend(
+            f"line {reader.line_num}, field {name}: longer than {FIELD_MAX_CHARS} characters"
+            for name in long
+        )
+        if not long:
+            yield raw
+
+
 def cohort_import(*, path: Path) -> ImportResult:
     """Validate every row of the CSV at ``path``; if all are good, import the new ones."""
     result = ImportResult()
     clinics = {c.code: c for c in Clinic.objects.all()}
     rows: list[ImportRow] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            result.errors.extend(f"line 1, field {c}: missing column" for c in missing)
-            return result
-        seen: dict[tuple[str, str], int] = {}
-        for raw in reader:
-            parsed = _parse(reader.line_num, raw, clinics, result.errors)
-            if parsed is None:
-                continue
-            key = (parsed.values["clinic"].code, parsed.values["patient_ref"])
-            if key in seen:
-                result.errors.append(
-                    f"line {parsed.line}, field patient_ref: already on line {seen[key]}"
-                )
-                continue
-            seen[key] = parsed.line
-            rows.append(parsed)
+    text = _read_text(path, result.errors)
+    if text is None:
+        return result
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as malformed:
+        result.errors.append(f"line 1, field (header): {malformed}")
+        return result
+    missing = [c for c in COLUMNS if c not in header]
+    result.errors.extend(f"line 1, field {c}: missing column" for c in missing)
+    result.errors.extend(
+        f"line 1, field {c}: the column appears {header.count(c)} times"
+        for c in sorted({c for c in header if header.count(c) > 1})
+    )
+    if result.errors:
+        return result
+    seen: dict[tuple[str, str], int] = {}
+    for raw in _records(reader, result.errors):
+        parsed = _parse(reader.line_num, raw, clinics, result.errors)
+        if parsed is None:
+            continue
+        key = (parsed.values["clinic"].code, parsed.values["patient_ref"])
+        if key in seen:
+            result.errors.append(
+                f"line {parsed.line}, field patient_ref: already on line {seen[key]}"
+            )
+            continue
+        seen[key] = parsed.line
+        rows.append(parsed)
     existing = {
         (p.clinic.code, p.record_number): p
         for p in Patient.objects.filter(

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
+from aimss_tracker.inputs import id_param
 from patients.access import get_patient_or_404, is_care_staff_or_admin, patient_of
 from patients.apis import RecordsAccess
 
@@ -233,9 +234,9 @@ class ResponseViewSet(
 
     def get_queryset(self) -> QuerySet[Response]:
         responses = responses_visible_to(self.request.user)
-        patient = self.request.query_params.get("patient", "")
-        if self.action == "list" and patient.isdigit():
-            responses = responses.filter(patient_id=int(patient))
+        patient = id_param(self.request.query_params.get("patient"), name="patient")
+        if self.action == "list" and patient is not None:
+            responses = responses.filter(patient_id=patient)
         return responses
 
     @extend_schema(

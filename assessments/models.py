@@ -27,6 +27,7 @@ from .scoring import SCALE_MAX, SCALE_MIN, PainBand
 BPI_SF = "bpi-sf"
 RELIEF_STEPS = tuple(range(0, 101, 10))  # item 8: 0-100 % in steps of 10 (BPI-SF)
 TREATMENTS_MAX_CHARS = 1000
+CORRECTION_REASON_MAX_CHARS = 1000  # the correction form and the API take no more
 
 
 class RecallPeriod(models.TextChoices):
@@ -201,7 +202,9 @@ class Response(models.Model):
         related_name="superseded_by",
         help_text=_("The version this correction replaces."),
     )
-    correction_reason = models.TextField(blank=True, default="")
+    correction_reason = models.TextField(
+        blank=True, default="", max_length=CORRECTION_REASON_MAX_CHARS
+    )
 
     objects = ResponseQuerySet.as_manager()
 

@@ -24,6 +24,7 @@ from adherence.forms import apply_service_errors
 from adherence.models import AiCourse
 from adherence.selectors import COMBINED, MONOTHERAPY, care_stop_of
 from adherence.views import therapy_forms, therapy_post
+from aimss_tracker.inputs import id_param
 from assessments.scoring import PainBand
 from patients.access import care_staff_required, get_patient_or_404, record_list_access
 from patients.invitations import invitation_send
@@ -132,7 +133,7 @@ def _filters(request: HttpRequest) -> PatientListFilters:
     search = request.session.get(SEARCHES_SESSION_KEY, {}).get(get.get("search", ""), "")
     return PatientListFilters(
         search=search,
-        clinic_id=int(clinic) if clinic.isdigit() else None,
+        clinic_id=id_param(clinic, name="clinic"),
         band=band if band in (*PainBand.values, BAND_HIGH_INTERFERENCE) else "",
         open_flags=get.get("flags") == "1",
         strategy=strategy if strategy in STRATEGIES else "",

@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from aimss_tracker.inputs import id_param
 from patients.apis import RecordsAccess
 from patients.permissions import IsCareStaff
 
@@ -70,14 +71,13 @@ class FlagViewSet(
         params = self.request.query_params
         status_filter = params.get("status", "")
         kind = params.get("kind", "")
-        patient = params.get("patient", "")
         if self.action != "list":
             return flag_queue(user=self.request.user, status=ANY_STATUS)  # type: ignore[arg-type]
         return flag_queue(
             user=self.request.user,  # type: ignore[arg-type]
             status=status_filter if status_filter in FlagStatus.values else "",
             kind=kind if kind in FlagKind.values else "",
-            patient_id=int(patient) if patient.isdigit() else None,
+            patient_id=id_param(params.get("patient"), name="patient"),
         )
 
     def _act(self, request: Request, operation: Any, serializer_class: Any) -> Response:

@@ -22,6 +22,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from adherence.selectors import care_stop_of
+from aimss_tracker.inputs import id_param
 from aimss_tracker.security import LINK_SCOPE_SESSION_KEY, session_mark_login
 from patients.access import (
     care_staff_required,
@@ -105,7 +106,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     kind = kind if kind in FlagKind.values else ""
     clinic = request.GET.get("clinic", "")
-    clinic_id = int(clinic) if clinic.isdigit() else None
+    clinic_id = id_param(clinic, name="clinic")
     mine = request.GET.get("mine") == "1"
     flags = flag_queue(user=user, kind=kind, clinic_id=clinic_id, mine=mine).only(*QUEUE_ROW_FIELDS)
     counts = flag_counts(user=user, clinic_id=clinic_id)

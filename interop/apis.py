@@ -19,13 +19,13 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.exceptions import ValidationError as DrfValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aimss_tracker.inputs import BoundedJSONParser
 from assessments.apis import IDEMPOTENCY_HEADER, ResponseInputSerializer, idempotency_key
 from assessments.models import EntryMode, Instrument
 from assessments.selectors import instrument_current, responses_of
@@ -46,7 +46,7 @@ from .tokens import api_token_issue, api_token_revoke
 FHIR_JSON = "application/fhir+json"
 
 
-class FhirJsonParser(JSONParser):
+class FhirJsonParser(BoundedJSONParser):
     media_type = FHIR_JSON
 
 
@@ -180,7 +180,7 @@ class QuestionnaireResponseImportView(_FhirView):
     of their clinic named by ``subject`` (``Patient/{id}``). The answers pass the same checks
     as a submission; the stored response has the same scores. Errors: an OperationOutcome."""
 
-    parser_classes = [JSONParser, FhirJsonParser]
+    parser_classes = [BoundedJSONParser, FhirJsonParser]
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,

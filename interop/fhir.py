@@ -27,6 +27,7 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from fhir.resources.R4B.resource import Resource
 
+from aimss_tracker.inputs import ASCII_ID
 from assessments.instrument import text
 from assessments.models import INTERFERENCE_FIELDS, BodyRegion, Instrument, RecallPeriod, Response
 from patients.models import Patient
@@ -387,6 +388,6 @@ def subject_patient_id(resource: QuestionnaireResponse) -> int | None:
     if not reference:
         return None
     kind, _slash, pk = str(reference).rpartition("/")
-    if not kind.endswith("Patient") or not pk.isdigit():
+    if not kind.endswith("Patient") or not ASCII_ID.fullmatch(pk):
         return None
     return int(pk)

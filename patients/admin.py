@@ -22,6 +22,8 @@ from django_celery_beat.models import (
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from aimss_tracker.inputs import ASCII_ID
+
 from .access import record_access, record_list_access
 from .invitations import invitation_send
 from .models import AccessRecord, Clinic, Patient, Role, StaffMembership, User
@@ -261,7 +263,7 @@ class PatientAdmin(admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> Any:
         extra = dict(extra_context or {})
-        if object_id.isdigit() and Patient.objects.filter(pk=object_id).exists():
+        if ASCII_ID.fullmatch(object_id) and Patient.objects.filter(pk=object_id).exists():
             record_access(request.user, patient_id=int(object_id), obj=Patient(pk=int(object_id)))
             extra["access_history_url"] = reverse(
                 "admin:patients_patient_access_history", args=[object_id]

@@ -7,6 +7,8 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
+from aimss_tracker.inputs import ID_PATH
+
 from .access import patient_id_of, patients_visible_to, record_access, record_list_access
 from .models import Patient
 
@@ -51,6 +53,7 @@ class RecordsAccess:
     ``patient_path`` leads from the object to her."""
 
     patient_path = "patient"
+    lookup_value_regex = ID_PATH  # "²", "٣" or 20 digits: no such route (a JSON 404)
 
     def paginate_queryset(self, queryset: Any) -> Any:
         page = super().paginate_queryset(queryset)  # type: ignore[misc]

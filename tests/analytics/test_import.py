@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import random
 from pathlib import Path
 
@@ -157,3 +158,68 @@ def test_bad_rows_are_reported_by_line_and_field_and_nothing_is_imported(tmp_pat
     assert not Patient.objects.exists()
     with pytest.raises(CommandError, match="4 problems"):
         call_command("import_cohort", str(path))
+
+
+def _command_errors(path: Path) -> tuple[str, str]:
+    """What ``import_cohort`` writes to stderr, and its one-line refusal."""
+    err = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("import_cohort", str(path), stderr=err)
+    return err.getvalue(), str(refused.value)
+
+
+@pytest.mark.django_db
+def test_a_file_that_is_not_utf8_is_refused_with_its_line(tmp_path: Path) -> None:
+    # given a file saved in Latin-1 with an accented name on its third line
+    ClinicFactory.create(code="imp", name="Import clinic")
+    text = _write(tmp_path, _rows(n=3)).read_text().splitlines()
+    text[2] += "é"
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("\n".join(text).encode("latin-1"))
+    # when it is imported: one clear line, no traceback, nothing imported
+    stderr, refusal = _command_errors(path)
+    assert (
+        stderr.strip() == "line 3, field (file): byte 0xe9 is not UTF-8; save the file as CSV UTF-8"
+    )
+    assert refusal == "1 problems; nothing was imported."
+    assert not Patient.objects.exists()
+
+
+@pytest.mark.django_db
+def test_oversized_fields_extra_values_and_duplicate_columns_are_refused_line_by_line(
+    tmp_path: Path,
+) -> None:
+    ClinicFactory.create(code="imp", name="Import clinic")
+    # given a row with a 5,000-character field (within csv's own limit) and one with an extra value
+    rows = _rows(n=4)
+    rows[1]["initial_categories"] = "x" * 5_000
+    path = _write(tmp_path, rows)
+    lines = path.read_text().splitlines()
+    lines[3] += ",surplus"
+    path.write_text("\n".join(lines) + "\n")
+    # when it is imported
+    result = cohort_import(path=path)
+    # then one line per problem, by line and field, and nothing imported
+    assert result.errors == [
+        "line 3, field initial_categories: longer than 100 characters",
+        f"line 4, field (extra): 1 value(s) beyond the {len(COLUMNS)} columns of the header",
+    ]
+    assert not Patient.objects.exists()
+    # given a header naming a column twice
+    lines = path.read_text().splitlines()
+    lines[0] += ",clinic"
+    path.write_text("\n".join([lines[0], *[line + ",imp" for line in lines[1:2]]]) + "\n")
+    stderr, refusal = _command_errors(path)
+    assert stderr.strip() == "line 1, field clinic: the column appears 2 times"
+    assert refusal == "1 problems; nothing was imported."
+
+
+@pytest.mark.django_db
+def test_a_field_beyond_the_csv_modules_limit_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    ClinicFactory.create(code="imp", name="Import clinic")
+    rows = _rows(n=2)
+    rows[1]["patient_ref"] = "y" * 200_000
+    path = _write(tmp_path, rows)
+    stderr, _refusal = _command_errors(path)
+    assert stderr.strip().startswith("line 3, field (row): field larger than field limit")
+    assert not Patient.objects.exists()

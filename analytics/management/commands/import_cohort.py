@@ -24,7 +24,10 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
-        result = cohort_import(path=path)
+        try:
+            result = cohort_import(path=path)
+        except OSError as unreadable:
+            raise CommandError(f"cannot read {path}: {unreadable.strerror}") from unreadable
         if result.errors:
             for error in result.errors:
                 self.stderr.write(error)
