@@ -39,7 +39,8 @@ def test_the_404_page_speaks_her_language(world: World) -> None:
 
 def test_the_403_and_500_pages_offer_a_way_home(db: None) -> None:
     request = RequestFactory().get("/")
-    forbidden = defaults.permission_denied(request, PermissionDenied()).content.decode()
+    with translation.override("en"):
+        forbidden = defaults.permission_denied(request, PermissionDenied()).content.decode()
     assert "Not allowed" in forbidden
     assert reverse("home") in forbidden
     with translation.override("zh-hans"):
