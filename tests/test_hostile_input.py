@@ -294,3 +294,12 @@ def test_api_errors_outside_drf_are_json_too(world: World) -> None:
     assert (missing.status_code, wrong_method.status_code, too_big.status_code) == (404, 405, 413)
     for response in (missing, wrong_method, too_big):
         assert "detail" in response.json()
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "9" * 40])
+def test_pages_refuse_ids_that_are_not_ascii_digits(world: World, value: str) -> None:
+    client = client_for(world.nurse_b)
+    for route in ("clinical:patients", "followup:queue"):
+        assert client.get(reverse(route), {"clinic": value}).status_code == 400
+    # and an id beyond a bigint in a page's path is no such page
+    assert client.get(f"/patients/{'9' * 25}/").status_code == 404
