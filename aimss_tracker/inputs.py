@@ -17,6 +17,8 @@ from typing import Any
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -24,6 +26,7 @@ from rest_framework.response import Response
 ASCII_ID = re.compile(r"[0-9]{1,18}")  # a bigint has 19 digits; 18 always fit
 ID_PATH = "[0-9]{1,18}"  # the same, for URL patterns (DRF routers' lookup_value_regex)
 JSON_MAX_DEPTH = 32  # no payload of the API nests deeper than 4
+TOO_DEEP = gettext_lazy("JSON parse error - nested deeper than %(levels)s levels.")
 
 
 def id_param(value: str | None, *, name: str) -> int | None:
@@ -32,7 +35,9 @@ def id_param(value: str | None, *, name: str) -> int | None:
         return None
     if ASCII_ID.fullmatch(value):
         return int(value)
-    raise BadRequest(f"{name} must be a whole number written with the digits 0-9.")
+    raise BadRequest(
+        _("%(name)s must be a whole number written with the digits 0-9.") % {"name": name}
+    )
 
 
 def _depth(value: Any) -> int:
@@ -54,13 +59,9 @@ class BoundedJSONParser(JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError as too_deep:
-            raise exceptions.ParseError(
-                f"JSON parse error - nested deeper than {JSON_MAX_DEPTH} levels."
-            ) from too_deep
+            raise exceptions.ParseError(TOO_DEEP % {"levels": JSON_MAX_DEPTH}) from too_deep
         if _depth(data) > JSON_MAX_DEPTH:
-            raise exceptions.ParseError(
-                f"JSON parse error - nested deeper than {JSON_MAX_DEPTH} levels."
-            )
+            raise exceptions.ParseError(TOO_DEEP % {"levels": JSON_MAX_DEPTH})
         return data
 
 
@@ -71,7 +72,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            {"detail": "The request body is too large."},
+            {"detail": _("The request body is too large.")},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, BadRequest | SuspiciousOperation):

@@ -417,7 +417,7 @@ def _records(reader: csv.DictReader[str], errors: list[str]) -> Iterable[dict[st
             # the reader has not counted the line it failed on
             errors.append(f"line {reader.line_num + 1}, field (row): {malformed}")
             return
-        extra = raw.pop(None, None)  # type: ignore[call-overload]
+        extra = raw.pop(None, None)
         if extra:
             errors.append(
                 f"line {reader.line_num}, field (extra): {len(extra)} value(s) beyond the "
