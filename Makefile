@@ -30,9 +30,11 @@ run: install
 
 test: install lint typecheck migrations-check deploy-check schema-check security-check pytest test-browser test-faults
 
+# ruff, and import-linter's contracts in pyproject.toml: the apps depend one way.
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck:
 	AIMSS_BENCH=true $(VENV)/bin/mypy .
@@ -50,7 +52,7 @@ schema-check:
 # bandit over the product's code (findings fixed, or explained inline with `# nosec` and in
 # pyproject's [tool.bandit]); pip-audit of the locked dependencies whenever a vulnerability
 # database (PyPI's JSON API or OSV) can be reached from this machine.
-APP_PACKAGES := aimss_tracker patients assessments adherence followup clinical analytics interop
+APP_PACKAGES := aimss_tracker patients assessments adherence followup clinical analytics interop demo
 security-check:
 	$(VENV)/bin/bandit -q -c pyproject.toml -r $(APP_PACKAGES)
 	@$(UV) export --frozen --no-hashes --all-groups --format requirements-txt -q > var/requirements-audit.txt

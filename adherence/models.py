@@ -430,3 +430,24 @@ class AdherenceCheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"Check-in {self.pk} of patient {self.patient_id}"
+
+
+@audited()
+class ExternalFollowUp(models.Model):
+    """Her last follow-up as recorded outside this application (an imported chart's last visit).
+
+    The survival selector counts it as a contact, as it counts any data recorded here, so an
+    imported patient is censored at her chart's last follow-up rather than at her last answer.
+    """
+
+    patient = models.OneToOneField(
+        Patient, on_delete=models.PROTECT, related_name="external_follow_up"
+    )
+    last_follow_up_date = models.DateField(_("last follow-up date"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient_id"]
+
+    def __str__(self) -> str:
+        return f"External follow-up of patient {self.patient_id}"

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "clinical",
     "analytics",
     "interop",
+    "demo",
 ]
 # The benchmark app (bare text and insert views) exists only when asked for.
 AIMSS_BENCH = env.bool("AIMSS_BENCH", default=False)

@@ -72,7 +72,7 @@ def response_new(request: HttpRequest) -> HttpResponse:
                 answers=form.draft_answers(),
             )
             messages.success(request, _("Your answers are saved. You can finish later."))
-            return redirect("patients:patient_home")
+            return redirect("clinical:patient_home")
         if form.is_valid():
             response, _created = response_submit(
                 patient=patient,

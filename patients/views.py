@@ -1,6 +1,7 @@
-"""Pages: login and the staff second factor, the home that sends each role to its place, the
-patient home and the researcher's cohort summary. The clinician's patient list and the page of
-one patient are in ``clinical`` (reached here by URL name only: nothing here imports it)."""
+"""Pages: login and the staff second factor, the home that sends each role to its place, and
+the researcher's cohort summary. The patient's own page, the clinician's patient list and the
+page of one patient are in ``clinical`` (reached here by URL name only: nothing here imports
+it)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from django_otp import login as otp_login
 
 from aimss_tracker.security import session_mark_login
 
-from .access import is_care_staff_or_admin, patient_required, staff_required
+from .access import is_care_staff_or_admin, staff_required
 from .mfa import (
     has_confirmed_device,
     qr_svg,
@@ -36,16 +37,10 @@ from .selectors import clinics_of, cohort_summary
 def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if user.is_patient_role:
-        return redirect("patients:patient_home")
+        return redirect("clinical:patient_home")
     if is_care_staff_or_admin(user):
         return redirect("clinical:patients")
     return redirect("patients:staff_home")
-
-
-@patient_required
-def patient_home(request: HttpRequest) -> HttpResponse:
-    patient = getattr(request.user, "patient", None)
-    return render(request, "patients/patient_home.html", {"patient": patient})
 
 
 @staff_required

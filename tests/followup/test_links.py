@@ -39,7 +39,7 @@ def test_the_link_opens_her_questionnaire_without_a_password(world: World) -> No
 def test_the_link_opens_nothing_else(world: World) -> None:
     client = Client()
     client.get(_link_for(world.patient_a))
-    response = client.get(reverse("patients:patient_home"))
+    response = client.get(reverse("clinical:patient_home"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
     assert "_auth_user_id" not in client.session

@@ -15,13 +15,12 @@ import random
 import uuid
 from collections.abc import Sequence
 
-from patients.demo import DAYS_PER_MONTH, FOLLOW_UP_END, DemoProfile
+from assessments import scoring
+from assessments.models import INTERFERENCE_FIELDS, BodyRegion, Response
+from assessments.selectors import instrument_current
+from assessments.summaries import score_summaries_refresh
+from demo.patients import DAYS_PER_MONTH, FOLLOW_UP_END, DemoProfile
 from patients.models import Patient
-
-from . import scoring
-from .models import INTERFERENCE_FIELDS, BodyRegion, Response
-from .selectors import instrument_current
-from .summaries import score_summaries_refresh
 
 # STUDY.md, month 3: (mean, SD) per group.
 MONTH_3_AVERAGE_PAIN = {"monotherapy": (3.63, 0.98), "combined": (2.75, 0.77)}
@@ -161,7 +160,7 @@ def seed_responses(
 
 def erase_responses() -> None:
     """Delete every response and draft (demo reset only); newest versions first."""
-    from .models import ResponseDraft
+    from assessments.models import ResponseDraft
 
     ResponseDraft.objects.all().delete()
     while Response.objects.exists():

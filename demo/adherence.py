@@ -29,10 +29,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from patients.demo import FOLLOW_UP_END, DemoProfile
-from patients.models import Patient
-
-from .models import (
+from adherence.models import (
     AdherenceCheckIn,
     AiCourse,
     Drug,
@@ -45,8 +42,10 @@ from .models import (
     StopReason,
     TreatmentEvent,
 )
-from .selectors import check_in_schedule
-from .services import is_adherence_lapse
+from adherence.selectors import check_in_schedule
+from adherence.services import is_adherence_lapse
+from demo.patients import FOLLOW_UP_END, DemoProfile
+from patients.models import Patient
 
 HIGH_INTERFERENCE = 7  # BPI interference >= 7 (Serlin 1995; Shi 2017; the study)
 STUDY_EVENTS = {"high": 31, "low": 37}  # composite events per interference stratum, of 253

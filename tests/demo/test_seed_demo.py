@@ -10,7 +10,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import RequestFactory
 
-from patients.demo import demo_profiles, group_sizes
+from demo.patients import demo_profiles, group_sizes
 from patients.models import Clinic, Patient, Role, User
 
 
