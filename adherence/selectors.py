@@ -1,5 +1,5 @@
 """Derived, never typed: course status, the management strategy at diagnosis and the
-treatment interruption-free survival record (STUDY.md, primary outcome).
+treatment interruption-free survival record (the study's primary outcome; Liang et al.).
 
 One derivation serves one patient (:func:`survival_record`) and a cohort
 (:func:`survival_records`, a fixed number of queries whatever the cohort size); pages, the API,
@@ -284,7 +284,7 @@ def survival_record(patient: Patient) -> SurvivalRecord:
 
 # --- check-in schedule ------------------------------------------------------------------------
 
-# SPEC section 3: months 1, 2 and 3 after the AIMSS diagnosis (the study's 3-month trajectory),
+# Months 1, 2 and 3 after the AIMSS diagnosis (the study's 3-month trajectory),
 # then every 3 months (the guideline's 2-4 months). Months are counted as days from diagnosis.
 CHECK_IN_DAYS = (30, 61, 91)  # days after diagnosis
 CHECK_IN_EVERY_DAYS = 91  # days, after the last of CHECK_IN_DAYS

@@ -110,7 +110,7 @@ CATEGORY_MEASURE = {
     InterventionCategory.AI_ADJUSTMENT: Measure.DOSE_REDUCTION,
     InterventionCategory.COMPLEMENTARY: Measure.VITAMIN_D,
 }
-MONTH_3_DAYS = 91  # the month-3 response: 91 days after the diagnosis (issue 7)
+MONTH_3_DAYS = 91  # the month-3 response: 91 days after the diagnosis
 ANSWER_TIME = dt.time(10, 0)  # UTC
 IMPORT_USERNAME = "cohort-import"
 KEY_NAMESPACE = uuid.UUID("5f1f3d0e-55a4-4f51-9a53-7d1d0c4c2a11")

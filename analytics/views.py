@@ -1,6 +1,6 @@
 """The analytics page: the cohort report for researchers, clinicians and administrators.
 
-Only aggregates are shown (RELIABILITY 4); the clinics offered are the user's own; a job
+Only aggregates are shown; the clinics offered are the user's own; a job
 belongs to the user who asked for it (404 for anyone else but an administrator).
 """
 

@@ -46,7 +46,7 @@ class PatientSerializer(serializers.ModelSerializer):
 
 class RecordsAccess:
     """For viewsets of patient-owned objects: each object a staff member opens is recorded
-    against its patient (RELIABILITY 12). ``patient_path`` leads from the object to her."""
+    against its patient. ``patient_path`` leads from the object to her."""
 
     patient_path = "patient"
 

@@ -1,5 +1,5 @@
-"""No health information in logs, task arguments, Redis, URLs, error pages or e-mails
-(RELIABILITY 13): marker strings planted in a patient's name and free-text answers are looked
+"""No health information in logs, task arguments, Redis, URLs, error pages or e-mails:
+marker strings planted in a patient's name and free-text answers are looked
 for everywhere after the main flows ran on the real broker and a real worker."""
 
 from __future__ import annotations

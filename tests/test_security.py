@@ -1,4 +1,4 @@
-"""Authentication and session promises of RELIABILITY.md (items 5-9)."""
+"""Authentication and session promises: passwords, lockout, second factor, sessions, headers."""
 
 from __future__ import annotations
 

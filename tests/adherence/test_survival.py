@@ -1,4 +1,4 @@
-"""The derived strategy at diagnosis and the interruption-free survival record (STUDY.md)."""
+"""The derived strategy at diagnosis and the interruption-free survival record (Liang et al.)."""
 
 from __future__ import annotations
 

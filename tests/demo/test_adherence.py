@@ -1,4 +1,4 @@
-"""The demo cohort's therapy data reproduce the study's groups and events (STUDY.md)."""
+"""The demo cohort's therapy data reproduce the study's groups and events (Liang et al.)."""
 
 from __future__ import annotations
 
