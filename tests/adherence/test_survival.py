@@ -6,7 +6,13 @@ import datetime as dt
 
 import pytest
 
-from adherence.models import EventKind, InterventionCategory, Measure, StopReason
+from adherence.models import (
+    EventKind,
+    ExternalFollowUp,
+    InterventionCategory,
+    Measure,
+    StopReason,
+)
 from adherence.selectors import (
     FOLLOW_UP_SOURCES,
     check_in_due_since,
@@ -147,6 +153,17 @@ def test_an_intervention_end_is_follow_up_too(patient: Patient) -> None:
     InterventionFactory.create(patient=patient, start_date=day(2), end_date=day(200))
     CheckInFactory.create(patient=patient, submitted_at=at(150))
     assert survival_record(patient).censored_at == day(200)
+
+
+def test_an_external_chart_s_last_follow_up_is_a_contact(patient: Patient) -> None:
+    # given a check-in on day 150 and her chart's last follow-up (recorded elsewhere) on day 548
+    _physio(patient, day(0))
+    CheckInFactory.create(patient=patient, submitted_at=at(150))
+    ExternalFollowUp.objects.create(patient=patient, last_follow_up_date=day(548))
+    # then she is censored at the chart's date, alone and in a cohort
+    assert survival_record(patient).censored_at == day(548)
+    [record] = survival_records(Patient.objects.filter(pk=patient.pk))
+    assert record.censored_at == day(548)
 
 
 def test_death_is_an_event_on_its_date(patient: Patient) -> None:
