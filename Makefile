@@ -11,7 +11,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 	DJANGO_DEBUG=true AIMSS_STAFF_MFA=off
-# The deployment check runs with production-like settings (RELIABILITY 9).
+# The deployment check runs with production-like settings.
 DEPLOY_ENV := DJANGO_DEBUG=false DJANGO_SECRET_KEY=deploy-check-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
 	DJANGO_ALLOWED_HOSTS=aimss.example.org DATABASE_URL=$(TEST_DATABASE_URL) \
 	CELERY_BROKER_URL=$(TEST_BROKER_URL) CACHE_URL=$(TEST_BROKER_URL)
@@ -30,9 +30,11 @@ run: install
 
 test: install lint typecheck migrations-check deploy-check schema-check security-check pytest test-browser test-faults
 
+# ruff, and import-linter's contracts in pyproject.toml: the apps depend one way.
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck:
 	AIMSS_BENCH=true $(VENV)/bin/mypy .
@@ -50,7 +52,7 @@ schema-check:
 # bandit over the product's code (findings fixed, or explained inline with `# nosec` and in
 # pyproject's [tool.bandit]); pip-audit of the locked dependencies whenever a vulnerability
 # database (PyPI's JSON API or OSV) can be reached from this machine.
-APP_PACKAGES := aimss_tracker patients assessments adherence followup clinical analytics interop
+APP_PACKAGES := aimss_tracker patients assessments adherence followup clinical analytics interop demo
 security-check:
 	$(VENV)/bin/bandit -q -c pyproject.toml -r $(APP_PACKAGES)
 	@$(UV) export --frozen --no-hashes --all-groups --format requirements-txt -q > var/requirements-audit.txt

@@ -1,5 +1,5 @@
 """AI therapy courses, regimen changes, treatment events, management interventions and
-adherence check-ins: the data the study's outcome is made of (STUDY.md, SPEC section 1).
+adherence check-ins: the data the study's outcome is made of (Liang et al.).
 
 Nothing derived is stored: the course status, the management strategy at diagnosis and the
 interruption-free survival record are computed by :mod:`adherence.selectors`. Single-row
@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from aimss_tracker.audit import audited
 from patients.models import Patient
 
-# STUDY.md: "permanent AI discontinuation due to AIMSS (>= 3 months off, ...)". Three months are
+# Liang et al.: "permanent AI discontinuation due to AIMSS (>= 3 months off, ...)". Three months are
 # counted as 91 days off the drug (13 weeks), both ends inclusive.
 AIMSS_STOP_MIN_DAYS = 91  # days
 DAYS_IN_WEEK = 7  # the check-in's recall period, days
@@ -55,7 +55,7 @@ class AiCourse(models.Model):
     """A patient's adjuvant aromatase-inhibitor therapy: one course per patient.
 
     Switches of agent are regimen changes of the same course, so ``drug`` is the initial AI
-    (Table 1 of STUDY.md counts the initial AI).
+    (Table 1 of the study counts the initial AI).
     """
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="ai_course")
@@ -162,7 +162,7 @@ CARE_STOP_KINDS = (EventKind.DISCONTINUATION, EventKind.RECURRENCE, EventKind.DE
 class TreatmentEvent(models.Model):
     """A treatment event: the raw material of the study's composite endpoint.
 
-    How the recorded data encode the study's endpoint (STUDY.md, primary outcome):
+    How the recorded data encode the study's endpoint (the study's primary outcome):
 
     - ``recurrence`` (confirmed date = ``start_date``) and ``death`` (``start_date``) are
       composite events on their date.
@@ -287,7 +287,7 @@ class TreatmentEvent(models.Model):
 
 
 class InterventionCategory(models.TextChoices):
-    """The study's four categories of AIMSS management (STUDY.md, Groups)."""
+    """The study's four categories of AIMSS management (Liang et al., groups)."""
 
     ANALGESIC = "analgesic", _("Analgesic medication")
     PHYSICAL_THERAPY = "physical_therapy", _("Physical therapy")
@@ -296,7 +296,7 @@ class InterventionCategory(models.TextChoices):
 
 
 class Measure(models.TextChoices):
-    """The maintained list of specific measures (STUDY.md; the guideline summary)."""
+    """The maintained list of specific measures (Liang et al.; the guideline summary)."""
 
     CELECOXIB = "celecoxib", _("Celecoxib")
     LOXOPROFEN = "loxoprofen", _("Loxoprofen")
@@ -435,3 +435,24 @@ class AdherenceCheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"Check-in {self.pk} of patient {self.patient_id}"
+
+
+@audited()
+class ExternalFollowUp(models.Model):
+    """Her last follow-up as recorded outside this application (an imported chart's last visit).
+
+    The survival selector counts it as a contact, as it counts any data recorded here, so an
+    imported patient is censored at her chart's last follow-up rather than at her last answer.
+    """
+
+    patient = models.OneToOneField(
+        Patient, on_delete=models.PROTECT, related_name="external_follow_up"
+    )
+    last_follow_up_date = models.DateField(_("last follow-up date"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient_id"]
+
+    def __str__(self) -> str:
+        return f"External follow-up of patient {self.patient_id}"

@@ -1,5 +1,5 @@
 """Derived, never typed: course status, the management strategy at diagnosis and the
-treatment interruption-free survival record (STUDY.md, primary outcome).
+treatment interruption-free survival record (the study's primary outcome; Liang et al.).
 
 One derivation serves one patient (:func:`survival_record`) and a cohort
 (:func:`survival_records`, a fixed number of queries whatever the cohort size); pages, the API,
@@ -19,8 +19,8 @@ Definitions (documented once, tested in ``tests/adherence/test_survival.py``):
   observed after it anyway.
 - **Censoring**: without an event, at the last follow-up: the latest date of any data recorded
   for her (treatment events and their ends, interventions and their ends, regimen changes,
-  check-ins, ...; see :data:`FOLLOW_UP_SOURCES`, which later apps extend), never "today", so a
-  patient lost to follow-up is not counted as event-free until now.
+  check-ins, answers, an imported chart's last visit; see :data:`FOLLOW_UP_SOURCES`), never
+  "today", so a patient lost to follow-up is not counted as event-free until now.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from .models import (
     AiCourse,
     CourseStatus,
     EventKind,
+    ExternalFollowUp,
     Intervention,
     RegimenChange,
     StopReason,
@@ -236,11 +237,21 @@ def _local_date(moment: dt.datetime, patient: Patient) -> dt.date:
     return timezone.localtime(moment, zone).date()
 
 
-FOLLOW_UP_SOURCES: list[FollowUpSource] = [
+def _external_follow_up_dates(ids: list[int], _patients: dict[int, Patient]) -> dict[int, dt.date]:
+    """An imported chart's last follow-up is a contact too."""
+    return dict(
+        ExternalFollowUp.objects.filter(patient_id__in=ids).values_list(
+            "patient_id", "last_follow_up_date"
+        )
+    )
+
+
+FOLLOW_UP_SOURCES: tuple[FollowUpSource, ...] = (
     _regimen_change_dates,
     _check_in_dates,
     _response_dates,
-]
+    _external_follow_up_dates,
+)
 
 
 def load_patient_data(patients: Iterable[Patient]) -> list[PatientData]:
@@ -274,7 +285,7 @@ def survival_record(patient: Patient) -> SurvivalRecord:
 
 # --- check-in schedule ------------------------------------------------------------------------
 
-# SPEC section 3: months 1, 2 and 3 after the AIMSS diagnosis (the study's 3-month trajectory),
+# Months 1, 2 and 3 after the AIMSS diagnosis (the study's 3-month trajectory),
 # then every 3 months (the guideline's 2-4 months). Months are counted as days from diagnosis.
 CHECK_IN_DAYS = (30, 61, 91)  # days after diagnosis
 CHECK_IN_EVERY_DAYS = 91  # days, after the last of CHECK_IN_DAYS

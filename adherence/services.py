@@ -303,7 +303,7 @@ def treatment_event_create(
     _full_clean(event, errors)
     event.save()
     if event.kind == EventKind.INTERRUPTION:
-        # A clinician-recorded interruption is an adherence lapse (SPEC section 3).
+        # A clinician-recorded interruption is an adherence lapse.
         send_on_commit(EVALUATE_TREATMENT_EVENT, event.pk)
     if event.kind in CARE_STOP_KINDS:
         care_stop_record(patient=patient, event=event)
@@ -393,7 +393,7 @@ def intervention_create(
 
 
 def is_adherence_lapse(check_in: AdherenceCheckIn, clinic: Clinic) -> bool:
-    """SPEC section 3: the AI taken on fewer than ``clinic.adherence_min_days`` (5) of the last 7
+    """A lapse: the AI taken on fewer than ``clinic.adherence_min_days`` (5) of the last 7
     days, or she stopped, or she wants to stop. (A clinician-recorded interruption is the other
     trigger; it is a ``TreatmentEvent`` the flag rules read directly.)"""
     return (

@@ -135,7 +135,7 @@ def check_in(request: HttpRequest) -> HttpResponse:
             apply_service_errors(form, error)
         else:
             messages.success(request, _("Thank you. Your answers were sent to your care team."))
-            return redirect("patients:patient_home")
+            return redirect("clinical:patient_home")
     status = 400 if request.method == "POST" else 200
     context = {
         "form": form,

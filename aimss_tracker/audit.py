@@ -1,4 +1,4 @@
-"""The audit trail of clinical data (RELIABILITY 12), by django-pghistory.
+"""The audit trail of clinical data, by django-pghistory.
 
 Every insert, update and delete of a tracked model, including bulk updates and raw SQL, is
 copied by a PostgreSQL trigger into an append-only event table (updates and deletes of the event

@@ -27,7 +27,7 @@ CARE_STOPPED = "followup.tasks.care_stopped_task"
 
 # Publishing runs on a small pool and the request waits at most PUBLISH_WAIT for it: the
 # Redis client retries a refused connection with back-off for seconds, and a submission must
-# answer within 2 s with Redis down (RELIABILITY 14). A publish still running, or one never
+# answer within 2 s with Redis down. A publish still running, or one never
 # started because too many wait, is left to the sweeps.
 PUBLISH_WAIT = 0.5  # seconds
 PUBLISH_BACKLOG = 200  # publishes waiting for the pool before new ones are dropped

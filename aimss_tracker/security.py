@@ -1,7 +1,5 @@
-"""Request-level safeguards: session limits, the staff second factor, no caching of pages.
-
-RELIABILITY.md items 7 and 8 and the ``Cache-Control: no-store`` part of item 9.
-"""
+"""Request-level safeguards: session limits, the staff second factor, the reminder link's
+scope, no caching of pages."""
 
 from __future__ import annotations
 
@@ -91,7 +89,7 @@ def _carries_api_token(request: HttpRequest) -> bool:
 
 
 class StaffSecondFactorMiddleware:
-    """Staff must pass a second factor before any page or API call (RELIABILITY 7).
+    """Staff must pass a second factor before any page or API call.
 
     An API request with a token is left to DRF: ``interop.authentication`` accepts a staff
     token only if it was issued with a second factor, and never falls back to the session.
@@ -133,8 +131,8 @@ class NoStoreMiddleware:
         return response
 
 
-# A reminder link signs the patient in for her questionnaire only (SPEC section 3): the pages
-# of that one questionnaire and the thank-you page of the answer sent in this session.
+# A reminder link signs the patient in for her questionnaire only: the pages of that one
+# questionnaire and the thank-you page of the answer sent in this session.
 LINK_SCOPE_SESSION_KEY = "aimss_link_scope"
 LINK_SCOPE_ANSWER_KEY = "aimss_link_answer"
 LINK_SCOPE_URL_NAMES = frozenset(

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "clinical",
     "analytics",
     "interop",
+    "demo",
 ]
 # The benchmark app (bare text and insert views) exists only when asked for.
 AIMSS_BENCH = env.bool("AIMSS_BENCH", default=False)
@@ -100,7 +101,7 @@ MIDDLEWARE = [
     "aimss_tracker.security.LinkScopeMiddleware",
     "aimss_tracker.security.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, so that it sees the login failures of every view above it (RELIABILITY 6).
+    # Last, so that it sees the login failures of every view above it.
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -173,7 +174,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "patients.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
 ]
 
-# Lockout after repeated failures (django-axes), per username and address (RELIABILITY 6).
+# Lockout after repeated failures (django-axes), per username and address.
 AXES_FAILURE_LIMIT = env.int("AIMSS_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AIMSS_LOGIN_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -186,13 +187,13 @@ AIMSS_NUM_PROXIES = env.int("AIMSS_NUM_PROXIES", default=0)
 AXES_CLIENT_IP_CALLABLE = "aimss_tracker.security.client_ip"
 
 # A second factor (TOTP, with one-use recovery codes) for every staff login before any health
-# data (RELIABILITY 7). Only AIMSS_STAFF_MFA=off turns it off: for the demo and for tests not
+# data. Only AIMSS_STAFF_MFA=off turns it off: for the demo and for tests not
 # about it; a system check warns when it is off with DEBUG false.
 AIMSS_STAFF_MFA = env.str("AIMSS_STAFF_MFA", default="on").lower() not in {"off", "false", "0"}
 OTP_TOTP_ISSUER = "AIMSS Tracker"
 AIMSS_RECOVERY_CODES = 10
 
-# Sessions: idle and absolute limits (RELIABILITY 8). Django cycles the key at login, and a
+# Sessions: idle and absolute limits. Django cycles the key at login, and a
 # password change ends every other session of the user (session auth hash).
 AIMSS_IDLE_TIMEOUT_STAFF = env.int("AIMSS_IDLE_TIMEOUT_STAFF_SECONDS", default=15 * 60)
 AIMSS_IDLE_TIMEOUT_PATIENT = env.int("AIMSS_IDLE_TIMEOUT_PATIENT_SECONDS", default=30 * 60)
@@ -231,7 +232,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=VAR_DIR / "static")
 # plotly.js comes from the installed ``plotly`` package: {% static 'plotly/plotly.min.js' %}
 # (whitenoise, hashed name and far-future caching in production; never inlined, no CDN).
-# Located without importing plotly (60 ms at every process start for a file path).
+# Located without importing plotly, which every process start would pay for a file path.
 _PLOTLY_SPEC = importlib.util.find_spec("plotly")
 if _PLOTLY_SPEC is None or _PLOTLY_SPEC.origin is None:
     raise ImproperlyConfigured("plotly is not installed: run `make install`.")
@@ -292,7 +293,7 @@ DEFAULT_FROM_EMAIL = env.str(
 # or repeated: late acknowledgement, re-queue on worker loss, one message prefetched at a time,
 # JSON only, time limits, results ignored, and a visibility timeout longer than any countdown.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-# A submission must answer within 2 s with Redis down (RELIABILITY 14): publishing fails fast
+# A submission must answer within 2 s with Redis down: publishing fails fast
 # and is not retried; the sweeps pick up whatever was not queued.
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "visibility_timeout": 3600,

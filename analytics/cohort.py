@@ -2,10 +2,10 @@
 
 No names, record numbers, contact details or dates leave this module: age is years (one
 decimal) at the AIMSS diagnosis, body size is the BMI, and every time is counted in days from
-the diagnosis (STUDY.md; RELIABILITY 4). The internal ``patient_id`` is kept only to link
+the diagnosis. The internal ``patient_id`` is kept only to link
 repeated measures inside the statistics and is never written into a report.
 
-Definitions (STUDY.md):
+Definitions (Liang et al.):
 
 - **origin, strategy, time and event** come from :func:`adherence.selectors.survival_records`
   (strategy at diagnosis; the composite endpoint; censoring at the last follow-up).
@@ -48,7 +48,7 @@ from assessments.models import RecallPeriod, Response
 from patients.models import Patient, TnmStage
 
 HIGH_INTERFERENCE = 7.0  # BPI interference score >= 7 (Serlin 1995; Shi 2017; the study)
-BASELINE_WINDOW_DAYS = 14  # days either side of the diagnosis (issue 7)
+BASELINE_WINDOW_DAYS = 14  # days either side of the diagnosis
 MONTH_WINDOW_DAYS = 14  # days either side of months 1-3
 DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25

@@ -19,8 +19,8 @@ What each row becomes:
   :mod:`assessments.scoring`;
 - the event: ``aimss_discontinuation`` is a permanent discontinuation for AIMSS with explicit
   termination; ``recurrence`` and ``death`` are those events;
-- her last follow-up date, kept in :class:`analytics.models.ImportedPatient` and read by the
-  survival selector as a contact.
+- her last follow-up date, an :class:`adherence.models.ExternalFollowUp` the survival selector
+  reads as a contact.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from adherence.models import (
     AiCourse,
     Drug,
     EventKind,
+    ExternalFollowUp,
     Intervention,
     InterventionCategory,
     Measure,
@@ -110,7 +111,7 @@ CATEGORY_MEASURE = {
     InterventionCategory.AI_ADJUSTMENT: Measure.DOSE_REDUCTION,
     InterventionCategory.COMPLEMENTARY: Measure.VITAMIN_D,
 }
-MONTH_3_DAYS = 91  # the month-3 response: 91 days after the diagnosis (issue 7)
+MONTH_3_DAYS = 91  # the month-3 response: 91 days after the diagnosis
 ANSWER_TIME = dt.time(10, 0)  # UTC
 IMPORT_USERNAME = "cohort-import"
 FIELD_MAX_CHARS = 100  # no column of the study's shape needs more (record numbers take 32)
@@ -385,9 +386,8 @@ def _create(row: ImportRow, user: User, instrument: Any) -> int:
         )
     elif event in ("recurrence", "death"):
         TreatmentEvent.objects.create(patient=patient, kind=event, start_date=when, note="imported")
-    ImportedPatient.objects.create(
-        patient=patient, row_sha256=row.sha256, last_follow_up_date=v["last_followup_date"]
-    )
+    ExternalFollowUp.objects.create(patient=patient, last_follow_up_date=v["last_followup_date"])
+    ImportedPatient.objects.create(patient=patient, row_sha256=row.sha256)
     return patient.pk
 
 
@@ -505,12 +505,3 @@ def cohort_import(*, path: Path) -> ImportResult:
         score_summaries_refresh(patient_ids=created)
     result.created = len(new_rows)
     return result
-
-
-def imported_follow_up_dates(ids: list[int], _patients: dict[int, Patient]) -> dict[int, dt.date]:
-    """The survival selector's follow-up source for imported patients."""
-    return dict(
-        ImportedPatient.objects.filter(patient_id__in=ids).values_list(
-            "patient_id", "last_follow_up_date"
-        )
-    )

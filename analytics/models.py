@@ -77,13 +77,12 @@ class ReportJob(models.Model):
 
 
 class ImportedPatient(models.Model):
-    """A patient loaded by ``manage.py import_cohort``: the row's fingerprint (so a second
-    import of the same row changes nothing) and her last follow-up date, which the survival
-    selector counts as a contact (registered in ``AnalyticsConfig.ready``)."""
+    """A patient loaded by ``manage.py import_cohort``: the row's fingerprint, so a second
+    import of the same row changes nothing. (Her chart's last follow-up date is
+    :class:`adherence.models.ExternalFollowUp`.)"""
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="import_record")
     row_sha256 = models.CharField(max_length=64)
-    last_follow_up_date = models.DateField()
     imported_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

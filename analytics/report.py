@@ -1,6 +1,6 @@
 """The cohort report: the study's analyses on a filtered cohort, as one JSON-ready dict.
 
-Keys (issue 7, pinned): ``n_patients``, ``n_events``, ``groups``, ``table1``, ``km``,
+Keys (pinned: clients read them): ``n_patients``, ``n_events``, ``groups``, ``table1``, ``km``,
 ``logrank``, ``cox_univariate``, ``cox_multivariable``, ``stratified`` (``high``, ``low``),
 ``trajectory``, ``competing_risks``. Every hazard ratio is ``{"term", "hr", "ci_low",
 "ci_high", "p"}``. Nothing in it identifies a patient: counts, means, model estimates and curves

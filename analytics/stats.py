@@ -1,6 +1,6 @@
 """The study's analyses as pure functions over the analysis dataset (:mod:`analytics.cohort`).
 
-Methods (STUDY.md, "Analysis"; SPEC section 6), each named in the report it produces:
+Methods (the study's analysis, Liang et al.), each named in the report it produces:
 
 - Table 1: mean ± SD with Student's t-test (equal variances) for continuous variables; counts
   (%) with Pearson's chi-square without continuity correction (which reproduces the study's

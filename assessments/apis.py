@@ -126,7 +126,7 @@ class CorrectionInputSerializer(ResponseInputSerializer):
 
 # The fields document the answer (the OpenAPI schema); ``to_representation`` writes them out
 # directly, because DRF would otherwise rebuild all 23 for every response it renders, which
-# took a third of the submit API's time (issue 3). A test holds the two to the same output.
+# took a third of the submit API's time. A test holds the two to the same output.
 class ResponseSerializer(serializers.Serializer):
     """A stored response with its scores."""
 

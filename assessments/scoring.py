@@ -1,6 +1,6 @@
 """BPI-SF scoring: the only place that turns answers into scores and bands.
 
-Sources (STUDY.md, "BPI-SF facts"):
+Sources:
 
 - Pain severity = mean of items 3-6 (worst, least, average, now); each item also stands on its
   own (the study reports item 5, average pain). Cleeland, *The Brief Pain Inventory User Guide*

@@ -15,7 +15,7 @@ from .models import BPI_SF, Instrument, Response, ResponseDraft
 
 # Each process keeps the current instrument for this long. Loading a new version is rare and
 # deliberate (``manage.py load_instrument``) and reaches every process within this time; in
-# exchange a submission asks the database one query less (issue 3's benchmark).
+# exchange a submission asks the database one query less.
 CURRENT_INSTRUMENT_TTL = 60.0  # seconds
 _current: dict[str, tuple[float, Instrument]] = {}
 

@@ -74,7 +74,7 @@ def response_new(request: HttpRequest) -> HttpResponse:
             )
             messages.success(request, _("Your answers are saved. You can finish later."))
             # a reminder link's session has no home page to go back to
-            return redirect("assessments:new" if link_scoped(request) else "patients:patient_home")
+            return redirect("assessments:new" if link_scoped(request) else "clinical:patient_home")
         if form.is_valid():
             response, created = response_submit(
                 patient=patient,

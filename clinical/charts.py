@@ -392,7 +392,6 @@ def as_graph_object(figure: Figure) -> go.Figure:
 
     The tests pass every figure through it, so the dicts the pages embed follow Plotly's schema.
     The pages themselves embed the dict: building and serialising a graph object of a 10-year
-    history costs about 30 ms per request (validation and typed-array conversion), a third of
-    the page's budget.
+    history costs a third of the page's time (validation and typed-array conversion).
     """
     return go.Figure(figure)

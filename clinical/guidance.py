@@ -1,6 +1,6 @@
 """Decision support beside the trajectory: suggestions with their source and limits, never orders.
 
-Two sources (``../shared/STUDY.md``):
+Two sources:
 
 - Liang et al., *Int J Women's Health* (the study): at AIMSS diagnosis, BPI interference >= 7
   suggests an upfront multimodal combination (>= 2 categories); below 7, a stepwise approach
@@ -44,7 +44,7 @@ GUIDELINE_LIMITS = _(
 HIGH = "high"
 LOW = "low"
 
-# The guideline's options by severity (STUDY.md, "Management by severity").
+# The guideline's options by severity (the guideline summary, "management by severity").
 GUIDELINE_OPTIONS: dict[str, tuple[Promise, Promise]] = {
     "mild": (
         _("Mild (little impact on daily life)"),

@@ -5,6 +5,7 @@ from . import views
 app_name = "clinical"
 
 urlpatterns = [
+    path("me/", views.patient_home, name="patient_home"),
     path("patients/", views.patients, name="patients"),
     path("patients/enrol/", views.enrol, name="enrol"),
     path("patients/<int:pk>/", views.patient, name="patient"),

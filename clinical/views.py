@@ -26,12 +26,18 @@ from adherence.selectors import COMBINED, MONOTHERAPY, care_stop_of
 from adherence.views import therapy_forms, therapy_post
 from aimss_tracker.inputs import id_param
 from assessments.scoring import PainBand
-from patients.access import care_staff_required, get_patient_or_404, record_list_access
+from assessments.selectors import draft_of, responses_of
+from patients.access import (
+    care_staff_required,
+    get_patient_or_404,
+    patient_required,
+    record_list_access,
+)
 from patients.invitations import invitation_send
 from patients.models import User
 from patients.selectors import clinics_of
 
-from .charts import trajectory_figure
+from .charts import patient_figure, trajectory_figure
 from .forms import EnrolmentForm
 from .guidance import decision_support
 from .selectors import (
@@ -40,12 +46,14 @@ from .selectors import (
     STRATEGIES,
     PatientListFilters,
     PatientRow,
+    Trajectory,
     patient_list_page,
     patient_trajectory,
 )
 from .templatetags.clinical_tags import trend
 
 RECENT_RESPONSES = 8  # the table under the chart; the full list is one link away
+PATIENT_HOME_HISTORY = 10  # her latest questionnaires on her own page
 # The trajectory page's record forms (the therapy page's), in page order. Each is a <details>
 # whose form is fetched when it is opened (record_form): rendering all four on every view cost
 # more than the chart. Without JavaScript the <details> links to the same form on the therapy page.
@@ -256,3 +264,56 @@ def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The invitation was sent again."))
     return redirect("clinical:patient", pk=patient.pk)
+
+
+@patient_required
+def patient_home(request: HttpRequest) -> HttpResponse:
+    """The patient's own page: her next questionnaire, her chart in plain words, her history.
+
+    It lives here, in the highest app it reads, so that no lower app renders this one's parts.
+    """
+    patient = getattr(request.user, "patient", None)
+    context: dict[str, object] = {"patient": patient}
+    if patient is not None:
+        trajectory = patient_trajectory(patient, with_flags=False)
+        context |= {
+            "draft": draft_of(patient),
+            "responses": list(responses_of(patient=patient)[:PATIENT_HOME_HISTORY]),
+            "trajectory": trajectory,
+            "figure": patient_figure(trajectory) if trajectory.series else None,
+            "words": _trajectory_in_words(trajectory),
+        }
+    return render(request, "clinical/patient_home.html", context)
+
+
+def _trajectory_in_words(trajectory: Trajectory) -> list[str]:
+    """Her latest scores beside the ones before, in sentences she reads under her chart."""
+    latest, previous = trajectory.latest, trajectory.previous
+    if latest is None or previous is None:
+        return []
+    words = [_change_in_words(latest.average, previous.average, what=_("Your average pain"))]
+    if latest.interference is not None and previous.interference is not None:
+        words.append(
+            _change_in_words(
+                latest.interference,
+                previous.interference,
+                what=_("How much pain got in the way of daily life"),
+            )
+        )
+    return words
+
+
+def _change_in_words(latest: float, previous: float, *, what: str) -> str:
+    if latest < previous:
+        return _("%(what)s went down from %(before)s to %(now)s since the time before.") % {
+            "what": what,
+            "before": f"{previous:g}",
+            "now": f"{latest:g}",
+        }
+    if latest > previous:
+        return _("%(what)s went up from %(before)s to %(now)s since the time before.") % {
+            "what": what,
+            "before": f"{previous:g}",
+            "now": f"{latest:g}",
+        }
+    return _("%(what)s stayed at %(now)s.") % {"what": what, "now": f"{latest:g}"}

@@ -1,6 +1,3 @@
-from collections.abc import Sequence
-from typing import Any
-
 from django.apps import AppConfig
 
 
@@ -11,13 +8,3 @@ class FollowupConfig(AppConfig):
 
     name = "followup"
     verbose_name = "Follow-up: flags, queue and reminders"
-
-    def seed_demo(self, *, profiles: Sequence[Any], patients: Sequence[Any], seed: int) -> str:
-        from .demo import seed_followup
-
-        return seed_followup()
-
-    def erase_demo(self) -> None:
-        from .demo import erase_followup
-
-        erase_followup()

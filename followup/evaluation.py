@@ -1,4 +1,4 @@
-"""The flag rules of SPEC section 3 applied to what patients and clinicians record.
+"""The flag rules applied to what patients and clinicians record.
 
 Each ``*_evaluate`` acts, then marks: raising is idempotent (one trigger per source event and
 kind), so an evaluation interrupted before its mark simply runs again. The sweep finds every
@@ -82,7 +82,7 @@ def response_evaluate(*, response_id: int) -> list[RaiseResult]:
             )
         )
     # Worsening: average pain (item 5) or interference up by >= 2 points from the previous
-    # response (SPEC section 3; about 2 points is a meaningful change, STUDY.md).
+    # response (about 2 points is a meaningful change; Dworkin et al., IMMPACT 2008).
     previous = _previous_response(response)
     if previous is not None:
         points = flag_rules_of(clinic).worsening_points
@@ -163,7 +163,7 @@ def check_in_evaluate(*, check_in_id: int) -> RaiseResult | None:
 
 
 def treatment_event_evaluate(*, event_id: int) -> RaiseResult | None:
-    """A clinician-recorded interruption is an adherence lapse (SPEC section 3)."""
+    """A clinician-recorded interruption is an adherence lapse."""
     event = TreatmentEvent.objects.filter(pk=event_id, kind=EventKind.INTERRUPTION).first()
     if event is None or not flag_applies(
         patient_id=event.patient_id, kind=FlagKind.ADHERENCE_LAPSE

@@ -1,4 +1,4 @@
-"""Flags raised by the rules of SPEC section 3, the actions nurses take on them, and the
+"""Flags raised by the flag rules, the actions nurses take on them, and the
 notifications they cause.
 
 Invariants live in the database: at most one unresolved flag of a kind per patient (a new
@@ -90,12 +90,12 @@ CARE_ACTIONS = [
 
 @audited()
 class FlagRules(models.Model):
-    """A clinic's flag thresholds (SPEC section 3 defaults). Interference and adherence
+    """A clinic's flag thresholds (with defaults). Interference and adherence
     thresholds live on the clinic itself because scores and check-ins use them too."""
 
     clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="flag_rules")
     # Worsening: average pain or interference up by >= 2 points from the previous response
-    # (about 2 points is a meaningful change for worst pain; STUDY.md, BPI-SF facts).
+    # (about 2 points is a meaningful change for worst pain; Dworkin et al., IMMPACT 2008).
     worsening_points = models.DecimalField(max_digits=3, decimal_places=1, default=2)
     # Overdue: a reassessment still missing this many days after its due date.
     overdue_days = models.PositiveSmallIntegerField(default=7)
@@ -123,8 +123,8 @@ class FlagRules(models.Model):
 @audited()
 class Flag(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="flags")
-    # Her clinic, copied so the queue of a clinic is one index range (50,000 open flags answer
-    # in milliseconds); ``patient_update`` moves it with her, in the same transaction.
+    # Her clinic, copied so the queue of a clinic is one index range (fast whatever the number of
+    # open flags); kept in step by ``patient_update`` when a patient changes clinic.
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=24, choices=FlagKind.choices)
     status = models.CharField(max_length=12, choices=FlagStatus.choices, default=FlagStatus.OPEN)
@@ -314,7 +314,7 @@ class FlagNotification(models.Model):
 
 
 def default_initial_months() -> list[int]:
-    # Baseline, months 1, 2 and 3: the study's 3-month trajectory (SPEC section 3).
+    # Baseline, months 1, 2 and 3: the study's 3-month trajectory (Liang et al.).
     return [0, 1, 2, 3]
 
 

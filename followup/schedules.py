@@ -46,7 +46,7 @@ from .services import claim_lease, flag_applies, flag_raise, flag_rules_of, mess
 logger = logging.getLogger(__name__)
 
 BATCH = 1000
-# Reminders at the due time, then after 3 and 7 days, then no more (SPEC section 3).
+# Reminders at the due time, then after 3 and 7 days, then no more.
 REMINDER_DAYS = (0, 3, 7)
 # A reminder attempt that could not go out (beat down, quiet hours) is still sent within this
 # time of when it fell due; older ones are not sent late in bulk.

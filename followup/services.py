@@ -79,7 +79,7 @@ class FlagConflict(Exception):
 
 
 def flag_rules_of(clinic: Clinic) -> FlagRules:
-    """The clinic's flag rules, or the defaults of SPEC section 3 if it has set none."""
+    """The clinic's flag rules, or the defaults if it has set none."""
     try:
         return clinic.flag_rules
     except FlagRules.DoesNotExist:

@@ -44,15 +44,14 @@ from .selectors import (
     time_to_first_action,
 )
 
-# A nurse between calls works from the top of the queue: 25 rows are a screen or two, and each
-# row costs the page about 0.13 ms (its QueueRow and its template).
+# A nurse between calls works from the top of the queue: 25 rows are a screen or two.
 FLAGS_PER_PAGE = 25
 
 
 @dataclass(frozen=True)
 class QueueRow:
     """What one queue row shows, worked out in Python: a row of Django template nodes with
-    lookups, filters and a URL reversal cost the page a quarter of a millisecond each."""
+    lookups, filters and a URL reversal cost the page more than the row's data."""
 
     pk: int
     priority: int

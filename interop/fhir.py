@@ -39,7 +39,7 @@ BODY_REGION_SYSTEM = f"{SITE}/CodeSystem/bpi-sf-body-regions"
 RECALL_SYSTEM = f"{SITE}/CodeSystem/bpi-sf-recall-periods"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
-INTERFERENCE_LOINC = "77565-0"  # Pain interference score [BPI Short Form] (STUDY.md)
+INTERFERENCE_LOINC = "77565-0"  # Pain interference score [BPI Short Form] (LOINC)
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 

@@ -1,7 +1,7 @@
 """API tokens: a hash of the key, who holds it, and whether a second factor was checked.
 
 The key itself is shown once, when it is issued, and never stored: a copy of the table gives
-no one access. A staff token counts only if it was issued with a second factor (RELIABILITY 7),
+no one access. A staff token counts only if it was issued with a second factor,
 so switching ``AIMSS_STAFF_MFA`` on retires every staff token issued without one.
 """
 

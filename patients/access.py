@@ -42,7 +42,7 @@ def patient_filter(user: Any, path: str = "") -> Q:
     if user.is_care_staff:
         # Her clinics' ids (read once per request) rather than a join through the clinic to
         # her memberships: PostgreSQL then counts and sorts a clinic's patients from the
-        # clinic index alone (the patient list's count went from 4 ms to 1 ms at 10,000).
+        # clinic index alone, whatever the number of patients.
         return Q(**{f"{prefix}clinic_id__in": clinic_ids_of(user)})
     if user.is_patient_role:
         return Q(**{f"{prefix}user": user})
@@ -165,7 +165,7 @@ patient_required = _role_required(lambda user: user.is_patient_role)
 
 
 def can_run_analytics(user: User) -> bool:
-    """Cohort analytics: researchers, clinicians and administrators (SPEC section 6)."""
+    """Cohort analytics: researchers, clinicians and administrators."""
     return user.is_active and (user.is_admin_role or user.role in (Role.RESEARCHER, Role.CLINICIAN))
 
 

@@ -214,7 +214,7 @@ class UserAdmin(DjangoUserAdmin):
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
     """Patients; each change page opened is an access record, and its access history can be
-    exported as CSV (RELIABILITY 12)."""
+    exported as CSV."""
 
     list_display = ["record_number", "family_name", "given_name", "clinic", "tnm_stage"]
     list_filter = ["clinic", "tnm_stage", "surgery", "chemotherapy", "radiotherapy"]

@@ -49,7 +49,7 @@ class PatientSerializer(serializers.ModelSerializer):
 
 class RecordsAccess:
     """For viewsets of patient-owned objects: each object a staff member opens, and each
-    patient whose objects a list page shows, is recorded against her (RELIABILITY 12, 24).
+    patient whose objects a list page shows, is recorded against her.
     ``patient_path`` leads from the object to her."""
 
     patient_path = "patient"

@@ -11,7 +11,7 @@ from django.core.checks import register
 
 @register("security", deploy=True)
 def check_staff_mfa(app_configs: Any, **kwargs: Any) -> list[CheckWarning]:
-    """Warn when staff could reach health data with a password alone (RELIABILITY 7)."""
+    """Warn when staff could reach health data with a password alone."""
     if not settings.AIMSS_STAFF_MFA and not settings.DEBUG:
         return [
             CheckWarning(

@@ -1,6 +1,6 @@
 """Clinics, the people who use the product, and patients with their study baseline.
 
-Baseline characteristics follow Table 1 of STUDY.md (Liang et al.). Derived values (age, BMI)
+Baseline characteristics follow Table 1 of the study (Liang et al.). Derived values (age, BMI)
 are computed from what was recorded and never stored a second time.
 """
 
@@ -28,20 +28,20 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from aimss_tracker.audit import audited
 
-# Plausibility bounds for adult body measures (SPEC: "impossible values get a clear error").
+# Plausibility bounds for adult body measures (an impossible value gets a clear error).
 BMI_MIN = Decimal("10")  # kg/m²
 BMI_MAX = Decimal("80")  # kg/m²
 HEIGHT_CM_MIN, HEIGHT_CM_MAX = 100, 250
 WEIGHT_KG_MIN, WEIGHT_KG_MAX = 20, 350
 
-# Default BPI-SF thresholds a clinic may change (STUDY.md, "BPI-SF facts").
+# Default BPI-SF thresholds a clinic may change (Cleeland's BPI User Guide; Serlin 1995).
 PAIN_MODERATE_FROM = 5  # 0-10 pain severity; Serlin 1995: 1-4 mild, 5-6 moderate, 7-10 severe
 PAIN_SEVERE_FROM = 7  # Serlin 1995
 HIGH_INTERFERENCE_FROM = Decimal("7.0")  # 0-10 interference score; Serlin 1995; Shi 2017; the study
-# SPEC section 1; the study's "initial management": categories started within this many days
+# The study's "initial management" (Liang et al.): categories started within this many days
 # after the AIMSS diagnosis decide monotherapy vs combined.
 STRATEGY_WINDOW_DAYS = 14  # days
-# SPEC section 3 (flags): an adherence lapse is the AI taken on fewer than 5 of the last 7 days.
+# The adherence-lapse flag rule: a lapse is the AI taken on fewer than 5 of the last 7 days.
 ADHERENCE_MIN_DAYS = 5  # days of the last 7
 
 
@@ -275,7 +275,7 @@ class StaffMembership(models.Model):
 
 
 class TnmStage(models.TextChoices):
-    # Stage IV (metastatic) is outside the study population and the product's scope (STUDY.md).
+    # Stage IV (metastatic) is outside the study population and the product's scope.
     STAGE_0_I = "0-I", "0/I"
     STAGE_II = "II", "II"
     STAGE_III = "III", "III"
@@ -455,7 +455,7 @@ class Patient(models.Model):
 
 
 class AccessRecord(models.Model):
-    """One staff view of one patient's data (RELIABILITY 12). Append-only: the database refuses
+    """One staff view of one patient's data. Append-only: the database refuses
     updates and deletes."""
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")

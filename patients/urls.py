@@ -5,6 +5,5 @@ from . import views
 app_name = "patients"
 
 urlpatterns = [
-    path("me/", views.patient_home, name="patient_home"),
     path("staff/", views.staff_home, name="staff_home"),
 ]

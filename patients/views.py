@@ -1,6 +1,7 @@
-"""Pages: login and the staff second factor, the home that sends each role to its place, the
-patient home and the researcher's cohort summary. The clinician's patient list and the page of
-one patient are in ``clinical`` (reached here by URL name only: nothing here imports it)."""
+"""Pages: login and the staff second factor, the home that sends each role to its place, and
+the researcher's cohort summary. The patient's own page, the clinician's patient list and the
+page of one patient are in ``clinical`` (reached here by URL name only: nothing here imports
+it)."""
 
 from __future__ import annotations
 
@@ -44,16 +45,10 @@ from .services import language_store, user_sessions_revoke
 def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if user.is_patient_role:
-        return redirect("patients:patient_home")
+        return redirect("clinical:patient_home")
     if is_care_staff_or_admin(user):
         return redirect("clinical:patients")
     return redirect("patients:staff_home")
-
-
-@patient_required
-def patient_home(request: HttpRequest) -> HttpResponse:
-    patient = getattr(request.user, "patient", None)
-    return render(request, "patients/patient_home.html", {"patient": patient})
 
 
 @staff_required

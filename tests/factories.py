@@ -1,4 +1,4 @@
-"""Factories with explicit, plausible clinical values (STUDY.md Table 1 ranges)."""
+"""Factories with explicit, plausible clinical values (the study's Table 1 ranges)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The audit trail (RELIABILITY 12): every change to clinical data, bulk updates included, is
+"""The audit trail: every change to clinical data, bulk updates included, is
 recorded with actor, time and old and new values in append-only tables; every staff view of a
 patient's data is an access record an admin can export."""
 

@@ -1,5 +1,5 @@
-"""No health information in logs, task arguments, Redis, URLs, error pages or e-mails
-(RELIABILITY 13): marker strings planted in a patient's name and free-text answers are looked
+"""No health information in logs, task arguments, Redis, URLs, error pages or e-mails:
+marker strings planted in a patient's name and free-text answers are looked
 for everywhere after the main flows ran on the real broker and a real worker."""
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def test_markers_appear_in_no_log_task_redis_url_error_page_or_e_mail(
             error_page = client.get(path)
             assert error_page.status_code == 404
             _assert_clean(f"error page {path}", error_page.content.decode())
-    seen_urls.append(client.get(reverse("patients:patient_home")).get("Location", ""))
+    seen_urls.append(client.get(reverse("clinical:patient_home")).get("Location", ""))
 
     # then the markers are in none of those places
     _assert_clean("logs", caplog.text)

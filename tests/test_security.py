@@ -1,4 +1,4 @@
-"""Authentication and session promises of RELIABILITY.md (items 5-9)."""
+"""Authentication and session promises: passwords, lockout, second factor, sessions, headers."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ def test_the_api_refuses_staff_without_a_second_factor(world: World) -> None:
 
 @override_settings(AIMSS_STAFF_MFA=True)
 def test_patients_need_no_second_factor(world: World) -> None:
-    response = client_for(world.patient_a.user).get(reverse("patients:patient_home"))
+    response = client_for(world.patient_a.user).get(reverse("clinical:patient_home"))
     assert response.status_code == 200
 
 
@@ -167,9 +167,9 @@ def test_patients_have_a_longer_idle_limit_and_everyone_an_absolute_one(world: W
     client = Client()
     _login(client, world.patient_a.user.username)  # type: ignore[union-attr]
     _age_session(client, idle=20 * 60)
-    assert client.get(reverse("patients:patient_home")).status_code == 200
+    assert client.get(reverse("clinical:patient_home")).status_code == 200
     _age_session(client, idle=60, since_login=13 * 3600)
-    assert client.get(reverse("patients:patient_home")).status_code == 302
+    assert client.get(reverse("clinical:patient_home")).status_code == 302
 
 
 def test_a_password_change_ends_the_other_sessions(world: World) -> None:

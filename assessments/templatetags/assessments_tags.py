@@ -1,4 +1,4 @@
-"""Scores in words a patient understands, and the questionnaire blocks of the patient home."""
+"""Scores in words a patient understands, and helpers of the questionnaire form."""
 
 from __future__ import annotations
 
@@ -7,15 +7,10 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext as _
 
-from patients.models import Patient
-
 from ..models import Response
 from ..scoring import PainBand
-from ..selectors import draft_of, responses_of
 
 register = template.Library()
-
-PATIENT_HOME_HISTORY = 10
 
 
 def _score(value: Any) -> str:
@@ -53,16 +48,6 @@ def interference_in_words(response: Response) -> str:
     else:
         words = _("Your pain did not interfere with daily life")
     return _("%(words)s (%(score)s of 10).") % {"words": words, "score": _score(score)}
-
-
-@register.inclusion_tag("assessments/_patient_home_next.html")
-def questionnaire_next(patient: Patient) -> dict[str, Any]:
-    return {"patient": patient, "draft": draft_of(patient)}
-
-
-@register.inclusion_tag("assessments/_patient_home_history.html")
-def questionnaire_history(patient: Patient) -> dict[str, Any]:
-    return {"responses": list(responses_of(patient=patient)[:PATIENT_HOME_HISTORY])}
 
 
 @register.filter

@@ -1,4 +1,4 @@
-"""The derived strategy at diagnosis and the interruption-free survival record (STUDY.md)."""
+"""The derived strategy at diagnosis and the interruption-free survival record (Liang et al.)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import datetime as dt
 
 import pytest
 
-from adherence.models import EventKind, InterventionCategory, Measure, StopReason
+from adherence.models import (
+    EventKind,
+    ExternalFollowUp,
+    InterventionCategory,
+    Measure,
+    StopReason,
+)
 from adherence.selectors import (
     FOLLOW_UP_SOURCES,
     check_in_due_since,
@@ -147,6 +153,17 @@ def test_an_intervention_end_is_follow_up_too(patient: Patient) -> None:
     InterventionFactory.create(patient=patient, start_date=day(2), end_date=day(200))
     CheckInFactory.create(patient=patient, submitted_at=at(150))
     assert survival_record(patient).censored_at == day(200)
+
+
+def test_an_external_chart_s_last_follow_up_is_a_contact(patient: Patient) -> None:
+    # given a check-in on day 150 and her chart's last follow-up (recorded elsewhere) on day 548
+    _physio(patient, day(0))
+    CheckInFactory.create(patient=patient, submitted_at=at(150))
+    ExternalFollowUp.objects.create(patient=patient, last_follow_up_date=day(548))
+    # then she is censored at the chart's date, alone and in a cohort
+    assert survival_record(patient).censored_at == day(548)
+    [record] = survival_records(Patient.objects.filter(pk=patient.pk))
+    assert record.censored_at == day(548)
 
 
 def test_death_is_an_event_on_its_date(patient: Patient) -> None:
@@ -305,9 +322,8 @@ def test_the_cohort_selector_uses_a_fixed_number_of_queries(
     # then each costs the same few queries, and agrees with the one-patient derivation
     for patients in (small, large):
         queryset = Patient.objects.filter(pk__in=[p.pk for p in patients])
-        # 6, plus one per follow-up source a later app adds (analytics: imported patients)
-        extra = len(FOLLOW_UP_SOURCES) - 3
-        with django_assert_max_num_queries(6 + extra):  # type: ignore[operator]
+        # events, interventions and one query per follow-up source, whatever the cohort's size
+        with django_assert_max_num_queries(3 + len(FOLLOW_UP_SOURCES)):  # type: ignore[operator]
             records = survival_records(queryset)
         assert len(records) == len(patients)
         assert sorted(records, key=lambda r: r.patient_id) == sorted(

@@ -89,10 +89,10 @@ def test_a_draft_survives_leaving_the_page_and_is_not_a_response(world: World) -
     key = uuid.uuid4()
     half = {"submission_key": str(key), "worst_pain": "7", "pain_locations": ["elbows_left"]}
     saved = client.post(NEW, {**half, "save_draft": "1"})
-    assert saved["Location"] == reverse("patients:patient_home")
+    assert saved["Location"] == reverse("clinical:patient_home")
     assert Response.objects.count() == 0
     # when she comes back
-    home = client.get(reverse("patients:patient_home")).content.decode()
+    home = client.get(reverse("clinical:patient_home")).content.decode()
     assert "Continue my questionnaire" in home
     body = client.get(NEW).content.decode()
     # then her answers and the same one-time token are restored
@@ -120,7 +120,7 @@ def test_the_patient_home_shows_her_history_in_words(world: World) -> None:
         patient=world.patient_a,
         interference=dict.fromkeys(["mood", "sleep", "normal_work", "walking_ability"], 8),
     )
-    body = client_for(world.patient_a.user).get(reverse("patients:patient_home")).content.decode()
+    body = client_for(world.patient_a.user).get(reverse("clinical:patient_home")).content.decode()
     assert "Your pain interfered a lot with daily life (8.0 of 10)." in body
     assert reverse("assessments:new") in body
 

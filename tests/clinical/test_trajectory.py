@@ -329,7 +329,7 @@ def test_the_patient_home_shows_her_own_chart_in_plain_words(world: World) -> No
     ResponseFactory.create(patient=world.patient_a, average_pain=3)
     other = ResponseFactory.create(patient=world.patient_b, average_pain=9)
     # when she opens her home page
-    body = client_for(world.patient_a.user).get(reverse("patients:patient_home")).content.decode()
+    body = client_for(world.patient_a.user).get(reverse("clinical:patient_home")).content.decode()
     # then her chart shows her scores only, with a sentence in plain words
     figure = _figure_of(body, "my-trajectory-data")
     assert figure["data"][0]["y"] == [6, 3]

@@ -1,4 +1,4 @@
-"""Fault tests with the real services (RELIABILITY 14-16): a Redis of their own that they stop
+"""Fault tests with the real services: a Redis of their own that they stop
 and start, real Celery workers they kill with SIGKILL, two real beat processes. Run by
 ``make test-faults`` (part of ``make test``), which points the broker at that Redis; the
 machine's shared Redis and PostgreSQL are left as they were found."""

@@ -57,7 +57,7 @@ def test_the_trajectory_page_has_her_number(world: World) -> None:
 
 def test_her_home_shows_the_clinic_number_and_hours(world: World) -> None:
     _with_phones(world)
-    page = client_for(world.patient_a.user).get(reverse("patients:patient_home")).content.decode()
+    page = client_for(world.patient_a.user).get(reverse("clinical:patient_home")).content.decode()
     assert 'href="tel:+442079460000"' in page
     assert "020 7946 0000" in page
     assert "Mon-Fri 09:00-17:00" in page

@@ -181,9 +181,9 @@ def test_a_death_ends_a_session_she_already_had(db: None) -> None:
     patient = _on_ai()
     client = Client()
     client.force_login(patient.user)  # type: ignore[arg-type]
-    assert client.get(reverse("patients:patient_home")).status_code == 200
+    assert client.get(reverse("clinical:patient_home")).status_code == 200
     _stop(patient, EventKind.DEATH)
-    assert client.get(reverse("patients:patient_home")).status_code == 302
+    assert client.get(reverse("clinical:patient_home")).status_code == 302
 
 
 def test_no_lapse_or_overdue_flag_is_raised_for_a_patient_off_ai(db: None) -> None:

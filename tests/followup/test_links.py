@@ -210,7 +210,7 @@ def test_every_other_route_of_the_site_ends_the_links_session(world: World) -> N
         checked.append(name)
     # the walk covered the site: the patient's home, staff pages, the API and the admin
     for expected in (
-        "patients:patient_home",
+        "clinical:patient_home",
         "adherence:check_in",
         "api:patient-list",
         "admin:index",
@@ -260,7 +260,7 @@ def test_her_own_full_session_stays_full(world: World) -> None:
     client = client_for(world.patient_a.user)
     assert client.get(link)["Location"] == reverse("assessments:new")
     assert LINK_SCOPE_SESSION_KEY not in client.session
-    assert client.get(reverse("patients:patient_home")).status_code == 200
+    assert client.get(reverse("clinical:patient_home")).status_code == 200
 
 
 # --- the token is never logged ---------------------------------------------------------------

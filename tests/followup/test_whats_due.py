@@ -32,7 +32,7 @@ def test_a_due_questionnaire_is_a_banner_that_comes_first(world: World) -> None:
     # given a reassessment due five days ago
     _diagnosed(world.patient_a, 35)
     schedules_sync(patients=[world.patient_a], today=timezone.localdate())
-    page = client_for(world.patient_a.user).get(reverse("patients:patient_home"))
+    page = client_for(world.patient_a.user).get(reverse("clinical:patient_home"))
     body = page.content.decode()
     # then the banner with the button comes before anything else on her page
     assert "Your pain questionnaire is due since" in body
@@ -47,7 +47,7 @@ def test_her_home_shows_the_next_dates_and_her_histories(world: World) -> None:
     link = reminder_link(world.patient_a)
     assert link
     CheckInFactory.create(patient=world.patient_a, days_taken_last_7=6)
-    body = client_for(world.patient_a.user).get(reverse("patients:patient_home")).content.decode()
+    body = client_for(world.patient_a.user).get(reverse("clinical:patient_home")).content.decode()
     assert "Next medicine check-in" in body
     assert "Reminders we sent you" in body
     assert "for the questionnaire due" in body
@@ -56,7 +56,7 @@ def test_her_home_shows_the_next_dates_and_her_histories(world: World) -> None:
 
 def test_no_banner_when_nothing_is_due(world: World) -> None:
     _diagnosed(world.patient_a, 0)
-    body = client_for(world.patient_a.user).get(reverse("patients:patient_home")).content.decode()
+    body = client_for(world.patient_a.user).get(reverse("clinical:patient_home")).content.decode()
     assert "due-now-heading" not in body
 
 

@@ -1,6 +1,5 @@
-"""schemathesis against the API's own OpenAPI schema, as a patient, a nurse and a clinician
-(RELIABILITY 19): no 5xx, answers that match the schema, and no operation that ignores
-authentication.
+"""schemathesis against the API's own OpenAPI schema, as a patient, a nurse and a clinician:
+no 5xx, answers that match the schema, and no operation that ignores authentication.
 
 The schema is generated in-process (as ``/api/v1/schema/`` serves it) and every generated
 request goes through Django's WSGI handler into the test database, authenticated by an API

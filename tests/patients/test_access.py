@@ -251,7 +251,7 @@ def test_staff_pages_are_404_for_patients(world: World, route: str) -> None:
 
 
 def test_patient_home_is_404_for_staff(world: World) -> None:
-    response = client_for(world.nurse_a).get(reverse("patients:patient_home"))
+    response = client_for(world.nurse_a).get(reverse("clinical:patient_home"))
     assert response.status_code == 404
 
 

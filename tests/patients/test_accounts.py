@@ -179,16 +179,16 @@ def test_search_by_family_given_given_family_and_record_number(world: World) -> 
 
 def test_a_signed_in_user_changes_language_from_any_page_and_it_is_stored(world: World) -> None:
     client = client_for(world.patient_a.user)
-    page = client.get(reverse("patients:patient_home")).content.decode()
+    page = client.get(reverse("clinical:patient_home")).content.decode()
     assert reverse("language_change") in page
     back = client.post(
         reverse("language_change"),
-        {"language": "zh-hans", "next": reverse("patients:patient_home")},
+        {"language": "zh-hans", "next": reverse("clinical:patient_home")},
     )
-    assert back["Location"] == reverse("patients:patient_home")
+    assert back["Location"] == reverse("clinical:patient_home")
     world.patient_a.refresh_from_db()
     assert world.patient_a.preferred_language == "zh-hans"
-    assert 'lang="zh-hans"' in client.get(reverse("patients:patient_home")).content.decode()
+    assert 'lang="zh-hans"' in client.get(reverse("clinical:patient_home")).content.decode()
     # staff too, and a foreign "next" goes home instead
     nurse = client_for(world.nurse_a)
     away = nurse.post(reverse("language_change"), {"language": "zh-hans", "next": "https://x.y/"})

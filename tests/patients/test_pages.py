@@ -27,7 +27,7 @@ def test_home_requires_login(db: None) -> None:
 @pytest.mark.parametrize(
     ("who", "landing"),
     [
-        ("patient_a", "patients:patient_home"),
+        ("patient_a", "clinical:patient_home"),
         ("nurse_a", "clinical:patients"),
         ("clinician_a", "clinical:patients"),
         ("researcher", "patients:staff_home"),
@@ -56,7 +56,7 @@ def test_a_wrong_password_says_so_and_logs_nobody_in(world: World) -> None:
 
 
 def test_patient_home_shows_her_own_clinic(world: World) -> None:
-    body = client_for(world.patient_a.user).get(reverse("patients:patient_home")).content.decode()
+    body = client_for(world.patient_a.user).get(reverse("clinical:patient_home")).content.decode()
     assert "Alice" in body
     assert "Clinic A" in body
     assert "Beatrix" not in body

@@ -1,4 +1,4 @@
-"""``manage.py cohort_report``: the study's analyses on the app's own cohort (SPEC section 6)."""
+"""``manage.py cohort_report``: the study's analyses on the app's own cohort."""
 
 from __future__ import annotations
 

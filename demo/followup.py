@@ -10,10 +10,9 @@ from django.utils import timezone
 
 from adherence.models import AdherenceCheckIn
 from assessments.models import Response
-
-from .evaluation import SLOT_EARLY_DAYS, check_in_evaluate, response_evaluate
-from .models import Flag, FlagNotification, ReassessmentSlot, ResponseEvaluation
-from .schedules import overdue_flags_raise, schedules_sync_all
+from followup.evaluation import SLOT_EARLY_DAYS, check_in_evaluate, response_evaluate
+from followup.models import Flag, FlagNotification, ReassessmentSlot, ResponseEvaluation
+from followup.schedules import overdue_flags_raise, schedules_sync_all
 
 
 def seed_followup() -> str:

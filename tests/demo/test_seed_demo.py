@@ -1,4 +1,4 @@
-"""The demo cohort: every role can log in, and the baseline follows STUDY.md Table 1."""
+"""The demo cohort: every role can log in, and the baseline follows the study's Table 1."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
-from patients.demo import demo_profiles, group_sizes
+from demo.patients import demo_profiles, group_sizes
 from patients.models import Clinic, Patient, Role, User
 from tests.conftest import as_database_owner
 
@@ -109,7 +109,7 @@ def test_seed_demo_gives_every_patient_bpi_responses_on_the_studys_path() -> Non
 
     stopped = set(TreatmentEvent.objects.values_list("patient_id", flat=True))
     assert min(n for pid, n in per_patient.items() if pid not in stopped) >= 5
-    # and month 3 is near the study's values per group (STUDY.md)
+    # and month 3 is near the study's values per group (Liang et al.)
     profiles = {p.record_number: p for p in demo_profiles(253, seed=1)}
     month_3: dict[str, list[tuple[int, float]]] = {"monotherapy": [], "combined": []}
     for patient in Patient.objects.all():

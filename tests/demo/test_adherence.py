@@ -1,4 +1,4 @@
-"""The demo cohort's therapy data reproduce the study's groups and events (STUDY.md)."""
+"""The demo cohort's therapy data reproduce the study's groups and events (Liang et al.)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 
-from adherence.demo import FOLLOW_UP_END, FOLLOW_UP_MIN_DAYS
 from adherence.models import AdherenceCheckIn, EventKind, TreatmentEvent
 from adherence.selectors import survival_records
-from patients.demo import demo_profiles
+from demo.adherence import FOLLOW_UP_END, FOLLOW_UP_MIN_DAYS
+from demo.patients import demo_profiles
 from patients.models import Patient
 
 pytestmark = pytest.mark.django_db

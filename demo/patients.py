@@ -1,4 +1,4 @@
-"""The synthetic demo cohort, calibrated to Table 1 of STUDY.md (Liang et al.).
+"""The synthetic demo cohort, calibrated to Table 1 of the study (Liang et al.).
 
 Every patient gets a *profile*: her baseline record plus the latent facts later parts of the
 demo draw on (her initial management group, initial AI, months from AI start to AIMSS, and
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-# STUDY.md, Table 1: monotherapy n = 182, combined n = 71 (253 in all).
+# Liang et al., Table 1: monotherapy n = 182, combined n = 71 (253 in all).
 STUDY_N = {"monotherapy": 182, "combined": 71}
 STUDY_TOTAL = sum(STUDY_N.values())
 

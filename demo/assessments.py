@@ -1,6 +1,6 @@
 """Demo BPI-SF responses for the synthetic cohort (``manage.py seed_demo``).
 
-Each patient answers at AIMSS diagnosis with her profile's baseline (STUDY.md Table 1), then at
+Each patient answers at AIMSS diagnosis with her profile's baseline (Liang et al., Table 1), then at
 months 1, 2 and 3 on a straight path to her month-3 level (drawn around the study's month-3 mean
 ± SD for her group), then every 3 months until today with mild noise. Item-level answers are
 generated so that item 5 and the item-9 mean match each visit's targets; scores come from
@@ -15,15 +15,14 @@ import random
 import uuid
 from collections.abc import Sequence
 
-from patients.demo import DAYS_PER_MONTH, FOLLOW_UP_END, DemoProfile
+from assessments import scoring
+from assessments.models import INTERFERENCE_FIELDS, BodyRegion, Response
+from assessments.selectors import instrument_current
+from assessments.summaries import score_summaries_refresh
+from demo.patients import DAYS_PER_MONTH, FOLLOW_UP_END, DemoProfile
 from patients.models import Patient
 
-from . import scoring
-from .models import INTERFERENCE_FIELDS, BodyRegion, Response
-from .selectors import instrument_current
-from .summaries import score_summaries_refresh
-
-# STUDY.md, month 3: (mean, SD) per group.
+# Liang et al., month 3: (mean, SD) per group.
 MONTH_3_AVERAGE_PAIN = {"monotherapy": (3.63, 0.98), "combined": (2.75, 0.77)}
 MONTH_3_INTERFERENCE = {"monotherapy": (3.30, 1.19), "combined": (2.51, 0.89)}
 FOLLOW_UP_EVERY_MONTHS = 3
@@ -161,7 +160,7 @@ def seed_responses(
 
 def erase_responses() -> None:
     """Delete every response and draft (demo reset only); newest versions first."""
-    from .models import ResponseDraft
+    from assessments.models import ResponseDraft
 
     ResponseDraft.objects.all().delete()
     while Response.objects.exists():

@@ -1,5 +1,5 @@
 """AI therapy, interventions, treatment events and check-ins for the demo cohort, calibrated to
-STUDY.md (Liang et al.).
+the study (Liang et al.).
 
 - Initial management gives each patient exactly her profile's group: monotherapy = one
   category started within the first week after the AIMSS diagnosis; combined = two or three
@@ -29,10 +29,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from patients.demo import FOLLOW_UP_END, DemoProfile
-from patients.models import Patient
-
-from .models import (
+from adherence.models import (
     AdherenceCheckIn,
     AiCourse,
     Drug,
@@ -45,15 +42,17 @@ from .models import (
     StopReason,
     TreatmentEvent,
 )
-from .selectors import check_in_schedule
-from .services import is_adherence_lapse
+from adherence.selectors import check_in_schedule
+from adherence.services import is_adherence_lapse
+from demo.patients import FOLLOW_UP_END, DemoProfile
+from patients.models import Patient
 
 HIGH_INTERFERENCE = 7  # BPI interference >= 7 (Serlin 1995; Shi 2017; the study)
 STUDY_EVENTS = {"high": 31, "low": 37}  # composite events per interference stratum, of 253
 STUDY_TOTAL = 253
 HAZARD_RATIO = {"high": 0.125, "low": 0.731}  # combined vs monotherapy, stratified Cox
 PAIN_HAZARD_RATIO = 1.367  # per point of baseline average pain (univariate Cox, the study)
-FOLLOW_UP_MIN_DAYS = 548  # 18 months (STUDY.md inclusion)
+FOLLOW_UP_MIN_DAYS = 548  # 18 months (the study's inclusion)
 EVENT_TYPE_SHARES = (("aimss", 0.80), ("recurrence", 0.12), ("death", 0.08))
 MEAN_DAYS_TO_EVENT = 240
 SHARE_EXPLICIT_TERMINATION = 0.65  # of AIMSS discontinuations; the rest run from an interruption
@@ -330,7 +329,7 @@ def seed_adherence(
     }
 
 
-# The study's symptom trajectory runs from baseline to month 3 (STUDY.md).
+# The study's symptom trajectory runs from baseline to month 3 (Liang et al.).
 TRAJECTORY_DAYS = 100
 
 
@@ -341,7 +340,7 @@ def erase_adherence() -> None:
 
 
 def trim_responses_after_stop() -> int:
-    """Reassessments happen while she is on AI (SPEC section 3): the demo's questionnaires,
+    """Reassessments happen while she is on AI: the demo's questionnaires,
     seeded on a plain schedule, stop at her death, and at a permanent discontinuation once the
     study's 3-month trajectory (baseline to month 3) is complete."""
     from assessments.models import Response

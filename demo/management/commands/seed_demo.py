@@ -1,21 +1,24 @@
 """``manage.py seed_demo``: two clinics, demo logins of every role and a calibrated cohort.
 
-Apps above ``patients`` add their demo data through ``seed_demo``/``erase_demo`` methods on
-their AppConfig, so that ``patients`` imports none of them.
+It seeds each app's demo data in layer order (patients, questionnaires, therapy, follow-up) and
+erases it in the reverse order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pgtrigger
-from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import ProgrammingError, transaction
 
-from patients.demo import CLINICS, demo_profiles
+from demo.adherence import erase_adherence, seed_adherence, trim_responses_after_stop
+from demo.assessments import erase_responses, seed_responses
+from demo.followup import erase_followup, seed_followup
+from demo.patients import CLINICS, DemoProfile, demo_profiles
 from patients.models import AccessRecord, Clinic, Patient, Role, StaffMembership, User
 from patients.roles import sync_role_groups
 from patients.services import user_create
@@ -36,8 +39,8 @@ STAFF = [
 class Command(BaseCommand):
     help = (
         "Create the demo: two clinics, logins patient1..N, nurse, clinician, nurse2, clinician2, "
-        "researcher and admin, and a synthetic cohort calibrated to STUDY.md (deterministic per "
-        "seed). Does nothing if the demo is already there, unless --reset."
+        "researcher and admin, and a synthetic cohort calibrated to the study (Liang et al.; "
+        "deterministic per seed). Does nothing if the demo is already there, unless --reset."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -78,11 +81,10 @@ class Command(BaseCommand):
 
     def _erase(self) -> None:
         with transaction.atomic():
-            # Apps above ``patients`` erase what they hang on patients first, latest app first.
-            for config in reversed(list(apps.get_app_configs())):
-                erase = getattr(config, "erase_demo", None)
-                if callable(erase):
-                    erase()
+            # What hangs on patients goes first, highest layer first.
+            erase_followup()
+            erase_adherence()
+            erase_responses()
             # Access records are append-only; a demo reset is the one place they go, with the
             # patients they point at.
             # Only the owner of the tables may (DATABASE_MIGRATE_URL): the application's role
@@ -107,9 +109,8 @@ class Command(BaseCommand):
 def seed_demo(*, n_patients: int, seed: int, password: str) -> dict[str, Any]:
     """Write the demo cohort; one Argon2 hash serves every demo login.
 
-    Apps that build on patients (questionnaires, therapy) add their demo data through a
-    ``seed_demo(profiles=, patients=, seed=)`` method on their AppConfig, called in
-    ``INSTALLED_APPS`` order, since ``patients`` may not import them.
+    Questionnaires, therapy and follow-up are seeded after the patients, in that order: each
+    builds on the one before (follow-up evaluates the seeded answers and check-ins).
     """
     sync_role_groups()
     password_hash = make_password(password)
@@ -169,14 +170,26 @@ def seed_demo(*, n_patients: int, seed: int, password: str) -> dict[str, Any]:
         patient.clean()
         patients.append(patient)
     Patient.objects.bulk_create(patients, batch_size=1000)
-    app_lines = []
-    for config in apps.get_app_configs():
-        hook = getattr(config, "seed_demo", None)
-        if callable(hook):
-            app_lines.append(str(hook(profiles=profiles, patients=patients, seed=seed)))
+    app_lines = [
+        f"{seed_responses(profiles=profiles, patients=patients, seed=seed)} BPI-SF responses",
+        _seed_therapy(profiles=profiles, patients=patients, seed=seed),
+        seed_followup(),
+    ]
     return {
         "clinics": len(clinics),
         "patients": len(patients),
         "staff": len(STAFF),
         "apps": app_lines,
     }
+
+
+def _seed_therapy(
+    *, profiles: Sequence[DemoProfile], patients: Sequence[Patient], seed: int
+) -> str:
+    counts = seed_adherence(profiles, patients, seed)
+    trimmed = trim_responses_after_stop()
+    return (
+        f"{counts['courses']} AI courses, {counts['interventions']} interventions, "
+        f"{counts['events']} composite events, {counts['check_ins']} check-ins "
+        f"({trimmed} questionnaires after a death or discontinuation removed)"
+    )
