@@ -27,7 +27,7 @@ from django_otp import login as otp_login
 
 from aimss_tracker.security import session_mark_login
 
-from .access import is_care_staff_or_admin, patient_required, staff_required
+from .access import is_care_staff_or_admin, staff_required
 from .invitations import PasswordResetInHerLanguageForm, invitation_tokens
 from .mfa import (
     has_confirmed_device,
