@@ -12,6 +12,7 @@ from axes.models import AccessAttempt
 from django.core import mail
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import translation
 
 from patients.invitations import invitation_send, invitation_tokens
 from patients.models import Role, StaffMembership, User
@@ -19,6 +20,13 @@ from tests.conftest import TEST_PASSWORD, World, client_for
 from tests.factories import UserFactory
 
 NEW_PASSWORD = "another-long-phrase-42"  # noqa: S105
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards() -> Any:
+    """Pages rendered for a Chinese-speaking user leave her language active in this thread."""
+    yield
+    translation.activate("en")
 
 
 def _link(message: Any, prefix: str) -> str:
