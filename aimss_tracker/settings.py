@@ -244,7 +244,10 @@ STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", PLOTLY_JS_DIR)]
 # Production never sets it.
 AIMSS_PLAIN_HTTP_DEMO = env.bool("AIMSS_PLAIN_HTTP_DEMO", default=False)
 _FROM_FINDERS = DEBUG or AIMSS_PLAIN_HTTP_DEMO
-WHITENOISE_USE_FINDERS = _FROM_FINDERS
+if AIMSS_PLAIN_HTTP_DEMO:
+    # (whitenoise's own default follows DEBUG; set only here, so that a test overriding
+    # DEBUG does not make every new client scan every static file)
+    WHITENOISE_USE_FINDERS = True
 if _FROM_FINDERS:  # whitenoise serves from the finders; an empty root keeps it quiet
     Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 STORAGES = {
