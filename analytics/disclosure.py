@@ -250,7 +250,7 @@ def _evidence(out: dict[str, Any]) -> None:
     if model.get("sparse"):
         model["sparse_note"] = (
             "A strategy x stratum cell has too few events for ordinary estimates: "
-            "Firth-penalised estimates with profile likelihood intervals are shown instead."
+            "Firth-penalised estimates are shown instead."
         )
 
 

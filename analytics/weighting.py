@@ -44,6 +44,7 @@ PROPENSITY_COVARIATES = {
     "interference": "BPI interference at baseline",
 }
 TRUNCATE_PERCENTILES = (1, 99)  # Cole & Hernán 2008
+SCORE_FLOOR = 1e-6  # propensity scores are kept this far from 0 and 1
 BALANCED_SMD = 0.1  # Austin 2009
 RARE_OUTCOME = 0.15  # VanderWeele & Ding 2017: below this the HR approximates the risk ratio
 
@@ -62,6 +63,8 @@ def propensity_scores(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
 
 def stabilised_weights(treated: np.ndarray, score: np.ndarray) -> np.ndarray:
     """P(A) / P(A | X), truncated at the 1st and 99th percentiles."""
+    # a score of exactly 0 or 1 (perfect prediction in a small cohort) would weigh infinitely
+    score = np.clip(score, SCORE_FLOOR, 1 - SCORE_FLOOR)
     share = treated.mean()
     weights = np.where(treated == 1, share / score, (1 - share) / (1 - score))
     low, high = np.percentile(weights, TRUNCATE_PERCENTILES)
