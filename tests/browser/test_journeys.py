@@ -311,7 +311,10 @@ def test_researcher_sees_kaplan_meier_curves(live_server: object, page: Page, vi
     log_in(page, base, "researcher", "aimss-demo-2026")
     page.goto(f"{base}/analytics/")
     visit.check(page, "researcher", "analytics")
-    page.get_by_role("button", name="Compute").click()
+    # (the report is computed in the request: Table 1's exact tests and the reviewer's
+    # analyses take seconds of a loaded two-core machine, the first of them importing their
+    # libraries)
+    page.get_by_role("button", name="Compute").click(timeout=90_000)
 
     # then Kaplan-Meier curves are drawn
     expect(page.get_by_role("heading", name="Interruption-free survival")).to_be_visible()
