@@ -27,6 +27,7 @@ ASCII_ID = re.compile(r"[0-9]{1,18}")  # a bigint has 19 digits; 18 always fit
 ID_PATH = "[0-9]{1,18}"  # the same, for URL patterns (DRF routers' lookup_value_regex)
 JSON_MAX_DEPTH = 32  # no payload of the API nests deeper than 4
 TOO_DEEP = gettext_lazy("JSON parse error - nested deeper than %(levels)s levels.")
+BAD_TEXT = gettext_lazy("JSON parse error - text holds a NUL character or an unpaired surrogate.")
 
 
 def id_param(value: str | None, *, name: str) -> int | None:
@@ -38,6 +39,24 @@ def id_param(value: str | None, *, name: str) -> int | None:
     raise BadRequest(
         _("%(name)s must be a whole number written with the digits 0-9.") % {"name": name}
     )
+
+
+def _bad_text(value: Any) -> bool:
+    """Whether any string in ``value`` (keys too) holds a NUL or a lone surrogate: neither can
+    be stored in PostgreSQL text, and neither means anything in an answer."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and (
+            "\x00" in item or any("\ud800" <= char <= "\udfff" for char in item)
+        ):
+            return True
+    return False
 
 
 def _depth(value: Any) -> int:
@@ -62,6 +81,8 @@ class BoundedJSONParser(JSONParser):
             raise exceptions.ParseError(TOO_DEEP % {"levels": JSON_MAX_DEPTH}) from too_deep
         if _depth(data) > JSON_MAX_DEPTH:
             raise exceptions.ParseError(TOO_DEEP % {"levels": JSON_MAX_DEPTH})
+        if _bad_text(data):
+            raise exceptions.ParseError(BAD_TEXT)
         return data
 
 

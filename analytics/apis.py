@@ -74,7 +74,7 @@ class ReportJobSerializer(serializers.ModelSerializer[ReportJob]):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_refusal(self, job: ReportJob) -> str | None:
         if job.status != JobStatus.REFUSED:
             return None

@@ -19,7 +19,7 @@ from aimss_tracker import dispatch
 from aimss_tracker.celery import app
 
 ROOT = Path(__file__).resolve().parent.parent
-DISPATCH_FUNCTIONS = {"send_on_commit", "send_now"}
+DISPATCH_FUNCTIONS = {"send_on_commit", "send_now", "run_in_transaction"}
 
 
 def _registered_tasks() -> set[str]:

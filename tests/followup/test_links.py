@@ -181,7 +181,15 @@ def _url(name: str, params: frozenset[str]) -> str:
 
 
 # Where the link's session may go; every other route of the site ends it.
-REACHABLE = {"assessments:new", "followup:questionnaire_link", "logout", "login", "set_language"}
+# (her language can be changed from the questionnaire, as from every page)
+REACHABLE = {
+    "assessments:new",
+    "followup:questionnaire_link",
+    "logout",
+    "login",
+    "set_language",
+    "language_change",
+}
 
 
 def test_every_other_route_of_the_site_ends_the_links_session(world: World) -> None:

@@ -79,6 +79,7 @@ def _report_job_of_clinician_b(world: World) -> Any:
 
 OBJECT_ROUTES: dict[str, Route] = {
     "clinical:patient": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
+    "clinical:invitation_resend": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b", "post"),
     # A record form of her trajectory page carries no name: it posts to her page.
     "clinical:record_form": Route(
         lambda w: {"pk": w.patient_b.pk, "name": "intervention"},
@@ -158,6 +159,8 @@ EXEMPT_NAMESPACES = ("admin:",)
 # Routes whose parameter is a secret, not an object id, each with the test that covers it.
 TOKEN_ROUTES = {
     "followup:questionnaire_link": "tests/followup/test_schedules.py (forged, expired, used)",
+    "invitation_confirm": "tests/patients/test_accounts.py (works once, expires, not a reset)",
+    "password_reset_confirm": "tests/patients/test_accounts.py (Django's reset tokens)",
 }
 
 
