@@ -15,6 +15,7 @@ FORMAT = "aimss-instrument/1"
 BUNDLED_BPI_SF = Path(__file__).resolve().parent / "instruments" / "bpi_sf.json"
 REQUIRED_LANGUAGES = ("en", "zh-hans")
 FALLBACK_LANGUAGE = "en"
+RECALL_PERIODS = ("24h", "7d")  # the values of models.RecallPeriod
 
 # field -> (kind, min, max, step) the product's responses are built on (BPI-SF structure).
 EXPECTED_ITEMS: dict[str, tuple[str, int | None, int | None, int | None]] = {
@@ -66,7 +67,7 @@ def definition_errors(data: Any) -> list[str]:
         if not str(data.get(key, "")).strip():
             errors.append(f"{key} is missing")
     errors += _labels_errors("title", data.get("title"))
-    for period in ("24h", "7d"):
+    for period in RECALL_PERIODS:
         errors += _labels_errors(
             f"recall_periods.{period}", data.get("recall_periods", {}).get(period)
         )
@@ -106,14 +107,24 @@ def text(labels: dict[str, str] | None, language: str) -> str:
 
 
 def wording(definition: dict[str, Any], language: str, recall_period: str) -> dict[str, Any]:
-    """The items' wording in one language, keyed by field, ready for a template."""
-    recall = text(definition.get("recall_periods", {}).get(recall_period), language)
+    """The items' wording in one language, keyed by field, ready for a template.
+
+    ``label`` reads in ``recall_period``; ``by_recall`` holds each label in every recall period,
+    so the form can reword every item at once when she chooses another period.
+    """
+    periods = definition.get("recall_periods", {})
+    recall_in = {period: text(periods.get(period), language) for period in RECALL_PERIODS}
+    recall = text(periods.get(recall_period), language)
 
     def item_text(item: dict[str, Any]) -> dict[str, Any]:
         anchors = item.get("anchors", {})
+        label = text(item.get("label"), language)
         return {
             "number": item.get("number", ""),
-            "label": text(item.get("label"), language).replace("{recall}", recall),
+            "label": label.replace("{recall}", recall),
+            "by_recall": {
+                period: label.replace("{recall}", words) for period, words in recall_in.items()
+            },
             "min_anchor": text(anchors.get("min"), language),
             "max_anchor": text(anchors.get("max"), language),
             "worst_label": text(item.get("worst_label"), language),
@@ -129,5 +140,6 @@ def wording(definition: dict[str, Any], language: str, recall_period: str) -> di
         "title": text(definition.get("title"), language),
         "notice": text(definition.get("notice"), language),
         "recall": recall,
+        "recall_in": recall_in,
         "items": items,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from ..models import Response
@@ -69,3 +70,15 @@ def as_strings(value: Any) -> list[str]:
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
     return [str(value)]
+
+
+@register.simple_tag
+def recall_text(item: dict[str, Any]) -> str:
+    """An item's label, carrying its wording in each recall period for the form's script."""
+    by_recall = item.get("by_recall", {})
+    return format_html(
+        '<span class="recall-text" data-recall-24h="{}" data-recall-7d="{}">{}</span>',
+        by_recall.get("24h", item.get("label", "")),
+        by_recall.get("7d", item.get("label", "")),
+        item.get("label", ""),
+    )

@@ -3,6 +3,7 @@
  * - answers are kept in sessionStorage while the tab is open (a reload or going back does not
  *   lose them); the server-side draft ("Save and continue later") is the durable copy;
  * - one painful area ticked is preselected as the worst (she can change it);
+ * - choosing the recall period rewords every item at once ("in the last 7 days");
  * - the submit buttons are disabled once pressed (the server also stores one response only). */
 (function () {
   "use strict";
@@ -55,9 +56,21 @@
     if (worst) { worst.checked = true; }
   }
 
+  // Every item names the recall period she chose; the server sends each wording.
+  function reword() {
+    var chosen = form.querySelector("input[name=recall_period]:checked");
+    if (!chosen) { return; }
+    var texts = form.querySelectorAll(".recall-text");
+    Array.prototype.forEach.call(texts, function (span) {
+      var words = span.getAttribute("data-recall-" + chosen.value);
+      if (words) { span.textContent = words; }
+    });
+  }
+
   restore();
   paintSpots();
-  form.addEventListener("change", function (event) { preselectWorst(event); paintSpots(); save(); });
+  reword();
+  form.addEventListener("change", function (event) { preselectWorst(event); paintSpots(); reword(); save(); });
   form.addEventListener("submit", function (event) {
     var submitter = event.submitter;
     if (submitter && submitter.name === "submit" && storageKey) {

@@ -162,3 +162,24 @@ def test_patients_cannot_use_staff_pages_and_staff_cannot_use_the_patient_form(
     url = reverse("assessments:staff_new", args=[world.patient_a.pk])
     assert client_for(world.patient_a.user).get(url).status_code == 404
     assert client_for(world.nurse_a).get(NEW).status_code == 404
+
+
+def test_every_recalled_item_carries_its_7_day_wording_and_no_developer_text(world: World) -> None:
+    # given the bundled instrument, in English
+    body = client_for(world.patient_a.user).get(NEW).content.decode()
+    # then each item that asks about a period is worded for both periods (the script swaps them)
+    assert body.count("in the last 7 days") == 7  # items 1, 2, 3, 4, 5, 8 and 9
+    assert body.count("in the last 24 hours") == 2 * 7  # its data attribute, and shown
+    # and the licence loading instruction stays out of her page
+    assert "load_instrument" not in body
+
+
+def test_after_choosing_7_days_the_form_comes_back_worded_for_7_days(world: World) -> None:
+    # given an answer about the last 7 days with a mistake in it
+    response = client_for(world.patient_a.user).post(
+        NEW, form_data(recall_period="7d", worst_pain=None)
+    )
+    # then the form comes back with every item worded for the last 7 days
+    body = response.content.decode()
+    assert "Pain on average in the last 7 days</span>" in body
+    assert "Pain at its worst in the last 24 hours</span>" not in body
