@@ -38,6 +38,7 @@ SCALE_MIN, SCALE_MAX = 0, 10  # items 3-6 and 9A-G
 INTERFERENCE_ITEMS = 7  # item 9 A-G
 MIN_INTERFERENCE_ANSWERS = 4  # of 7; BPI User Guide
 SCORE_PLACES = Decimal("0.01")  # stored scores: two decimals
+SHOWN_PLACES = Decimal("0.1")  # shown scores: one decimal
 
 
 class PainBand(models.TextChoices):
@@ -104,6 +105,15 @@ def is_high_interference(
     score: Fraction | Decimal | None, thresholds: Thresholds = Thresholds()
 ) -> bool:
     return score is not None and Fraction(score) >= Fraction(thresholds.high_interference_from)
+
+
+def score_shown(value: Decimal | float | None) -> Decimal | None:
+    """A pain severity or interference score as every page, chart and the trajectory API show
+    it: one decimal, halves rounded up. A mean of 4 to 7 whole answers never lies within 0.05
+    below a whole number, so a shown 7.0 is always at least 7 (and "high")."""
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(SHOWN_PLACES, rounding=ROUND_HALF_UP)
 
 
 def to_decimal(value: Fraction) -> Decimal:

@@ -28,13 +28,17 @@ from .selectors import Trajectory, patient_trajectory
 class TrajectoryPointSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     date = serializers.DateField()
-    months = serializers.FloatField(allow_null=True, help_text="Months since AIMSS diagnosis.")
+    months = serializers.IntegerField(
+        allow_null=True, help_text="Whole months since the AIMSS diagnosis."
+    )
     worst = serializers.IntegerField()
     least = serializers.IntegerField()
     average = serializers.IntegerField()
     now = serializers.IntegerField()
-    interference = serializers.FloatField(allow_null=True)
-    severity = serializers.FloatField()
+    interference = serializers.FloatField(
+        allow_null=True, help_text="One decimal, as every page shows it."
+    )
+    severity = serializers.FloatField(help_text="One decimal, as every page shows it.")
     recall_period = serializers.CharField()
     band = serializers.CharField()
     interference_high = serializers.BooleanField()

@@ -29,6 +29,7 @@ from django.db.models import (
     IntegerField,
     Model,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
 )
@@ -36,6 +37,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from adherence.models import (
+    CARE_STOP_KINDS,
     AdherenceCheckIn,
     AiCourse,
     Intervention,
@@ -44,7 +46,7 @@ from adherence.models import (
 )
 from adherence.selectors import COMBINED, MONOTHERAPY
 from assessments.models import Response
-from assessments.scoring import Thresholds
+from assessments.scoring import PainBand, Thresholds, score_shown
 from followup.models import Flag, FlagStatus, ReassessmentSlot
 from patients.access import patients_visible_to
 from patients.models import Patient, User
@@ -59,11 +61,12 @@ def _open_flags_of(patient: Any) -> QuerySet[Flag]:
     return Flag.objects.filter(patient=patient, status__in=OPEN_FLAG_STATUSES)
 
 
-def months_between(start: dt.date | None, end: dt.date) -> float | None:
-    """Months (of 30.4375 days) from ``start`` to ``end``, two decimals; None without a start."""
+def months_between(start: dt.date | None, end: dt.date) -> int | None:
+    """Whole months (of 30.4375 days) completed from ``start`` to ``end``; None without a start.
+    Every page, the chart's hover and the API count months since diagnosis this one way."""
     if start is None:
         return None
-    return round((end - start).days / DAYS_PER_MONTH, 2)
+    return int((end - start).days // DAYS_PER_MONTH)
 
 
 def _zone(patient: Patient) -> zoneinfo.ZoneInfo:
@@ -74,7 +77,8 @@ def _zone(patient: Patient) -> zoneinfo.ZoneInfo:
 
 
 def _score(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
+    shown = score_shown(value)
+    return None if shown is None else float(shown)
 
 
 class LocalDate(TruncDate):
@@ -103,7 +107,7 @@ class ResponsePoint(NamedTuple):
 
     id: int
     date: dt.date
-    months: float | None  # since the AIMSS diagnosis
+    months: int | None  # whole months since the AIMSS diagnosis
     worst: int
     least: int
     average: int
@@ -222,6 +226,13 @@ RESPONSE_FIELDS = (
 )
 
 
+def _ended_by(start: dt.date, end: dt.date | None, care_stop: dt.date | None) -> dt.date | None:
+    """An intervention's end, no later than the day her AI care stopped."""
+    if care_stop is None or start > care_stop:
+        return end
+    return care_stop if end is None else min(end, care_stop)
+
+
 def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajectory:
     """One patient's current BPI-SF responses, events, interventions and check-ins.
 
@@ -251,7 +262,7 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
                 average=average,
                 now=now,
                 interference=_score(interference),
-                severity=float(severity),
+                severity=float(score_shown(severity) or 0),
                 recall_period=recall,
                 band=band,
                 interference_high=high,
@@ -286,6 +297,10 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
     ]
     events.sort(key=lambda e: (e.start, e.kind, e.id))
     categories, measures = _labels(Intervention, "category"), _labels(Intervention, "measure")
+    # Care that stops (a permanent discontinuation, a recurrence or a death) ends every
+    # intervention still running then: its span ends on the day care stopped.
+    stops = [e.start for e in events if e.kind in CARE_STOP_KINDS]
+    care_stop = min(stops) if stops else None
     interventions = [
         InterventionSpan(
             id=pk,
@@ -294,7 +309,7 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
             measure=measure,
             measure_label=measures.get(measure, measure),
             start=start,
-            end=end,
+            end=_ended_by(start, end, care_stop),
         )
         for pk, category, measure, start, end in Intervention.objects.filter(patient=patient)
         .order_by("start_date", "id")
@@ -459,7 +474,7 @@ def patient_list(
     if filters.band == BAND_HIGH_INTERFERENCE:
         needed.add("latest_high")
     elif filters.band:
-        needed.add("latest_band")
+        needed.add("latest_average")
     if filters.strategy in STRATEGIES:
         needed.add("strategy_n")
     patients: QuerySet[Any] = patients_visible_to(user)
@@ -473,7 +488,7 @@ def patient_list(
     if filters.band == BAND_HIGH_INTERFERENCE:
         patients = patients.filter(latest_high=True)
     elif filters.band:
-        patients = patients.filter(latest_band=filters.band)
+        patients = patients.filter(average_in_band(filters.band))
     if filters.open_flags:
         patients = patients.filter(Exists(_open_flags_of(OuterRef("pk"))))
     if filters.strategy in STRATEGIES:
@@ -486,18 +501,39 @@ def patient_list(
     return patients.order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT]))
 
 
+def average_in_band(band: str) -> Q:
+    """Patients whose latest average pain (item 5, the list's column) lies in ``band`` of their
+    clinic's cut-points: the list filters on the same measure it shows beside the band."""
+    moderate, severe = F("clinic__pain_moderate_from"), F("clinic__pain_severe_from")
+    return {
+        PainBand.NONE: Q(latest_average=0),
+        PainBand.MILD: Q(latest_average__gt=0, latest_average__lt=moderate),
+        PainBand.MODERATE: Q(latest_average__gte=moderate, latest_average__lt=severe),
+        PainBand.SEVERE: Q(latest_average__gte=severe),
+    }.get(band, Q(pk__in=[]))
+
+
 @dataclass(frozen=True)
 class PatientRow:
     patient: Any  # an annotated Patient
     strategy: str | None
-    months_on_ai: float | None
+    months_on_ai: int | None
     average_trend: int | None  # latest minus previous average pain
     interference_trend: float | None
 
 
 PATIENTS_PER_PAGE = 25
 # What a row shows of the patient herself (the rest of her record is not loaded).
-ROW_FIELDS = ("family_name", "given_name", "record_number", "aimss_diagnosis_date", "clinic__code")
+ROW_FIELDS = (
+    "family_name",
+    "given_name",
+    "record_number",
+    "aimss_diagnosis_date",
+    "clinic__code",
+    "clinic__pain_moderate_from",  # the band of her average pain
+    "clinic__pain_severe_from",
+    "clinic__high_interference_from",
+)
 
 
 def _strategy(categories: int) -> str | None:

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import localize
@@ -25,7 +24,7 @@ from adherence.models import AiCourse
 from adherence.selectors import COMBINED, MONOTHERAPY, care_stop_of
 from adherence.views import therapy_forms, therapy_post
 from aimss_tracker.inputs import id_param
-from assessments.scoring import PainBand
+from assessments.scoring import PainBand, Thresholds, pain_band, score_shown
 from assessments.selectors import draft_of, responses_of
 from patients.access import (
     care_staff_required,
@@ -78,8 +77,9 @@ class ListRow:
     name: str
     record_number: str
     clinic: str
-    average: str  # latest average pain
-    band: str  # latest pain band (assessments.scoring)
+    average: str  # latest average pain (item 5)
+    band: str  # the band of that average pain, for the style
+    band_label: str  # and in words
     average_trend: str
     interference: str  # latest interference score
     high: bool
@@ -92,20 +92,28 @@ class ListRow:
     @classmethod
     def of(cls, row: PatientRow) -> ListRow:
         p = row.patient
+        band = (
+            None
+            if p.latest_average is None
+            else pain_band(p.latest_average, Thresholds.of(p.clinic))
+        )
         return cls(
             url=reverse("clinical:patient", args=[p.pk]),
             name=p.listed_name,
             record_number=p.record_number,
             clinic=p.clinic.code.upper(),
             average="" if p.latest_average is None else localize(p.latest_average),
-            band=p.latest_band or "",
+            band=band or "",
+            band_label=band.label if band else "",
             average_trend=trend(row.average_trend),
-            interference="" if p.latest_interference is None else localize(p.latest_interference),
+            interference=""
+            if p.latest_interference is None
+            else localize(score_shown(p.latest_interference)),
             high=bool(p.latest_high),
             interference_trend=trend(row.interference_trend),
             open_flags=p.open_flags,
             strategy=str(STRATEGY_LABELS.get(row.strategy or "", "—")),
-            months_on_ai=floatformat(row.months_on_ai, 0) if row.months_on_ai is not None else "—",
+            months_on_ai="—" if row.months_on_ai is None else str(row.months_on_ai),
             next_due=p.next_due.isoformat() if p.next_due else "—",
         )
 
@@ -169,7 +177,7 @@ def patients(request: HttpRequest) -> HttpResponse:
         "rows": [ListRow.of(row) for row in rows],
         "filters": filters,
         "clinics": list(clinics_of(request.user)),  # type: ignore[arg-type]
-        "bands": [*PainBand.choices, (BAND_HIGH_INTERFERENCE, "High interference")],
+        "bands": [*PainBand.choices, (BAND_HIGH_INTERFERENCE, _("High interference"))],
         "strategies": STRATEGIES,
         "sorts": list(SORTS),
         "query": query.urlencode(),

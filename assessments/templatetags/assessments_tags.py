@@ -5,29 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.formats import localize
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from ..models import Response
-from ..scoring import PainBand
+from ..scoring import PainBand, score_shown
 
 register = template.Library()
 
 
 def _score(value: Any) -> str:
-    return f"{value:.1f}"
+    return str(score_shown(value))
 
 
 @register.filter
 def pain_in_words(response: Response) -> str:
-    """E.g. "Your pain was moderate (5.3 of 10)." (the band of the pain severity score)."""
+    """E.g. "Your overall pain was moderate (5.3 of 10, the mean of your four pain ratings)."
+    (the band of the pain severity score, named as such beside the single items)."""
     words = {
         PainBand.NONE: _("You reported no pain"),
-        PainBand.MILD: _("Your pain was mild"),
-        PainBand.MODERATE: _("Your pain was moderate"),
-        PainBand.SEVERE: _("Your pain was severe"),
+        PainBand.MILD: _("Your overall pain was mild"),
+        PainBand.MODERATE: _("Your overall pain was moderate"),
+        PainBand.SEVERE: _("Your overall pain was severe"),
     }[PainBand(response.pain_band)]
-    return _("%(words)s (%(score)s of 10).") % {
+    return _("%(words)s (%(score)s of 10, the mean of your four pain ratings).") % {
         "words": words,
         "score": _score(response.pain_severity_score),
     }
@@ -82,3 +84,19 @@ def recall_text(item: dict[str, Any]) -> str:
         by_recall.get("7d", item.get("label", "")),
         item.get("label", ""),
     )
+
+
+@register.filter
+def score(value: Any) -> str:
+    """A pain severity or interference score as every page shows it: one decimal."""
+    shown = score_shown(value)
+    return "—" if shown is None else localize(shown)
+
+
+@register.filter
+def band_label(value: str) -> str:
+    """A stored pain band code in words ("moderate" -> "Moderate pain"), in her language."""
+    try:
+        return str(PainBand(value).label)
+    except ValueError:
+        return ""

@@ -64,7 +64,7 @@ def test_a_double_submit_stores_one_response_and_shows_the_result_in_words(world
         first["Location"] == second["Location"] == reverse("assessments:detail", args=[response.pk])
     )
     page = client.get(first["Location"]).content.decode()
-    assert "Your pain was moderate (5.0 of 10)." in page
+    assert "Your overall pain was moderate (5.0 of 10, the mean of your four pain ratings)." in page
     assert "Your pain interfered a lot with daily life (7.4 of 10)." in page
 
 

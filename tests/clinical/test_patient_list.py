@@ -186,3 +186,17 @@ def test_the_search_text_in_a_query_string_is_ignored(world: World) -> None:
         .content.decode()
     )
     assert "Listed000" in body
+
+
+def test_the_band_beside_average_pain_is_the_band_of_that_average(world: World) -> None:
+    # given average pain 5 with a pain severity of 4.75 (mild by its own measure)
+    ResponseFactory.create(patient=world.patient_a, average_pain=5)
+    client = client_for(world.clinician_a)
+    # when the clinician opens the list, and filters it on moderate and on mild pain
+    body = client.get(reverse("clinical:patients")).content.decode()
+    moderate = client.get(reverse("clinical:patients"), {"band": "moderate"}).content.decode()
+    mild = client.get(reverse("clinical:patients"), {"band": "mild"}).content.decode()
+    # then her 5 stands beside "Moderate pain", and the filter agrees with what it shows
+    assert re.search(r"<td>5 <span class=\"band band-moderate\">Moderate pain</span>", body)
+    assert world.patient_a.record_number in moderate
+    assert world.patient_a.record_number not in mild

@@ -336,3 +336,78 @@ def test_the_patient_home_shows_her_own_chart_in_plain_words(world: World) -> No
     assert str(other.pk) not in json.dumps(figure)
     assert "went down from 6 to 3" in body
     assert "interference" not in body.lower().split("my pain over time")[1].split("</section>")[0]
+
+
+def test_the_api_and_the_chart_show_scores_with_one_decimal_and_whole_months(world: World) -> None:
+    # given a response whose interference is 38/7 (stored 5.43) and severity 4.75
+    ResponseFactory.create(patient=world.patient_a)
+    # when her nurse reads the API and the page's figure
+    payload = (
+        client_for(world.nurse_a)
+        .get(reverse("api:patient-trajectory", args=[world.patient_a.pk]))
+        .json()
+    )
+    figure = _figure_of(
+        client_for(world.clinician_a)
+        .get(reverse("clinical:patient", args=[world.patient_a.pk]))
+        .content.decode()
+    )
+    # then both show 5.4 and 4.8 (one decimal, halves up) and whole months since diagnosis
+    point = payload["series"][0]
+    assert (point["interference"], point["severity"]) == (5.4, 4.8)
+    diagnosis = world.patient_a.aimss_diagnosis_date
+    assert point["months"] == (timezone.localdate() - diagnosis).days // 30.4375
+    assert isinstance(point["months"], int)
+    interference = next(t for t in figure["data"] if t.get("ids") == [str(point["id"])])
+    assert interference["y"] == [5.4]
+    assert interference["customdata"][0][0] == point["months"]
+
+
+def test_an_intervention_recorded_today_shows_on_the_chart_at_once(world: World) -> None:
+    # given a patient whose last response is months old
+    ResponseFactory.create(patient=world.patient_a)
+    url = reverse("clinical:patient", args=[world.patient_a.pk])
+    client = client_for(world.clinician_a)
+    today = timezone.localdate()
+    # when the clinician records an exercise programme starting today
+    client.post(
+        url,
+        {
+            "form": "intervention",
+            "intervention-measure": "exercise",
+            "intervention-category": "",
+            "intervention-start_date": today.isoformat(),
+        },
+    )
+    # then the page's figure shows its span from today, inside the date axis
+    figure = _figure_of(client.get(url).content.decode())
+    spans = [s for s in figure["layout"]["shapes"] if s.get("x0") == today.isoformat()]
+    assert spans
+    assert figure["layout"]["xaxis"]["range"][1] > today.isoformat()
+
+
+def test_a_discontinuation_ends_every_running_intervention_on_the_chart(world: World) -> None:
+    # given an intervention still running, and one that ended before
+    running = InterventionFactory.create(patient=world.patient_a, start_date=dt.date(2024, 3, 5))
+    ended = InterventionFactory.create(
+        patient=world.patient_a, start_date=dt.date(2024, 3, 5), end_date=dt.date(2024, 4, 1)
+    )
+    # when she stops her AI for good
+    stop = dt.date(2024, 6, 10)
+    TreatmentEventFactory.create(
+        patient=world.patient_a,
+        kind=EventKind.DISCONTINUATION,
+        start_date=stop,
+        reason=StopReason.AIMSS,
+    )
+    # then the running one ends on that day on the chart and in the API; the other is as it was
+    trajectory = patient_trajectory(world.patient_a)
+    ends = {i.id: i.end for i in trajectory.interventions}
+    assert ends == {running.pk: stop, ended.pk: dt.date(2024, 4, 1)}
+    assert trajectory.current_interventions(timezone.localdate()) == []
+    payload = (
+        client_for(world.nurse_a)
+        .get(reverse("api:patient-trajectory", args=[world.patient_a.pk]))
+        .json()
+    )
+    assert {i["id"]: i["end"] for i in payload["interventions"]}[running.pk] == "2024-06-10"
