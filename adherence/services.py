@@ -25,6 +25,7 @@ from aimss_tracker.dispatch import (
     send_on_commit,
 )
 from patients.models import Clinic, Patient, User
+from patients.services import patient_death_record
 
 from .models import (
     CARE_STOP_KINDS,
@@ -320,8 +321,8 @@ def care_stop_record(*, patient: Patient, event: TreatmentEvent) -> None:
     ):
         intervention.end_date = max(intervention.start_date, event.start_date)
         intervention.save(update_fields=["end_date"])
-    if event.kind == EventKind.DEATH and patient.user_id is not None:
-        User.objects.filter(pk=patient.user_id).update(is_active=False)
+    if event.kind == EventKind.DEATH:
+        patient_death_record(patient_id=patient.pk, died_on=event.start_date)
     send_on_commit(CARE_STOPPED, patient.pk)
 
 

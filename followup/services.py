@@ -24,10 +24,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from adherence.models import EventKind
+from adherence.models import EventKind, TreatmentEvent
 from adherence.selectors import care_stop_of, off_ai
 from aimss_tracker.dispatch import send_on_commit
 from patients.models import Clinic, Patient, Role, User
+from patients.services import patient_death_record
 
 from .models import (
     CARE_ACTIONS,
@@ -384,6 +385,9 @@ def care_stop_apply(*, patient_id: int) -> int:
     stop = care_stop_of(patient_id)
     if stop is None:
         return 0
+    death = TreatmentEvent.objects.filter(patient_id=patient_id, kind=EventKind.DEATH).first()
+    if death is not None:  # an imported death, too
+        patient_death_record(patient_id=patient_id, died_on=death.start_date)
     ReassessmentSlot.objects.filter(patient_id=patient_id, completed_at__isnull=True).delete()
     return flags_resolve_by_system(
         flags=Flag.objects.filter(patient_id=patient_id, kind__in=ON_AI_KINDS),
@@ -392,16 +396,19 @@ def care_stop_apply(*, patient_id: int) -> int:
 
 
 def care_stops_sweep() -> int:
-    """Apply the stop to every patient off AI who still has open slots or such flags (an
-    imported event, or a task lost to a broker outage); returns how many flags it closed."""
+    """Apply the stop to every patient off AI who still has open slots or such flags, or who
+    died with her record not saying so (an imported event, or a task lost to a broker
+    outage); returns how many flags it closed."""
     open_slots = ReassessmentSlot.objects.filter(completed_at__isnull=True).values("patient_id")
     open_flags = (
         Flag.objects.filter(kind__in=ON_AI_KINDS)
         .exclude(status=FlagStatus.RESOLVED)
         .values("patient_id")
     )
+    deaths = TreatmentEvent.objects.filter(kind=EventKind.DEATH).values("patient_id")
+    not_yet_dead = Q(pk__in=deaths) & (Q(died_on__isnull=True) | Q(user__is_active=True))
     patient_ids = (
-        Patient.objects.filter(Q(pk__in=open_slots) | Q(pk__in=open_flags))
+        Patient.objects.filter(Q(pk__in=open_slots) | Q(pk__in=open_flags) | not_yet_dead)
         .filter(off_ai())
         .values_list("pk", flat=True)
     )

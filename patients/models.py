@@ -355,6 +355,8 @@ class Patient(models.Model):
         blank=True,
         help_text=_("Empty while she has no aromatase inhibitor-associated symptoms."),
     )
+    # Kept with her record, so that every page of hers, in any app, says she died.
+    died_on = models.DateField(_("date of death"), null=True, blank=True, editable=False)
     email = models.EmailField(blank=True)
     phone = PhoneNumberField(
         _("mobile phone"), blank=True, help_text=_("Stored in international (E.164) form.")

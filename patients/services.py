@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -107,6 +108,14 @@ def patient_update(*, patient: Patient, **fields: Any) -> Patient:
     if patient.clinic_id != old_clinic_id:
         run_in_transaction(PATIENT_CLINIC_CHANGED, patient.pk)
     return patient
+
+
+def patient_death_record(*, patient_id: int, died_on: dt.date) -> None:
+    """A death recorded for her: every page of hers says so, and her login stops working (no
+    sign-in, no e-mail). Idempotent; the first date recorded stays."""
+    Patient.objects.filter(pk=patient_id, died_on__isnull=True).update(died_on=died_on)
+    user_ids = Patient.objects.filter(pk=patient_id, user__isnull=False).values("user_id")
+    User.objects.filter(pk__in=user_ids, is_active=True).update(is_active=False)
 
 
 def language_store(*, user: User, language: str) -> None:

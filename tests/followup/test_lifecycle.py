@@ -35,6 +35,7 @@ from tests.factories import (
     InterventionFactory,
     PatientFactory,
     ResponseFactory,
+    UserFactory,
 )
 
 STOPS = [
@@ -247,3 +248,44 @@ def test_the_overdue_flag_closes_itself_when_she_answers(db: None) -> None:
     flag = Flag.objects.get(patient=patient, kind=FlagKind.OVERDUE)
     assert flag.status == FlagStatus.RESOLVED
     assert flag.actions.get().system_reason == SystemReason.ANSWERED
+
+
+def test_an_imported_death_blocks_her_login_at_the_next_sweep(db: None) -> None:
+    # given a death written straight to the table (an import), with no task sent
+    patient = _on_ai()
+    assert patient.user is not None
+    died = timezone.localdate() - dt.timedelta(days=3)
+    TreatmentEvent.objects.create(patient=patient, kind=EventKind.DEATH, start_date=died)
+    # when the hourly sync runs
+    schedules_sync_task()
+    # then her record says so and her login no longer works
+    patient.refresh_from_db()
+    patient.user.refresh_from_db()
+    assert patient.died_on == died
+    assert patient.user.is_active is False
+
+
+def test_a_death_shows_on_every_staff_page_of_hers(db: None) -> None:
+    # given a patient with a response and a flag, who died
+    patient = _on_ai()
+    response = ResponseFactory.create(patient=patient)
+    flag = flag_raise(
+        patient_id=patient.pk, kind=FlagKind.WORSENING, source="response", source_id=response.pk
+    ).flag
+    _stop(patient, EventKind.DEATH)
+    clinician = UserFactory.create(role="clinician", clinics=[patient.clinic])
+    client = Client()
+    client.force_login(clinician)
+    # when her clinician opens each page of hers
+    pages = [
+        reverse("clinical:patient", args=[patient.pk]),
+        reverse("followup:flag", args=[flag.pk]),
+        reverse("adherence:therapy", args=[patient.pk]),
+        reverse("assessments:patient_responses", args=[patient.pk]),
+        reverse("assessments:staff_new", args=[patient.pk]),
+        reverse("assessments:detail", args=[response.pk]),
+    ]
+    # then every one says that she died, and when
+    for url in pages:
+        body = client.get(url).content.decode()
+        assert f"Died on {timezone.localdate():%Y-%m-%d}." in body, url
