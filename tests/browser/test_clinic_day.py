@@ -6,6 +6,7 @@ sideways."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -17,12 +18,14 @@ from adherence.models import EventKind
 from adherence.services import treatment_event_create
 from assessments.models import Response
 from followup.evaluation import response_evaluate
-from followup.models import Flag, FlagStatus
+from followup.models import Flag, FlagKind, FlagStatus, ReassessmentSlot, TriggerSource
+from followup.schedules import reminders_send_due, schedules_sync
+from followup.services import flag_raise
 from followup.tasks import care_stopped_task
 from patients.models import Clinic, Patient, Role
 from tests.browser.conftest import Visit
 from tests.browser.world import log_in
-from tests.factories import ClinicFactory, UserFactory
+from tests.factories import TEST_PASSWORD, ClinicFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -122,7 +125,12 @@ def test_enrol_invite_answer_call_resolve_and_a_death_blocks_the_login(
     expect(page.get_by_role("heading", level=1)).to_contain_text("Mei")
     visit.check(page, "patient-new", "home")
     page.goto(f"{base}/assessments/new/")
+    # choosing the 7-day recall rewords every item at once
+    page.locator("input[name=recall_period][value='7d']").check(force=True)
+    expect(page.locator("#q-average_pain legend")).to_contain_text("in the last 7 days")
+    expect(page.locator("#interference-heading")).to_contain_text("in the last 7 days")
     _answer(page, ANSWERS)
+    expect(page.locator("#q-average_pain legend")).to_contain_text("in the last 24 hours")
     page.locator("input[name=worst_location][value=knees_left]").check(force=True)
     page.get_by_role("button", name="Send my answers").click()
     # her pain is severe: the clinic's number comes first, as a tap-to-call link
@@ -154,9 +162,24 @@ def test_enrol_invite_answer_call_resolve_and_a_death_blocks_the_login(
     flag.refresh_from_db()
     assert flag.status == FlagStatus.RESOLVED
 
-    # --- a death is recorded: her login no longer works -------------------------------------
+    # --- a death is recorded: reminders and flags stop, her login no longer works -----------
+    schedules_sync(patients=[patient], today=timezone.localdate())
+    assert ReassessmentSlot.objects.filter(patient=patient, completed_at__isnull=True).exists()
+    lapse = flag_raise(
+        patient_id=patient.pk,
+        kind=FlagKind.ADHERENCE_LAPSE,
+        source=TriggerSource.CHECK_IN,
+        source_id=1,
+    ).flag
     treatment_event_create(patient=patient, kind=EventKind.DEATH, start_date=timezone.localdate())
     care_stopped_task(patient.pk)
+    assert not ReassessmentSlot.objects.filter(patient=patient, completed_at__isnull=True).exists()
+    mail.outbox.clear()
+    reminders_send_due(now=timezone.now() + dt.timedelta(days=400))
+    assert mail.outbox == []
+    page.goto(f"{base}/queue/{lapse.pk}/")
+    expect(page.locator("main")).to_contain_text("Died on")
+    expect(page.locator("main")).to_contain_text("Resolved by the system: the patient died.")
     page.goto(f"{base}/patients/{patient.pk}/")
     expect(page.locator("main")).to_contain_text("Died on")
     visit.check(page, "death", "patient-page")
@@ -185,3 +208,45 @@ def test_forgot_password_resets_by_e_mail(live_server: object, page: Page, visit
     _set_password(page, base, _link("/accounts/password/reset/"), visit, "forgot")
     log_in(page, base, "clinician", PASSWORD)
     assert "/accounts/login/" not in page.url
+
+
+def _choose_language(page: Page, code: str) -> None:
+    page.locator("#language-select").select_option(code)
+    page.locator("form.language button[type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", code)
+
+
+def _sign_in_by_field_names(page: Page, base: str, username: str) -> None:
+    """Sign in whatever language the login page speaks."""
+    page.goto(f"{base}/accounts/login/")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(TEST_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def test_a_language_chosen_on_the_login_page_or_after_signing_in_stays_hers(
+    live_server: object, page: Page, visit: Visit
+) -> None:
+    base = str(live_server)
+    clinic = ClinicFactory.create(code="hcc", name="Harbour City")
+    UserFactory.create(username="nurse", role=Role.NURSE, clinics=[clinic])
+    # on the login page she chooses Chinese, and signs in: her pages speak Chinese
+    page.goto(f"{base}/accounts/login/")
+    _choose_language(page, "zh-hans")
+    visit.check(page, "language", "login-zh")
+    _sign_in_by_field_names(page, base, "nurse")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    visit.check(page, "language", "signed-in-zh")
+    # signed in, she changes to English; on another browser (no cookie) she is still English
+    _choose_language(page, "en")
+    page.context.clear_cookies()
+    _sign_in_by_field_names(page, base, "nurse")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    # and back to Chinese: the next sign-in anywhere speaks Chinese
+    _choose_language(page, "zh-hans")
+    page.context.clear_cookies()
+    _sign_in_by_field_names(page, base, "nurse")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    page.goto(f"{base}/patients/")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
