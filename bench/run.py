@@ -221,10 +221,35 @@ def drive(
     }
 
 
+def add_goals_and_floor(results: list[dict[str, Any]]) -> None:
+    """Each scenario's p95 against its goal, and its CPU (server + database) per request as a
+    multiple of ``session_floor``'s: what the view itself adds to any logged-in request."""
+    goals = {s.name: s.goal_p95_ms for s in SCENARIOS}
+
+    def cpu_of(result: dict[str, Any]) -> float | None:
+        cpu = result.get("cpu_ms_per_request") or {}
+        if cpu.get("server") is None or cpu.get("database") is None:
+            return None
+        return float(cpu["server"]) + float(cpu["database"])
+
+    floor = next((cpu_of(r) for r in results if r.get("scenario") == "session_floor"), None)
+    for r in results:
+        goal = goals.get(r.get("scenario", ""))
+        if goal is not None:
+            p95 = r["latency_ms"]["p95"]
+            r["goal"] = {"p95_ms": goal, "met": p95 == p95 and p95 < goal}  # NaN: not met
+        cpu = cpu_of(r)
+        if floor and cpu is not None:
+            r["cpu_x_session_floor"] = round(cpu / floor, 2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 10)))
-    parser.add_argument("--clients", type=int, default=int(os.environ.get("BENCH_CLIENTS", 8)))
+    # One client per core: the latency a user feels; more clients only measure queueing.
+    parser.add_argument(
+        "--clients", type=int, default=int(os.environ.get("BENCH_CLIENTS", os.cpu_count() or 2))
+    )
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 3)))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", 4)))
     parser.add_argument("--only", nargs="*", help="scenario names (ceilings always run)")
@@ -277,6 +302,7 @@ def main() -> int:
                 results.append(timed)
                 print(f"{timed['scenario']:<28} {timed['seconds']:>8} s", flush=True)
 
+    add_goals_and_floor(results)
     ceilings = {
         r["scenario"]: r["requests_per_second"]
         for r in results

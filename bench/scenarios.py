@@ -27,6 +27,12 @@ class Scenario:
     ok_statuses: tuple[int, ...] = (200,)
     ceiling: bool = False
     notes: dict[str, Any] = field(default_factory=dict)
+    goal_p95_ms: float | None = None  # with one client per core: what a user feels
+
+
+# The goals are what a user feels with the server otherwise idle (one client per core), not a
+# throughput target: a page answered in these times feels immediate.
+GOAL_P95_MS = {"submit_api": 20, "queue_page": 25, "patient_list": 35, "trajectory_page": 40}
 
 
 def _fixed(method: str, path: str) -> Callable[[int, int], Prepared]:
@@ -183,6 +189,7 @@ SCENARIOS.append(
         prepare=_submit_prepare,
         setup=_manage_setup("shell", "-c", _SETUP_CODE),
         ok_statuses=(201,),
+        goal_p95_ms=GOAL_P95_MS["submit_api"],
     )
 )
 
@@ -247,6 +254,7 @@ SCENARIOS.append(
         description="nurse flag queue, first page, 50,000 open flags across 12,500 patients",
         prepare=_queue_prepare,
         setup=_manage_setup("bench_followup", "queue-data"),
+        goal_p95_ms=GOAL_P95_MS["queue_page"],
     )
 )
 
@@ -254,21 +262,22 @@ SCENARIOS.append(
     Scenario(
         name="trajectory_page",
         description="a clinician opens a patient's trajectory page (520 weekly responses, "
-        "60 events, regimen changes and interventions, 52 check-ins); target p95 < 100 ms, "
-        "HTML < 150 KB without plotly.js",
+        "60 events, regimen changes and interventions, 52 check-ins); HTML < 150 KB without "
+        "plotly.js",
         prepare=_get_page("bench-clinician", lambda pk: f"/patients/{pk}/"),
         setup=_manage_setup("bench_clinical", "trajectory-data"),
-        notes={"target_p95_ms": 100, "target_html_bytes": 150_000},
+        notes={"target_html_bytes": 150_000},
+        goal_p95_ms=GOAL_P95_MS["trajectory_page"],
     )
 )
 SCENARIOS.append(
     Scenario(
         name="patient_list",
         description="a clinician opens the patient list of a clinic of 10,000 patients "
-        "(sorted by latest average pain); target p95 < 150 ms",
+        "(sorted by latest average pain)",
         prepare=_get_page("bench-list-clinician", lambda pk: "/patients/?sort=average"),
         setup=_manage_setup("bench_clinical", "list-data"),
-        notes={"target_p95_ms": 150},
+        goal_p95_ms=GOAL_P95_MS["patient_list"],
     )
 )
 
