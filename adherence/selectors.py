@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from assessments.models import Response
 from patients.models import Patient
+from patients.rules import rules_of
 
 from .models import (
     AIMSS_STOP_MIN_DAYS,
@@ -168,7 +169,7 @@ def derive_survival(data: PatientData) -> SurvivalRecord:
     origin = patient.aimss_diagnosis_date
     strategy, categories = strategy_at_diagnosis(
         diagnosis=origin,
-        window_days=patient.clinic.strategy_window_days,
+        window_days=rules_of(patient.clinic).strategy_window_days,
         starts=[(c, s) for c, s, _e in data.interventions],
     )
     if origin is None:

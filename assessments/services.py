@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from aimss_tracker.dispatch import EVALUATE_RESPONSE, send_on_commit
 from patients.models import Patient, User
+from patients.rules import rules_of
 
 from . import scoring
 from .instrument import definition_errors
@@ -106,7 +107,7 @@ def _build(
         average=answers.average_pain,
         now=answers.pain_now,
         interference_items=[answers.interference.get(name) for name, _f in INTERFERENCE_FIELDS],
-        thresholds=scoring.Thresholds.of(patient.clinic),
+        thresholds=rules_of(patient.clinic),
     )
     response = Response(
         patient=patient,

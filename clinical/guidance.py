@@ -10,7 +10,7 @@ Two sources:
   impact on daily life. We match it to the BPI severity band of the latest response (Serlin
   1995 cut-points, the clinic's own), which is an approximation said as such on the page.
 
-The threshold is the clinic's ``high_interference_from`` (``assessments.scoring.Thresholds``).
+The threshold is the clinic's ``high_interference_from`` (``patients.rules.rules_of``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from adherence.models import CARE_STOP_KINDS
-from assessments.scoring import PainBand, Thresholds, is_high_interference
+from assessments.scoring import PainBand, is_high_interference
+from patients.rules import ClinicRules
 
 from .selectors import Trajectory
 
@@ -93,7 +94,7 @@ class DecisionSupport:
     guideline_limits: Promise
 
 
-def stratum_of(interference: float | None, thresholds: Thresholds) -> str | None:
+def stratum_of(interference: float | None, thresholds: ClinicRules) -> str | None:
     if interference is None:
         return None
     return HIGH if is_high_interference(Decimal(str(interference)), thresholds) else LOW

@@ -44,10 +44,10 @@ from adherence.models import (
 )
 from adherence.selectors import COMBINED, MONOTHERAPY
 from assessments.models import Response
-from assessments.scoring import Thresholds
 from followup.models import Flag, FlagStatus, ReassessmentSlot
 from patients.access import patients_visible_to
 from patients.models import Patient, User
+from patients.rules import ClinicRules, rules_of
 from patients.selectors import patient_search
 
 DAYS_PER_MONTH = 30.4375  # mean Gregorian month; "months since diagnosis" axis
@@ -150,7 +150,7 @@ class Trajectory:
     """Everything the trajectory chart and its side panel show about one patient."""
 
     patient: Patient
-    thresholds: Thresholds
+    thresholds: ClinicRules
     diagnosis: dt.date | None
     series: list[ResponsePoint]  # oldest first
     events: list[EventMark]
@@ -312,7 +312,7 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
     )
     return Trajectory(
         patient=patient,
-        thresholds=Thresholds.of(patient.clinic),
+        thresholds=rules_of(patient.clinic),
         diagnosis=diagnosis,
         series=series,
         events=events,

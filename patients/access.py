@@ -162,6 +162,7 @@ def _role_required(test: Callable[[User], bool]) -> Callable[[ViewFunc], ViewFun
 care_staff_required = _role_required(is_care_staff_or_admin)
 staff_required = _role_required(lambda user: user.is_active and not user.is_patient_role)
 patient_required = _role_required(lambda user: user.is_patient_role)
+admin_required = _role_required(lambda user: user.is_active and user.is_admin_role)
 
 
 def can_run_analytics(user: User) -> bool:

@@ -118,3 +118,13 @@ def language_store(*, user: User, language: str) -> None:
     patient = user._state.fields_cache.get("patient")
     if patient is not None:
         patient.preferred_language = language
+
+
+def clinic_update(*, clinic: Clinic, **fields: Any) -> Clinic:
+    """Change a clinic's contact details or rules after full validation (nothing is saved on
+    failure). Every reader sees the new rules through ``patients.rules.rules_of``."""
+    for name, value in fields.items():
+        setattr(clinic, name, value)
+    clinic.full_clean()
+    clinic.save()
+    return clinic
