@@ -8,11 +8,7 @@ analytics and charts all read it from here.
 Definitions (documented once, tested in ``tests/adherence/test_survival.py``):
 
 - **Origin**: the AIMSS diagnosis date. A patient without one has no record (time ``None``).
-- **Strategy at diagnosis**: the categories of interventions whose ``start_date`` lies in
-  ``[diagnosis, diagnosis + clinic.strategy_window_days]``, both ends inclusive (day 14 is in,
-  day 15 out). An intervention started *before* the diagnosis is not part of the management
-  *after* AIMSS diagnosis that defines the study's groups, so it is not counted. One category
-  is ``monotherapy``, two or more ``combined``, none ``None``.
+- **Strategy at diagnosis**: see :mod:`adherence.strategy` (monotherapy, combined or none).
 - **Event**: the earliest composite event (see :class:`adherence.models.TreatmentEvent` for how
   "due to AIMSS" is encoded). Ties on one day are broken death > recurrence >
   aimss_discontinuation: the most final outcome names the event, since the others could not be
@@ -50,9 +46,8 @@ from .models import (
     StopReason,
     TreatmentEvent,
 )
-
-MONOTHERAPY = "monotherapy"
-COMBINED = "combined"
+from .strategy import COMBINED as COMBINED  # analytics reads the groups from here too
+from .strategy import strategy_at_diagnosis
 
 EVENT_DEATH = "death"
 EVENT_RECURRENCE = "recurrence"
@@ -82,22 +77,6 @@ class PatientData:
     events: list[TreatmentEvent] = field(default_factory=list)
     interventions: list[tuple[str, dt.date, dt.date | None]] = field(default_factory=list)
     last_dates: list[dt.date] = field(default_factory=list)
-
-
-# --- strategy ---------------------------------------------------------------------------------
-
-
-def strategy_at_diagnosis(
-    *, diagnosis: dt.date | None, window_days: int, starts: Iterable[tuple[str, dt.date]]
-) -> tuple[str | None, tuple[str, ...]]:
-    """(strategy, categories) from (category, start_date) pairs of interventions."""
-    if diagnosis is None:
-        return None, ()
-    last_day = diagnosis + dt.timedelta(days=window_days)
-    categories = tuple(sorted({c for c, start in starts if diagnosis <= start <= last_day}))
-    if not categories:
-        return None, ()
-    return (MONOTHERAPY if len(categories) == 1 else COMBINED), categories
 
 
 # --- events -----------------------------------------------------------------------------------

@@ -4,8 +4,8 @@
 whatever her history (responses, treatment events, regimen changes, interventions, check-ins,
 open flags). :func:`patient_list_page` chooses a page of patients (their latest scores and
 trend come from ``assessments.ScoreSummary``, a join), annotates that page with open flags,
-next due date, months on AI and the strategy at diagnosis (``adherence``'s rule written in SQL,
-tested to agree with ``adherence.selectors.survival_records``) in one query.
+next due date, months on AI and the strategy at diagnosis (the annotation form of
+``adherence.strategy``) in one query.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from typing import Any, NamedTuple
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
-    DateField,
     Exists,
     F,
     Field,
-    Func,
     IntegerField,
     Model,
     OuterRef,
@@ -42,7 +40,13 @@ from adherence.models import (
     RegimenChange,
     TreatmentEvent,
 )
-from adherence.selectors import COMBINED, MONOTHERAPY
+from adherence.strategy import (
+    COMBINED,
+    MONOTHERAPY,
+    strategy_categories,
+    strategy_filter,
+    strategy_of,
+)
 from assessments.models import Response
 from followup.models import Flag, FlagStatus, ReassessmentSlot
 from patients.access import patients_visible_to
@@ -349,49 +353,6 @@ class PatientListFilters:
     sort: str = DEFAULT_SORT
 
 
-class AddDays(Func):
-    """A date plus a whole number of days, both columns, on PostgreSQL and on SQLite (the demo),
-    whose backend cannot multiply a number by an interval."""
-
-    arity = 2
-    output_field = DateField()
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        return self.as_sql(
-            compiler, connection, template="(%(expressions)s)", arg_joiner=" + ", **extra
-        )
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="date(%(expressions)s || ' days')",
-            arg_joiner=", '+' || ",
-            **extra,
-        )
-
-
-def _strategy_categories() -> Subquery:
-    """How many categories of intervention started in the strategy window after diagnosis.
-
-    The same rule as ``adherence.selectors.strategy_at_diagnosis`` written as SQL so that the
-    list can filter on it; ``tests/clinical/test_patient_list.py`` proves that both agree.
-    """
-    window_end = AddDays(OuterRef("aimss_diagnosis_date"), OuterRef("clinic__strategy_window_days"))
-    counts = (
-        Intervention.objects.filter(
-            patient=OuterRef("pk"),
-            start_date__gte=OuterRef("aimss_diagnosis_date"),
-            start_date__lte=window_end,
-        )
-        .order_by()
-        .values("patient")
-        .annotate(n=Count("category", distinct=True))
-        .values("n")
-    )
-    return Subquery(counts, output_field=IntegerField())
-
-
 def _open_flags() -> Coalesce:
     flags = (
         _open_flags_of(OuterRef("pk"))
@@ -426,7 +387,7 @@ ANNOTATIONS: dict[str, Callable[[], Any]] = {
     "open_flags": _open_flags,
     "next_due": _next_due,
     "ai_start": _ai_start,
-    "strategy_n": lambda: Coalesce(_strategy_categories(), 0),
+    "strategy_n": strategy_categories,
 }
 
 
@@ -477,12 +438,8 @@ def patient_list(
     if filters.open_flags:
         patients = patients.filter(Exists(_open_flags_of(OuterRef("pk"))))
     if filters.strategy in STRATEGIES:
-        if filters.strategy == MONOTHERAPY:
-            patients = patients.filter(strategy_n=1)
-        elif filters.strategy == COMBINED:
-            patients = patients.filter(strategy_n__gte=2)
-        else:
-            patients = patients.filter(strategy_n=0)
+        chosen = None if filters.strategy == STRATEGY_NONE else filters.strategy
+        patients = patients.filter(strategy_filter(chosen))
     return patients.order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT]))
 
 
@@ -500,18 +457,11 @@ PATIENTS_PER_PAGE = 25
 ROW_FIELDS = ("family_name", "given_name", "record_number", "aimss_diagnosis_date", "clinic__code")
 
 
-def _strategy(categories: int) -> str | None:
-    if categories >= 2:
-        return COMBINED
-    return MONOTHERAPY if categories == 1 else None
-
-
 def patient_list_page(
     *, user: User, filters: PatientListFilters, page_number: Any, today: dt.date | None = None
 ) -> tuple[Page[Any], list[PatientRow]]:
     """One page of the clinician's patient list in three queries: a count, the page's ids, and
-    every annotation for those rows (the strategy by the SQL rule that
-    ``tests/clinical/test_patient_list.py`` proves equal to ``survival_records``)."""
+    every annotation for those rows (the strategy by ``adherence.strategy``'s annotation)."""
     today = today or timezone.localdate()
     # The page's ids first (only the annotations its filters and sort need), then every
     # annotation for those 25 rows.
@@ -546,7 +496,7 @@ def patient_list_page(
         rows.append(
             PatientRow(
                 patient=p,
-                strategy=_strategy(p.strategy_n),
+                strategy=strategy_of(p.strategy_n),
                 months_on_ai=months_between(p.ai_start, today) if p.ai_start else None,
                 average_trend=average_trend,
                 interference_trend=interference_trend,

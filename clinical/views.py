@@ -22,7 +22,8 @@ from django.views.decorators.http import require_POST
 from adherence.enrolment import PATIENT_FIELDS, patient_enrol
 from adherence.forms import apply_service_errors
 from adherence.models import AiCourse
-from adherence.selectors import COMBINED, MONOTHERAPY, care_stop_of
+from adherence.selectors import care_stop_of
+from adherence.strategy import STRATEGY_LABELS
 from adherence.views import therapy_forms, therapy_post
 from aimss_tracker.inputs import id_param
 from assessments.scoring import PainBand
@@ -63,9 +64,6 @@ RECORD_FORMS = {
     "regimen": gettext_lazy("Record a regimen change"),
     "event": gettext_lazy("Record a treatment event"),
 }
-
-
-STRATEGY_LABELS = {MONOTHERAPY: gettext_lazy("Monotherapy"), COMBINED: gettext_lazy("Combined")}
 
 
 @dataclass(frozen=True)
