@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from adherence.models import EventKind, InterventionCategory, Measure, StopReason
 from clinical.charts import as_graph_object, patient_figure, trajectory_figure
+from clinical.guidance import decision_support
 from clinical.selectors import patient_trajectory
 from tests.conftest import World, client_for
 from tests.factories import (
@@ -209,6 +210,25 @@ def test_the_suggestion_follows_the_interference_stratum(
     )
     # then the study's suggestion for that stratum is shown
     assert words in body
+
+
+def test_the_stratum_is_the_decision_stored_on_the_latest_response(world: World) -> None:
+    # given a latest response of interference 6, scored high under the clinic's threshold of 6
+    world.clinic_a.high_interference_from = 6
+    world.clinic_a.save()
+    world.patient_a.refresh_from_db()
+    ResponseFactory.create(
+        patient=world.patient_a,
+        interference=dict.fromkeys(["mood", "sleep", "normal_work", "walking_ability"], 6),
+    )
+    # when the clinic later returns to the study's 7 and the clinician opens her page
+    world.clinic_a.high_interference_from = 7
+    world.clinic_a.save()
+    trajectory = patient_trajectory(world.patient_a)
+    # then the suggestion follows the decision made when she answered
+    assert trajectory.latest is not None
+    assert trajectory.latest.interference_high is True
+    assert decision_support(trajectory).stratum == "high"
 
 
 def test_recording_an_intervention_on_the_page_updates_the_chart(world: World) -> None:
