@@ -17,11 +17,11 @@ from adherence.enrolment import PATIENT_FIELDS, patient_enrol
 from adherence.models import Drug
 from patients import apis as patient_apis
 from patients.access import get_patient_or_404
+from patients.clock import time_zone_choices
 from patients.models import Clinic, Patient
 from patients.permissions import IsCareStaff
 from patients.selectors import clinics_of
 
-from .forms import time_zone_choices
 from .selectors import Trajectory, patient_trajectory
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -50,11 +49,11 @@ from adherence.strategy import (
 from assessments.models import Response
 from followup.models import Flag, FlagStatus, ReassessmentSlot
 from patients.access import patients_visible_to
+from patients.clock import DAYS_PER_MONTH, zone_of
 from patients.models import Patient, User
 from patients.rules import ClinicRules, rules_of
 from patients.selectors import patient_search
 
-DAYS_PER_MONTH = 30.4375  # mean Gregorian month; "months since diagnosis" axis
 OPEN_FLAG_STATUSES = (FlagStatus.OPEN, FlagStatus.CLAIMED)
 
 
@@ -64,17 +63,10 @@ def _open_flags_of(patient: Any) -> QuerySet[Flag]:
 
 
 def months_between(start: dt.date | None, end: dt.date) -> float | None:
-    """Months (of 30.4375 days) from ``start`` to ``end``, two decimals; None without a start."""
+    """Months (``DAYS_PER_MONTH``) from ``start`` to ``end``, two decimals; None without one."""
     if start is None:
         return None
     return round((end - start).days / DAYS_PER_MONTH, 2)
-
-
-def _zone(patient: Patient) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(patient.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
 
 
 def _score(value: Decimal | None) -> float | None:
@@ -232,7 +224,7 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
     Six queries (five without the open flags), whatever the length of her history. Response
     dates are the patient's local dates; months count from her AIMSS diagnosis.
     """
-    zone = _zone(patient)
+    zone = zone_of(patient)
     diagnosis = patient.aimss_diagnosis_date
     series = []
     # Her local dates come from the database: converting 500 timestamps in Python costs more

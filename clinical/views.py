@@ -20,14 +20,16 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from adherence.enrolment import PATIENT_FIELDS, patient_enrol
-from adherence.forms import apply_service_errors
-from adherence.models import AiCourse
-from adherence.selectors import care_stop_of
+from adherence.forms import CheckInForm, apply_service_errors
+from adherence.models import AiCourse, Drug
+from adherence.selectors import care_stop_of, current_drug
+from adherence.services import check_in_submit
 from adherence.strategy import STRATEGY_LABELS
 from adherence.views import therapy_forms, therapy_post
 from aimss_tracker.inputs import id_param
 from assessments.scoring import PainBand
 from assessments.selectors import draft_of, responses_of
+from followup.selectors import check_in_due_since
 from patients.access import (
     care_staff_required,
     get_patient_or_404,
@@ -262,6 +264,38 @@ def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The invitation was sent again."))
     return redirect("clinical:patient", pk=patient.pk)
+
+
+@patient_required
+def check_in(request: HttpRequest) -> HttpResponse:
+    """Her adherence check-in: how she takes her AI, and why doses were missed.
+
+    It lives here, beside her home, because it is due with her reassessment slots
+    (``followup``), which a page in ``adherence`` cannot read."""
+    patient = getattr(request.user, "patient", None)
+    if patient is None:
+        raise Http404
+    drug = current_drug(patient)
+    form = CheckInForm(request.POST or None, drug=drug)
+    if request.method == "POST" and form.is_valid():
+        try:
+            check_in_submit(
+                patient=patient,
+                entered_by=request.user,  # type: ignore[arg-type]
+                **form.service_arguments(),
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Thank you. Your answers were sent to your care team."))
+            return redirect("clinical:patient_home")
+    status = 400 if request.method == "POST" else 200
+    context = {
+        "form": form,
+        "due_since": check_in_due_since(patient),
+        "drug": Drug(drug).label.lower() if drug else "",
+    }
+    return render(request, "adherence/check_in.html", context, status=status)
 
 
 @patient_required

@@ -19,7 +19,8 @@ from assessments import scoring
 from assessments.models import INTERFERENCE_FIELDS, BodyRegion, Response
 from assessments.selectors import instrument_current
 from assessments.summaries import score_summaries_refresh
-from demo.patients import DAYS_PER_MONTH, FOLLOW_UP_END, DemoProfile
+from demo.patients import FOLLOW_UP_END, DemoProfile
+from patients.clock import DAYS_PER_MONTH
 from patients.models import Patient
 from patients.rules import rules_of
 

@@ -219,7 +219,7 @@ def test_every_other_route_of_the_site_ends_the_links_session(world: World) -> N
     # the walk covered the site: the patient's home, staff pages, the API and the admin
     for expected in (
         "clinical:patient_home",
-        "adherence:check_in",
+        "clinical:check_in",
         "api:patient-list",
         "admin:index",
     ):
