@@ -10,7 +10,6 @@ next due date, months on AI and the strategy at diagnosis (the annotation form o
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,7 +29,10 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
 
 from adherence.models import (
     AdherenceCheckIn,
@@ -42,17 +44,21 @@ from adherence.models import (
 from adherence.strategy import (
     COMBINED,
     MONOTHERAPY,
+    STRATEGY_LABELS,
     strategy_categories,
     strategy_filter,
     strategy_of,
 )
 from assessments.models import Response
+from assessments.scoring import PainBand
 from followup.models import Flag, FlagStatus, ReassessmentSlot
 from patients.access import patients_visible_to
 from patients.clock import DAYS_PER_MONTH, zone_of
 from patients.models import Patient, User
 from patients.rules import ClinicRules, rules_of
 from patients.selectors import patient_search
+
+from .templatetags.clinical_tags import trend
 
 OPEN_FLAG_STATUSES = (FlagStatus.OPEN, FlagStatus.CLAIMED)
 
@@ -108,7 +114,12 @@ class ResponsePoint(NamedTuple):
     severity: float
     recall_period: str
     band: str  # the stored BPI pain severity band (assessments.scoring)
-    interference_high: bool
+    interference_high: bool  # the decision stored when it was scored
+
+    @property
+    def band_label(self) -> str:
+        """The band's translated name, for pages (the code stays for colours and the API)."""
+        return str(PainBand(self.band).label)
 
 
 @dataclass(frozen=True)
@@ -436,45 +447,31 @@ def patient_list(
 
 
 @dataclass(frozen=True)
-class PatientRow:
-    patient: Any  # an annotated Patient
-    strategy: str | None
-    months_on_ai: float | None
-    average_trend: int | None  # latest minus previous average pain
-    interference_trend: float | None
+class PatientListRow:
+    """One row of the clinician's patient list as it is shown, labels translated (worked out
+    here once rather than by template lookups, filters and URL reversals per cell). An empty
+    string is "no value yet"."""
 
+    patient_id: int
+    url: str
+    name: str
+    record_number: str
+    clinic: str
+    average: str  # latest average pain
+    band: str  # latest pain band code (assessments.scoring), for its colour
+    band_label: str  # the band's translated name
+    average_trend: str  # latest minus previous average pain, with an arrow
+    interference: str  # latest interference score
+    high: bool  # the decision stored on the latest response
+    interference_trend: str
+    open_flags: int
+    strategy: str  # the strategy at diagnosis, translated; "—" for none yet
+    months_on_ai: str
+    next_due: str
 
-PATIENTS_PER_PAGE = 25
-# What a row shows of the patient herself (the rest of her record is not loaded).
-ROW_FIELDS = ("family_name", "given_name", "record_number", "aimss_diagnosis_date", "clinic__code")
-
-
-def patient_list_page(
-    *, user: User, filters: PatientListFilters, page_number: Any, today: dt.date | None = None
-) -> tuple[Page[Any], list[PatientRow]]:
-    """One page of the clinician's patient list in three queries: a count, the page's ids, and
-    every annotation for those rows (the strategy by ``adherence.strategy``'s annotation)."""
-    today = today or timezone.localdate()
-    # The page's ids first (only the annotations its filters and sort need), then every
-    # annotation for those 25 rows.
-    ids = patient_list(user=user, filters=filters, annotate_all=False).values_list("pk", flat=True)
-    paginator = Paginator(ids, PATIENTS_PER_PAGE)
-    # Counted without the sort's join to the summaries: the filters alone decide how many.
-    unsorted = dataclasses.replace(filters, sort=DEFAULT_SORT)
-    paginator.count = patient_list(user=user, filters=unsorted, annotate_all=False).count()
-    page = paginator.get_page(page_number)
-    page_ids = list(page.object_list)
-    # (Ids of her visible patients, chosen above: no need to filter them again.)
-    annotated = (
-        Patient.objects.filter(pk__in=page_ids)
-        .select_related("clinic")
-        .only(*ROW_FIELDS)
-        .annotate(**_annotations(ANNOTATIONS))
-    )
-    by_id = {p.pk: p for p in annotated}
-    patients: list[Any] = [by_id[pk] for pk in page_ids]  # annotated by patient_list
-    rows = []
-    for p in patients:
+    @classmethod
+    def of(cls, p: Any, today: dt.date) -> PatientListRow:
+        """The row of ``p``, a patient annotated by :func:`patient_list`."""
         average_trend = (
             p.latest_average - p.previous_average
             if p.latest_average is not None and p.previous_average is not None
@@ -485,13 +482,52 @@ def patient_list_page(
             if p.latest_interference is not None and p.previous_interference is not None
             else None
         )
-        rows.append(
-            PatientRow(
-                patient=p,
-                strategy=strategy_of(p.strategy_n),
-                months_on_ai=months_between(p.ai_start, today) if p.ai_start else None,
-                average_trend=average_trend,
-                interference_trend=interference_trend,
-            )
+        months_on_ai = months_between(p.ai_start, today) if p.ai_start else None
+        strategy = strategy_of(p.strategy_n)
+        return cls(
+            patient_id=p.pk,
+            url=reverse("clinical:patient", args=[p.pk]),
+            name=p.listed_name,
+            record_number=p.record_number,
+            clinic=p.clinic.code.upper(),
+            average="" if p.latest_average is None else localize(p.latest_average),
+            band=p.latest_band or "",
+            band_label=str(PainBand(p.latest_band).label) if p.latest_band else "",
+            average_trend=trend(average_trend),
+            interference="" if p.latest_interference is None else localize(p.latest_interference),
+            high=bool(p.latest_high),
+            interference_trend=trend(interference_trend),
+            open_flags=p.open_flags,
+            strategy=str(STRATEGY_LABELS[strategy]) if strategy else "—",
+            months_on_ai=floatformat(months_on_ai, 0) if months_on_ai is not None else "—",
+            next_due=p.next_due.isoformat() if p.next_due else "—",
         )
+
+
+PATIENTS_PER_PAGE = 25
+# What a row shows of the patient herself (the rest of her record is not loaded).
+ROW_FIELDS = ("family_name", "given_name", "record_number", "aimss_diagnosis_date", "clinic__code")
+
+
+def patient_list_page(
+    *, user: User, filters: PatientListFilters, page_number: Any, today: dt.date | None = None
+) -> tuple[Page[Any], list[PatientListRow]]:
+    """One page of the clinician's patient list in three queries: a count, the page's ids, and
+    every annotation for those rows (the strategy by ``adherence.strategy``'s annotation)."""
+    today = today or timezone.localdate()
+    # The page's ids first (only the annotations its filters and sort need), then every
+    # annotation for those 25 rows.
+    ids = patient_list(user=user, filters=filters, annotate_all=False).values_list("pk", flat=True)
+    paginator = Paginator(ids, PATIENTS_PER_PAGE)
+    page = paginator.get_page(page_number)
+    page_ids = list(page.object_list)
+    # (Ids of her visible patients, chosen above: no need to filter them again.)
+    annotated = (
+        Patient.objects.filter(pk__in=page_ids)
+        .select_related("clinic")
+        .only(*ROW_FIELDS)
+        .annotate(**_annotations(ANNOTATIONS))
+    )
+    by_id = {p.pk: p for p in annotated}
+    rows = [PatientListRow.of(by_id[pk], today) for pk in page_ids]
     return page, rows

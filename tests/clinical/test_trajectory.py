@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from adherence.models import EventKind, InterventionCategory, Measure, StopReason
 from clinical.charts import as_graph_object, patient_figure, trajectory_figure
@@ -356,3 +356,20 @@ def test_the_patient_home_shows_her_own_chart_in_plain_words(world: World) -> No
     assert str(other.pk) not in json.dumps(figure)
     assert "went down from 6 to 3" in body
     assert "interference" not in body.lower().split("my pain over time")[1].split("</section>")[0]
+
+
+def test_the_trajectory_names_the_band_in_the_staff_members_language(world: World) -> None:
+    # given a latest response of moderate pain, and a clinician who reads Chinese
+    ResponseFactory.create(patient=world.patient_a, average_pain=5, worst_pain=6)
+    world.clinician_a.preferred_language = "zh-hans"
+    world.clinician_a.save()
+    # when she opens the patient's page
+    url = reverse("clinical:patient", args=[world.patient_a.pk])
+    with translation.override("en"):  # her page leaves Chinese active in this thread: not after
+        body = client_for(world.clinician_a).get(url).content.decode()
+    # then the band is its translated name, not the code
+    band = patient_trajectory(world.patient_a).latest
+    assert band is not None
+    assert f'band-{band.band}">' in body
+    assert f'band-{band.band}">{band.band.capitalize()}<' not in body
+    assert "疼痛" in body.split(f'band-{band.band}">')[1][:20]
