@@ -125,8 +125,8 @@ class CorrectionInputSerializer(ResponseInputSerializer):
 
 
 # The fields document the answer (the OpenAPI schema); ``to_representation`` writes them out
-# directly, because DRF would otherwise rebuild all 23 for every response it renders, which
-# took a third of the submit API's time. A test holds the two to the same output.
+# directly, because DRF would otherwise rebuild all 23 for every response it renders
+# (docs/adr/0005-response-serializer-output.md). A test holds the two to the same output.
 class ResponseSerializer(serializers.Serializer):
     """A stored response with its scores."""
 

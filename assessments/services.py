@@ -292,6 +292,7 @@ def instrument_load(*, definition: dict[str, Any]) -> tuple[Instrument, bool]:
     )
     instrument.full_clean()
     instrument.save()
-    instrument_forget()  # here at once, and in every thread of this process once committed
-    transaction.on_commit(instrument_forget)
+    # Forgotten now, and again once committed: a request in between may have kept the old one.
+    instrument_forget(code=instrument.code)
+    transaction.on_commit(lambda: instrument_forget(code=instrument.code))
     return instrument, True

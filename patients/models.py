@@ -22,6 +22,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.functional import cached_property
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
@@ -313,6 +314,16 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
     @property
     def is_care_staff(self) -> bool:
         return self.role in CARE_ROLES
+
+    @cached_property
+    def care_clinic_ids(self) -> list[int]:
+        """The clinics whose identified patients she cares for (a de-identified membership
+        gives none). Read once per request: ``request.user`` lives for one request."""
+        return list(
+            StaffMembership.objects.filter(user=self, deidentified=False).values_list(
+                "clinic_id", flat=True
+            )
+        )
 
     @property
     def is_patient_role(self) -> bool:
