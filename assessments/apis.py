@@ -37,7 +37,7 @@ from .models import (
     location_errors,
 )
 from .selectors import responses_visible_to
-from .services import Answers, response_correct, response_submit
+from .services import Answers, ResponseAlreadyCorrected, response_correct, response_submit
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX = 255
@@ -296,7 +296,7 @@ class ResponseViewSet(
                 corrected_by=request.user,  # type: ignore[arg-type]
                 reason=payload.validated_data["correction_reason"],
             )
-        except IntegrityError:  # corrected by someone else a moment ago
+        except (ResponseAlreadyCorrected, IntegrityError):  # corrected by someone else meanwhile
             return ApiResponse(
                 {"detail": "This version has been corrected already; correct the latest."},
                 status=status.HTTP_409_CONFLICT,

@@ -220,6 +220,10 @@ def response_submit(
     return response, True
 
 
+class ResponseAlreadyCorrected(Exception):
+    """The version was corrected meanwhile (by someone else): only the latest is corrected."""
+
+
 @transaction.atomic
 def response_correct(
     *, response: Response, answers: Answers, corrected_by: User, reason: str
@@ -228,11 +232,14 @@ def response_correct(
 
     The corrected version keeps the original's time point, instrument and language; the old
     version stays stored and visible. Only the current version can be corrected (the database
-    allows one successor per version).
+    allows one successor per version): a version corrected meanwhile raises
+    :class:`ResponseAlreadyCorrected`, decided under the version's row lock.
     """
     current = (
         Response.objects.select_for_update().select_related("patient__clinic").get(pk=response.pk)
     )
+    if Response.objects.filter(supersedes=current).exists():
+        raise ResponseAlreadyCorrected
     correction = _build(
         patient=current.patient,
         answers=answers,

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -34,7 +35,13 @@ from .models import (
     Response,
 )
 from .selectors import draft_of, instrument_current, responses_of, versions_of
-from .services import Answers, draft_save, response_correct, response_submit
+from .services import (
+    Answers,
+    ResponseAlreadyCorrected,
+    draft_save,
+    response_correct,
+    response_submit,
+)
 
 HISTORY_ON_RESULT_PAGE = 12
 
@@ -193,8 +200,10 @@ def response_correct_page(request: HttpRequest, pk: int) -> HttpResponse:
     response = get_owned_or_404(
         Response.objects.select_related("patient__clinic"), request.user, pk=pk
     )
-    if Response.objects.filter(supersedes=response).exists():
-        messages.info(request, _("This version has been corrected already; correct the latest."))
+    already = _("This version has been corrected already; correct the latest.")
+    # (A correction posted for it is refused by the service, under the version's lock.)
+    if request.method != "POST" and Response.objects.filter(supersedes=response).exists():
+        messages.info(request, already)
         return redirect("assessments:patient_responses", pk=response.patient_id)
     initial = {
         **initial_from_answers(Answers.from_response(response)),
@@ -202,12 +211,16 @@ def response_correct_page(request: HttpRequest, pk: int) -> HttpResponse:
     }
     form = CorrectionForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        correction = response_correct(
-            response=response,
-            answers=form.answers(),
-            corrected_by=request.user,  # type: ignore[arg-type]
-            reason=form.cleaned_data["correction_reason"],
-        )
+        try:
+            correction = response_correct(
+                response=response,
+                answers=form.answers(),
+                corrected_by=request.user,  # type: ignore[arg-type]
+                reason=form.cleaned_data["correction_reason"],
+            )
+        except (ResponseAlreadyCorrected, IntegrityError):  # someone else corrected it meanwhile
+            messages.warning(request, already)
+            return redirect("assessments:patient_responses", pk=response.patient_id)
         messages.success(request, _("The correction is saved as a new version."))
         return redirect("assessments:detail", pk=correction.pk)
     return _staff_form_page(
