@@ -92,7 +92,7 @@ def _labels(model: type[Model], field_name: str) -> dict[Any, str]:
 
 class ResponsePoint(NamedTuple):
     """One current response on the chart (a named tuple: a patient has hundreds, and a frozen
-    dataclass costs three times as much to build)."""
+    dataclass is slower to build)."""
 
     id: int
     date: dt.date

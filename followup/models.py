@@ -174,7 +174,7 @@ class Flag(models.Model):
         return f"{self.get_kind_display()} flag #{self.pk}"
 
     # For the queue's rows: Django's get_FOO_display hashes every (lazily translated) choice
-    # on each call (a third of the time a row took); these translate just the one label.
+    # on each call; these translate just the one label.
     @property
     def kind_label(self) -> str:
         return str(FlagKind(self.kind).label)

@@ -244,7 +244,7 @@ class PatientAdmin(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> Any:
-        """The list page: each patient it shows is an access record (RELIABILITY 24)."""
+        """The list page: each patient it shows is an access record (docs/security.md #24)."""
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:

@@ -1,4 +1,4 @@
-"""The reminder's link (RELIABILITY 25): spent at its first opening, it opens a short session
+"""The reminder's link (docs/security.md #25): spent at its first opening, it opens a short session
 for that one questionnaire and its thank-you page, nothing else; a later opening explains
 itself; someone else signed in on the browser is asked about first; the token is never logged.
 """
