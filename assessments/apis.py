@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from aimss_tracker.inputs import id_param
 from patients.access import get_patient_or_404, is_care_staff_or_admin, patient_of
 from patients.apis import RecordsAccess
+from patients.http import user_of
 
 from .models import (
     RELIEF_STEPS,
@@ -268,7 +269,7 @@ class ResponseViewSet(
         response, created = response_submit(
             patient=patient,
             answers=Answers.from_data(answers.validated_data),
-            entered_by=request.user,  # type: ignore[arg-type]
+            entered_by=user_of(request),
             submission_key=key,
             language=translation.get_language() or "en",
         )
@@ -284,7 +285,7 @@ class ResponseViewSet(
     @action(detail=True, methods=["post"])
     def correct(self, request: Request, pk: str | None = None) -> ApiResponse:
         """Care staff: correct the current version (a new version with a reason)."""
-        if not is_care_staff_or_admin(request.user):  # type: ignore[arg-type]
+        if not is_care_staff_or_admin(user_of(request)):
             raise NotFound
         response = self.get_object()
         payload = CorrectionInputSerializer(data=request.data)
@@ -293,7 +294,7 @@ class ResponseViewSet(
             correction = response_correct(
                 response=response,
                 answers=Answers.from_data(payload.validated_data),
-                corrected_by=request.user,  # type: ignore[arg-type]
+                corrected_by=user_of(request),
                 reason=payload.validated_data["correction_reason"],
             )
         except (ResponseAlreadyCorrected, IntegrityError):  # corrected by someone else meanwhile
@@ -313,7 +314,7 @@ class TelephoneEntryView(APIView):
         parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER)],
     )
     def post(self, request: Request, pk: int) -> ApiResponse:
-        if not is_care_staff_or_admin(request.user):  # type: ignore[arg-type]
+        if not is_care_staff_or_admin(user_of(request)):
             raise NotFound
         patient = get_patient_or_404(request.user, pk)
         answers = ResponseInputSerializer(data=request.data)
@@ -321,7 +322,7 @@ class TelephoneEntryView(APIView):
         response, created = response_submit(
             patient=patient,
             answers=Answers.from_data(answers.validated_data),
-            entered_by=request.user,  # type: ignore[arg-type]
+            entered_by=user_of(request),
             submission_key=idempotency_key(request),
             entry_mode=EntryMode.TELEPHONE,
             language=translation.get_language() or "en",

@@ -22,7 +22,8 @@ from patients.access import (
     patient_of,
     patient_required,
 )
-from patients.models import Patient, User
+from patients.http import AuthenticatedHttpRequest
+from patients.models import Patient
 
 from .forms import CorrectionForm, ResponseForm, initial_from_answers
 from .instrument import wording
@@ -66,7 +67,7 @@ def _form_context(form: ResponseForm, **extra: Any) -> dict[str, Any]:
 
 
 @patient_required
-def response_new(request: HttpRequest) -> HttpResponse:
+def response_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The patient's questionnaire: save a draft, or submit (once, whatever she clicks)."""
     patient = patient_of(request.user)
     if patient is None:
@@ -86,7 +87,7 @@ def response_new(request: HttpRequest) -> HttpResponse:
             response, created = response_submit(
                 patient=patient,
                 answers=form.answers(),
-                entered_by=request.user,  # type: ignore[arg-type]
+                entered_by=request.user,
                 submission_key=form.cleaned_data["submission_key"],
                 language=translation.get_language() or "en",
                 from_her_form=True,
@@ -111,14 +112,14 @@ def response_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def response_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """One response in plain words, with the patient's history (patient or her care team)."""
     response = get_owned_or_404(
         Response.objects.select_related("patient__clinic", "instrument", "entered_by"),
         request.user,
         pk=pk,
     )
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     if link_scoped(request):
         # Opened from a reminder link: a confirmation only, no name and no history, since a
         # forwarded e-mail must not expose her record; her history needs her password.
@@ -155,7 +156,7 @@ def _staff_form_page(
 
 
 @care_staff_required
-def staff_response_new(request: HttpRequest, pk: int) -> HttpResponse:
+def staff_response_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """A nurse enters a response on the patient's behalf (telephone); marked as such."""
     patient = get_patient_or_404(request.user, pk)
     form = ResponseForm(
@@ -165,7 +166,7 @@ def staff_response_new(request: HttpRequest, pk: int) -> HttpResponse:
         response, _created = response_submit(
             patient=patient,
             answers=form.answers(),
-            entered_by=request.user,  # type: ignore[arg-type]
+            entered_by=request.user,
             submission_key=form.cleaned_data["submission_key"],
             entry_mode=EntryMode.TELEPHONE,
             language=translation.get_language() or "en",
@@ -195,7 +196,7 @@ def patient_responses(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @care_staff_required
-def response_correct_page(request: HttpRequest, pk: int) -> HttpResponse:
+def response_correct_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Correct a response: a new version with a reason; the old one stays visible."""
     response = get_owned_or_404(
         Response.objects.select_related("patient__clinic"), request.user, pk=pk
@@ -215,7 +216,7 @@ def response_correct_page(request: HttpRequest, pk: int) -> HttpResponse:
             correction = response_correct(
                 response=response,
                 answers=form.answers(),
-                corrected_by=request.user,  # type: ignore[arg-type]
+                corrected_by=request.user,
                 reason=form.cleaned_data["correction_reason"],
             )
         except (ResponseAlreadyCorrected, IntegrityError):  # someone else corrected it meanwhile

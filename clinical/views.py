@@ -32,8 +32,8 @@ from patients.access import (
     patient_required,
     record_list_access,
 )
+from patients.http import AuthenticatedHttpRequest
 from patients.invitations import invitation_send
-from patients.models import User
 from patients.selectors import clinics_of
 
 from .charts import patient_figure, trajectory_figure
@@ -102,12 +102,12 @@ def _filters(request: HttpRequest) -> PatientListFilters:
 
 
 @care_staff_required
-def patients(request: HttpRequest) -> HttpResponse:
+def patients(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         return redirect(_search_saved(request))
     filters = _filters(request)
     page, rows = patient_list_page(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         filters=filters,
         page_number=request.GET.get("page"),
     )
@@ -120,7 +120,7 @@ def patients(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "filters": filters,
-        "clinics": list(clinics_of(request.user)),  # type: ignore[arg-type]
+        "clinics": list(clinics_of(request.user)),
         "bands": [*PainBand.choices, (BAND_HIGH_INTERFERENCE, gettext_lazy("High interference"))],
         "strategies": STRATEGIES,
         "sorts": list(SORTS),
@@ -174,9 +174,9 @@ def record_form(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 
 
 @care_staff_required
-def enrol(request: HttpRequest) -> HttpResponse:
+def enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Enrol a patient in one of the staff member's clinics; her invitation goes out."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     form = EnrolmentForm(request.POST or None, clinics=clinics_of(user))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -219,7 +219,7 @@ def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @patient_required
-def check_in(request: HttpRequest) -> HttpResponse:
+def check_in(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Her adherence check-in: how she takes her AI, and why doses were missed.
 
     It lives here, beside her home, because it is due with her reassessment slots
@@ -233,7 +233,7 @@ def check_in(request: HttpRequest) -> HttpResponse:
         try:
             check_in_submit(
                 patient=patient,
-                entered_by=request.user,  # type: ignore[arg-type]
+                entered_by=request.user,
                 **form.service_arguments(),
             )
         except ValidationError as error:

@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Model, Prefetch, Q, QuerySet, prefetch_related_objects
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 
+from .http import AuthenticatedHttpRequest
 from .models import AccessRecord, Patient, Role, User
 
 M = TypeVar("M", bound=Model)
@@ -142,8 +143,8 @@ def _role_required(test: Callable[[User], bool]) -> Callable[[ViewFunc], ViewFun
     def decorator(view: ViewFunc) -> ViewFunc:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not test(request.user):  # type: ignore[arg-type]
+        def wrapped(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not test(request.user):
                 raise Http404
             return view(request, *args, **kwargs)
 

@@ -30,6 +30,7 @@ from aimss_tracker.security import session_mark_login
 
 from .access import admin_required, is_care_staff_or_admin, staff_required
 from .forms import ClinicSettingsForm
+from .http import AuthenticatedHttpRequest
 from .invitations import PasswordResetInHerLanguageForm, invitation_tokens
 from .mfa import (
     has_confirmed_device,
@@ -44,8 +45,8 @@ from .services import clinic_update, language_store, user_sessions_revoke
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     if user.is_patient_role:
         return redirect("clinical:patient_home")
     if is_care_staff_or_admin(user):
@@ -54,9 +55,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
-def staff_home(request: HttpRequest) -> HttpResponse:
+def staff_home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The researcher's de-identified cohort summary; care staff have the clinician's list."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     if is_care_staff_or_admin(user):
         return redirect("clinical:patients")
     context = {"clinics": clinics_of(user), "summary": cohort_summary(user=user)}
@@ -144,12 +145,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @login_required
 @require_POST
-def language_change(request: HttpRequest) -> HttpResponse:
+def language_change(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The language switch of every signed-in page: stored on her profile (a patient's on her
     record, which her e-mails follow too), then back to the page she was on."""
     language = request.POST.get("language", "")
     if language in Language.values:
-        language_store(user=request.user, language=language)  # type: ignore[arg-type]
+        language_store(user=request.user, language=language)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = resolve_url("home")
@@ -197,9 +198,9 @@ def _safe_next(request: HttpRequest) -> str:
 
 
 @login_required
-def mfa_verify(request: HttpRequest) -> HttpResponse:
+def mfa_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Ask a staff member for her authenticator code (or a recovery code)."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     if not has_confirmed_device(user):
         return redirect(f"{reverse('mfa_setup')}?{urlencode({'next': _safe_next(request)})}")
     error = ""
@@ -219,9 +220,9 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def mfa_setup(request: HttpRequest) -> HttpResponse:
+def mfa_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Register an authenticator: show its QR code, confirm it with a first code."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     if has_confirmed_device(user) and not getattr(user, "is_verified", lambda: False)():
         return redirect(f"{reverse('mfa_verify')}?{urlencode({'next': _safe_next(request)})}")
     device = totp_device_pending(user=user)
