@@ -32,6 +32,7 @@ from patients.permissions import IsCareStaff, PatientOrCareStaff
 from . import services
 from .models import AdherenceCheckIn, AiCourse, Intervention, RegimenChange, TreatmentEvent
 from .selectors import course_status, survival_record
+from .strategy import COMBINED, MONOTHERAPY
 
 
 class _PatientField(serializers.PrimaryKeyRelatedField):
@@ -295,7 +296,7 @@ class CheckInViewSet(
 
 class SurvivalSerializer(serializers.Serializer[Any]):
     patient = serializers.IntegerField(source="patient_id")
-    strategy = serializers.ChoiceField(choices=["monotherapy", "combined"], allow_null=True)
+    strategy = serializers.ChoiceField(choices=[MONOTHERAPY, COMBINED], allow_null=True)
     categories = serializers.ListField(child=serializers.CharField())
     time_days = serializers.IntegerField(allow_null=True)
     event = serializers.BooleanField()

@@ -1,6 +1,6 @@
 """Enrolment: a nurse, clinician or administrator of a clinic records a new patient with her
-baseline (Table 1 of STUDY.md), her AI course and her login, and the login is invited by
-e-mail. It lives here, not in ``patients``, because the AI course is part of it."""
+baseline (Table 1 of the study, Liang et al.), her AI course and her login, and the login is
+invited by e-mail. It lives here, not in ``patients``, because the AI course is part of it."""
 
 from __future__ import annotations
 

@@ -153,8 +153,8 @@ class StopReason(models.TextChoices):
 STOP_KINDS = (EventKind.INTERRUPTION, EventKind.DISCONTINUATION)
 # Events after which her AI care stops for good: no reassessments, reminders, adherence-lapse
 # or overdue flags, current interventions end. A permanent discontinuation ends the AI; a
-# confirmed recurrence moves her to other treatment (the AI is stopped for it, STUDY.md:
-# recurrence is part of the composite endpoint); a death ends everything.
+# confirmed recurrence moves her to other treatment (the AI is stopped for it; in the study,
+# Liang et al., recurrence is part of the composite endpoint); a death ends everything.
 CARE_STOP_KINDS = (EventKind.DISCONTINUATION, EventKind.RECURRENCE, EventKind.DEATH)
 
 

@@ -8,11 +8,7 @@ analytics and charts all read it from here.
 Definitions (documented once, tested in ``tests/adherence/test_survival.py``):
 
 - **Origin**: the AIMSS diagnosis date. A patient without one has no record (time ``None``).
-- **Strategy at diagnosis**: the categories of interventions whose ``start_date`` lies in
-  ``[diagnosis, diagnosis + clinic.strategy_window_days]``, both ends inclusive (day 14 is in,
-  day 15 out). An intervention started *before* the diagnosis is not part of the management
-  *after* AIMSS diagnosis that defines the study's groups, so it is not counted. One category
-  is ``monotherapy``, two or more ``combined``, none ``None``.
+- **Strategy at diagnosis**: see :mod:`adherence.strategy` (monotherapy, combined or none).
 - **Event**: the earliest composite event (see :class:`adherence.models.TreatmentEvent` for how
   "due to AIMSS" is encoded). Ties on one day are broken death > recurrence >
   aimss_discontinuation: the most final outcome names the event, since the others could not be
@@ -26,7 +22,6 @@ Definitions (documented once, tested in ``tests/adherence/test_survival.py``):
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -34,7 +29,9 @@ from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from assessments.models import Response
+from patients.clock import local_date
 from patients.models import Patient
+from patients.rules import rules_of
 
 from .models import (
     AIMSS_STOP_MIN_DAYS,
@@ -49,9 +46,8 @@ from .models import (
     StopReason,
     TreatmentEvent,
 )
-
-MONOTHERAPY = "monotherapy"
-COMBINED = "combined"
+from .strategy import COMBINED as COMBINED  # analytics reads the groups from here too
+from .strategy import strategy_at_diagnosis
 
 EVENT_DEATH = "death"
 EVENT_RECURRENCE = "recurrence"
@@ -81,22 +77,6 @@ class PatientData:
     events: list[TreatmentEvent] = field(default_factory=list)
     interventions: list[tuple[str, dt.date, dt.date | None]] = field(default_factory=list)
     last_dates: list[dt.date] = field(default_factory=list)
-
-
-# --- strategy ---------------------------------------------------------------------------------
-
-
-def strategy_at_diagnosis(
-    *, diagnosis: dt.date | None, window_days: int, starts: Iterable[tuple[str, dt.date]]
-) -> tuple[str | None, tuple[str, ...]]:
-    """(strategy, categories) from (category, start_date) pairs of interventions."""
-    if diagnosis is None:
-        return None, ()
-    last_day = diagnosis + dt.timedelta(days=window_days)
-    categories = tuple(sorted({c for c, start in starts if diagnosis <= start <= last_day}))
-    if not categories:
-        return None, ()
-    return (MONOTHERAPY if len(categories) == 1 else COMBINED), categories
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -168,7 +148,7 @@ def derive_survival(data: PatientData) -> SurvivalRecord:
     origin = patient.aimss_diagnosis_date
     strategy, categories = strategy_at_diagnosis(
         diagnosis=origin,
-        window_days=patient.clinic.strategy_window_days,
+        window_days=rules_of(patient.clinic).strategy_window_days,
         starts=[(c, s) for c, s, _e in data.interventions],
     )
     if origin is None:
@@ -212,9 +192,7 @@ def _check_in_dates(ids: list[int], patients: dict[int, Patient]) -> dict[int, d
         .values("patient_id")
         .annotate(last=Max("submitted_at"))
     )
-    return {
-        row["patient_id"]: _local_date(row["last"], patients[row["patient_id"]]) for row in rows
-    }
+    return {row["patient_id"]: local_date(row["last"], patients[row["patient_id"]]) for row in rows}
 
 
 def _response_dates(ids: list[int], patients: dict[int, Patient]) -> dict[int, dt.date]:
@@ -224,17 +202,7 @@ def _response_dates(ids: list[int], patients: dict[int, Patient]) -> dict[int, d
         .values("patient_id")
         .annotate(last=Max("submitted_at"))
     )
-    return {
-        row["patient_id"]: _local_date(row["last"], patients[row["patient_id"]]) for row in rows
-    }
-
-
-def _local_date(moment: dt.datetime, patient: Patient) -> dt.date:
-    try:
-        zone = zoneinfo.ZoneInfo(patient.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return timezone.localtime(moment, zone).date()
+    return {row["patient_id"]: local_date(row["last"], patients[row["patient_id"]]) for row in rows}
 
 
 def _external_follow_up_dates(ids: list[int], _patients: dict[int, Patient]) -> dict[int, dt.date]:
@@ -283,36 +251,6 @@ def survival_record(patient: Patient) -> SurvivalRecord:
     return derive_survival(load_patient_data([patient])[0])
 
 
-# --- check-in schedule ------------------------------------------------------------------------
-
-# Months 1, 2 and 3 after the AIMSS diagnosis (the study's 3-month trajectory),
-# then every 3 months (the guideline's 2-4 months). Months are counted as days from diagnosis.
-CHECK_IN_DAYS = (30, 61, 91)  # days after diagnosis
-CHECK_IN_EVERY_DAYS = 91  # days, after the last of CHECK_IN_DAYS
-
-
-def check_in_schedule(diagnosis: dt.date, until: dt.date) -> list[dt.date]:
-    """The dates a check-in falls due on, from the AIMSS diagnosis up to ``until``."""
-    offsets = list(CHECK_IN_DAYS)
-    while diagnosis + dt.timedelta(days=offsets[-1] + CHECK_IN_EVERY_DAYS) <= until:
-        offsets.append(offsets[-1] + CHECK_IN_EVERY_DAYS)
-    return [d for d in (diagnosis + dt.timedelta(days=o) for o in offsets) if d <= until]
-
-
-def check_in_due_since(patient: Patient, today: dt.date | None = None) -> dt.date | None:
-    """The scheduled date of a check-in still missing today, or ``None`` if none is due."""
-    if patient.aimss_diagnosis_date is None or care_stop_of(patient.pk) is not None:
-        return None
-    today = today or timezone.localdate()
-    due = check_in_schedule(patient.aimss_diagnosis_date, today)
-    if not due:
-        return None
-    latest = AdherenceCheckIn.objects.filter(patient=patient).aggregate(last=Max("submitted_at"))
-    if latest["last"] is not None and _local_date(latest["last"], patient) >= due[-1]:
-        return None
-    return due[-1]
-
-
 # --- care that stops ---------------------------------------------------------------------------
 
 
@@ -335,15 +273,6 @@ def off_ai(patient_ref: str | OuterRef = "pk") -> Exists:
 
 def death_of(patient: Patient) -> TreatmentEvent | None:
     return TreatmentEvent.objects.filter(patient=patient, kind=EventKind.DEATH).first()
-
-
-def check_in_next(patient: Patient, today: dt.date | None = None) -> dt.date | None:
-    """The next scheduled check-in after today, or ``None`` (no diagnosis, or off AI)."""
-    if patient.aimss_diagnosis_date is None or care_stop_of(patient.pk) is not None:
-        return None
-    today = today or timezone.localdate()
-    ahead = check_in_schedule(patient.aimss_diagnosis_date, today + dt.timedelta(days=200))
-    return next((day for day in ahead if day > today), None)
 
 
 def current_drug(patient: Patient) -> str | None:

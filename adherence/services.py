@@ -25,6 +25,7 @@ from aimss_tracker.dispatch import (
     send_on_commit,
 )
 from patients.models import Clinic, Patient, User
+from patients.rules import rules_of
 from patients.services import patient_death_record
 
 from .models import (
@@ -394,11 +395,11 @@ def intervention_create(
 
 
 def is_adherence_lapse(check_in: AdherenceCheckIn, clinic: Clinic) -> bool:
-    """A lapse: the AI taken on fewer than ``clinic.adherence_min_days`` (5) of the last 7
-    days, or she stopped, or she wants to stop. (A clinician-recorded interruption is the other
-    trigger; it is a ``TreatmentEvent`` the flag rules read directly.)"""
+    """A lapse: the AI taken on fewer than the clinic's ``adherence_min_days`` (5) of the
+    last 7 days, or she stopped, or she wants to stop. (A clinician-recorded interruption is
+    the other trigger; it is a ``TreatmentEvent`` the flag rules read directly.)"""
     return (
-        check_in.days_taken_last_7 < clinic.adherence_min_days
+        check_in.days_taken_last_7 < rules_of(clinic).adherence_min_days
         or check_in.stopped
         or check_in.wants_to_stop
     )

@@ -6,5 +6,4 @@ app_name = "adherence"
 
 urlpatterns = [
     path("patients/<int:pk>/therapy/", views.therapy, name="therapy"),
-    path("me/check-in/", views.check_in, name="check_in"),
 ]

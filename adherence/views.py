@@ -1,4 +1,5 @@
-"""Pages: the staff therapy page of one patient and the patient's adherence check-in."""
+"""Pages: the staff therapy page of one patient (her check-in page is in ``clinical``, beside
+her home: when it is due comes from her reassessment slots)."""
 
 from __future__ import annotations
 
@@ -13,21 +14,20 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from patients.access import care_staff_required, get_patient_or_404, patient_required
+from patients.access import care_staff_required, get_patient_or_404
 from patients.models import Patient
 
 from . import services
 from .forms import (
     AiCourseForm,
-    CheckInForm,
     InterruptionEndForm,
     InterventionForm,
     RegimenChangeForm,
     TreatmentEventForm,
     apply_service_errors,
 )
-from .models import Drug, EventKind, TreatmentEvent
-from .selectors import check_in_due_since, current_drug, therapy_overview
+from .models import EventKind, TreatmentEvent
+from .selectors import therapy_overview
 
 
 def _end_interruption(*, patient: Patient, event: int, end_date: Any, **unused: Any) -> Any:
@@ -115,31 +115,3 @@ def therapy(request: HttpRequest, pk: int) -> HttpResponse:
         "end_form": bound.get("end_interruption"),
     }
     return render(request, "adherence/therapy.html", context, status=400 if bound else 200)
-
-
-@patient_required
-def check_in(request: HttpRequest) -> HttpResponse:
-    patient = getattr(request.user, "patient", None)
-    if patient is None:
-        raise Http404
-    drug = current_drug(patient)
-    form = CheckInForm(request.POST or None, drug=drug)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.check_in_submit(
-                patient=patient,
-                entered_by=request.user,  # type: ignore[arg-type]
-                **form.service_arguments(),
-            )
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
-            messages.success(request, _("Thank you. Your answers were sent to your care team."))
-            return redirect("clinical:patient_home")
-    status = 400 if request.method == "POST" else 200
-    context = {
-        "form": form,
-        "due_since": check_in_due_since(patient),
-        "drug": Drug(drug).label.lower() if drug else "",
-    }
-    return render(request, "adherence/check_in.html", context, status=status)

@@ -1,4 +1,4 @@
-"""Hostile input gets a clear 4xx, never a 500 (RELIABILITY 28).
+"""Hostile input gets a clear 4xx, never a 500 (docs/security.md #28).
 
 - Ids in query strings are ASCII digits only: Python's ``int()`` and ``str.isdigit()`` take
   any Unicode digit ("²" crashes ``int``; "٣" is read as 3), and ids beyond a bigint crash the

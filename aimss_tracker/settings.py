@@ -125,7 +125,7 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-# Persistent connections: without them every request pays a new connection (inserts ~8x slower).
+# Persistent connections: without them every request pays for a new connection.
 CONN_MAX_AGE = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'aimss.sqlite3'}")

@@ -71,6 +71,7 @@ from patients.models import (
     User,
     bmi,
 )
+from patients.rules import rules_of
 
 from .models import ImportedPatient
 
@@ -293,7 +294,7 @@ def _response(
         average=average,
         now=average,
         interference_items=items,
-        thresholds=scoring.Thresholds.of(patient.clinic),
+        thresholds=rules_of(patient.clinic),
     )
     response = Response(
         patient=patient,

@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from aimss_tracker.inputs import id_param
 from patients.access import get_patient_or_404, is_care_staff_or_admin, patient_of
 from patients.apis import RecordsAccess
+from patients.http import user_of
 
 from .models import (
     RELIEF_STEPS,
@@ -37,7 +38,7 @@ from .models import (
     location_errors,
 )
 from .selectors import responses_visible_to
-from .services import Answers, response_correct, response_submit
+from .services import Answers, ResponseAlreadyCorrected, response_correct, response_submit
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX = 255
@@ -125,8 +126,8 @@ class CorrectionInputSerializer(ResponseInputSerializer):
 
 
 # The fields document the answer (the OpenAPI schema); ``to_representation`` writes them out
-# directly, because DRF would otherwise rebuild all 23 for every response it renders, which
-# took a third of the submit API's time. A test holds the two to the same output.
+# directly, because DRF would otherwise rebuild all 23 for every response it renders
+# (docs/adr/0005-response-serializer-output.md). A test holds the two to the same output.
 class ResponseSerializer(serializers.Serializer):
     """A stored response with its scores."""
 
@@ -268,7 +269,7 @@ class ResponseViewSet(
         response, created = response_submit(
             patient=patient,
             answers=Answers.from_data(answers.validated_data),
-            entered_by=request.user,  # type: ignore[arg-type]
+            entered_by=user_of(request),
             submission_key=key,
             language=translation.get_language() or "en",
         )
@@ -284,7 +285,7 @@ class ResponseViewSet(
     @action(detail=True, methods=["post"])
     def correct(self, request: Request, pk: str | None = None) -> ApiResponse:
         """Care staff: correct the current version (a new version with a reason)."""
-        if not is_care_staff_or_admin(request.user):  # type: ignore[arg-type]
+        if not is_care_staff_or_admin(user_of(request)):
             raise NotFound
         response = self.get_object()
         payload = CorrectionInputSerializer(data=request.data)
@@ -293,10 +294,10 @@ class ResponseViewSet(
             correction = response_correct(
                 response=response,
                 answers=Answers.from_data(payload.validated_data),
-                corrected_by=request.user,  # type: ignore[arg-type]
+                corrected_by=user_of(request),
                 reason=payload.validated_data["correction_reason"],
             )
-        except IntegrityError:  # corrected by someone else a moment ago
+        except (ResponseAlreadyCorrected, IntegrityError):  # corrected by someone else meanwhile
             return ApiResponse(
                 {"detail": "This version has been corrected already; correct the latest."},
                 status=status.HTTP_409_CONFLICT,
@@ -313,7 +314,7 @@ class TelephoneEntryView(APIView):
         parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER)],
     )
     def post(self, request: Request, pk: int) -> ApiResponse:
-        if not is_care_staff_or_admin(request.user):  # type: ignore[arg-type]
+        if not is_care_staff_or_admin(user_of(request)):
             raise NotFound
         patient = get_patient_or_404(request.user, pk)
         answers = ResponseInputSerializer(data=request.data)
@@ -321,7 +322,7 @@ class TelephoneEntryView(APIView):
         response, created = response_submit(
             patient=patient,
             answers=Answers.from_data(answers.validated_data),
-            entered_by=request.user,  # type: ignore[arg-type]
+            entered_by=user_of(request),
             submission_key=idempotency_key(request),
             entry_mode=EntryMode.TELEPHONE,
             language=translation.get_language() or "en",

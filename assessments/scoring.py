@@ -26,13 +26,8 @@ from fractions import Fraction
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-# The clinic's defaults live with the clinic; they are the published cut-points.
-from patients.models import (
-    HIGH_INTERFERENCE_FROM,
-    PAIN_MODERATE_FROM,
-    PAIN_SEVERE_FROM,
-    Clinic,
-)
+# The cut-points are a clinic's rules (defaults: the published ones above).
+from patients.rules import DEFAULT_RULES, ClinicRules
 
 SCALE_MIN, SCALE_MAX = 0, 10  # items 3-6 and 9A-G
 INTERFERENCE_ITEMS = 7  # item 9 A-G
@@ -46,23 +41,6 @@ class PainBand(models.TextChoices):
     MILD = "mild", _("Mild pain")
     MODERATE = "moderate", _("Moderate pain")
     SEVERE = "severe", _("Severe pain")
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """A clinic's cut-points (defaults: the published ones)."""
-
-    pain_moderate_from: int = PAIN_MODERATE_FROM
-    pain_severe_from: int = PAIN_SEVERE_FROM
-    high_interference_from: Decimal = HIGH_INTERFERENCE_FROM
-
-    @classmethod
-    def of(cls, clinic: Clinic) -> Thresholds:
-        return cls(
-            pain_moderate_from=clinic.pain_moderate_from,
-            pain_severe_from=clinic.pain_severe_from,
-            high_interference_from=Decimal(clinic.high_interference_from),
-        )
 
 
 @dataclass(frozen=True)
@@ -88,7 +66,7 @@ def interference(items: Sequence[int | None]) -> Fraction | None:
 
 
 def pain_band(
-    severity: Fraction | Decimal | int, thresholds: Thresholds = Thresholds()
+    severity: Fraction | Decimal | int, thresholds: ClinicRules = DEFAULT_RULES
 ) -> PainBand:
     """The band of a 0-10 pain score (Serlin 1995 cut-points unless the clinic set others)."""
     value = Fraction(severity)
@@ -102,7 +80,7 @@ def pain_band(
 
 
 def is_high_interference(
-    score: Fraction | Decimal | None, thresholds: Thresholds = Thresholds()
+    score: Fraction | Decimal | None, thresholds: ClinicRules = DEFAULT_RULES
 ) -> bool:
     return score is not None and Fraction(score) >= Fraction(thresholds.high_interference_from)
 
@@ -129,7 +107,7 @@ def score(
     average: int,
     now: int,
     interference_items: Sequence[int | None],
-    thresholds: Thresholds = Thresholds(),
+    thresholds: ClinicRules = DEFAULT_RULES,
 ) -> Scores:
     """All scores of one response."""
     if len(interference_items) != INTERFERENCE_ITEMS:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from patients.access import scope_to_user
@@ -13,11 +13,14 @@ from patients.models import Patient
 from .instrument import BUNDLED_BPI_SF, read_definition
 from .models import BPI_SF, Instrument, Response, ResponseDraft
 
-# Each process keeps the current instrument for this long. Loading a new version is rare and
-# deliberate (``manage.py load_instrument``) and reaches every process within this time; in
-# exchange a submission asks the database one query less.
-CURRENT_INSTRUMENT_TTL = 60.0  # seconds
-_current: dict[str, tuple[float, Instrument]] = {}
+# The current instrument is kept in Django's cache for this long, so that a submission asks the
+# database one query less. Loading a new version (``manage.py load_instrument``) forgets it at
+# once in a shared cache, and within this time in a per-process one.
+CURRENT_INSTRUMENT_TTL = 60  # seconds
+
+
+def _cache_key(code: str) -> str:
+    return f"instrument-current:{code}"
 
 
 def instrument_current(*, code: str = BPI_SF) -> Instrument:
@@ -26,9 +29,9 @@ def instrument_current(*, code: str = BPI_SF) -> Instrument:
     A migration loads the bundled BPI-SF; should the table have been emptied since (a flushed
     test database), the bundled definition is loaded again rather than failing submissions.
     """
-    kept = _current.get(code)
-    if kept is not None and time.monotonic() - kept[0] < CURRENT_INSTRUMENT_TTL:
-        return kept[1]
+    kept: Instrument | None = cache.get(_cache_key(code))
+    if kept is not None:
+        return kept
     instrument = Instrument.objects.filter(code=code).order_by("-loaded_at", "-id").first()
     if instrument is None and code == BPI_SF:
         definition = read_definition(BUNDLED_BPI_SF)
@@ -37,13 +40,13 @@ def instrument_current(*, code: str = BPI_SF) -> Instrument:
         )
     if instrument is None:
         raise Instrument.DoesNotExist(f"no {code} instrument loaded; run load_instrument")
-    _current[code] = (time.monotonic(), instrument)
+    cache.set(_cache_key(code), instrument, CURRENT_INSTRUMENT_TTL)
     return instrument
 
 
-def instrument_forget() -> None:
-    """Drop this process's kept instruments (after loading one, or emptying the table)."""
-    _current.clear()
+def instrument_forget(*, code: str = BPI_SF) -> None:
+    """Forget the kept current instrument (after loading a new version)."""
+    cache.delete(_cache_key(code))
 
 
 def responses_visible_to(user: Any, *, current_only: bool = True) -> QuerySet[Response]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from aimss_tracker.dispatch import EVALUATE_RESPONSE, send_on_commit
 from patients.models import Patient, User
+from patients.rules import rules_of
 
 from . import scoring
 from .instrument import definition_errors
@@ -106,7 +107,7 @@ def _build(
         average=answers.average_pain,
         now=answers.pain_now,
         interference_items=[answers.interference.get(name) for name, _f in INTERFERENCE_FIELDS],
-        thresholds=scoring.Thresholds.of(patient.clinic),
+        thresholds=rules_of(patient.clinic),
     )
     response = Response(
         patient=patient,
@@ -219,6 +220,10 @@ def response_submit(
     return response, True
 
 
+class ResponseAlreadyCorrected(Exception):
+    """The version was corrected meanwhile (by someone else): only the latest is corrected."""
+
+
 @transaction.atomic
 def response_correct(
     *, response: Response, answers: Answers, corrected_by: User, reason: str
@@ -227,11 +232,14 @@ def response_correct(
 
     The corrected version keeps the original's time point, instrument and language; the old
     version stays stored and visible. Only the current version can be corrected (the database
-    allows one successor per version).
+    allows one successor per version): a version corrected meanwhile raises
+    :class:`ResponseAlreadyCorrected`, decided under the version's row lock.
     """
     current = (
         Response.objects.select_for_update().select_related("patient__clinic").get(pk=response.pk)
     )
+    if Response.objects.filter(supersedes=current).exists():
+        raise ResponseAlreadyCorrected
     correction = _build(
         patient=current.patient,
         answers=answers,
@@ -291,6 +299,7 @@ def instrument_load(*, definition: dict[str, Any]) -> tuple[Instrument, bool]:
     )
     instrument.full_clean()
     instrument.save()
-    instrument_forget()  # here at once, and in every thread of this process once committed
-    transaction.on_commit(instrument_forget)
+    # Forgotten now, and again once committed: a request in between may have kept the old one.
+    instrument_forget(code=instrument.code)
+    transaction.on_commit(lambda: instrument_forget(code=instrument.code))
     return instrument, True

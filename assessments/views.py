@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -21,7 +22,8 @@ from patients.access import (
     patient_of,
     patient_required,
 )
-from patients.models import Patient, User
+from patients.http import AuthenticatedHttpRequest
+from patients.models import Patient
 
 from .forms import CorrectionForm, ResponseForm, initial_from_answers
 from .instrument import wording
@@ -34,7 +36,13 @@ from .models import (
     Response,
 )
 from .selectors import draft_of, instrument_current, responses_of, versions_of
-from .services import Answers, draft_save, response_correct, response_submit
+from .services import (
+    Answers,
+    ResponseAlreadyCorrected,
+    draft_save,
+    response_correct,
+    response_submit,
+)
 
 HISTORY_ON_RESULT_PAGE = 12
 
@@ -59,7 +67,7 @@ def _form_context(form: ResponseForm, **extra: Any) -> dict[str, Any]:
 
 
 @patient_required
-def response_new(request: HttpRequest) -> HttpResponse:
+def response_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The patient's questionnaire: save a draft, or submit (once, whatever she clicks)."""
     patient = patient_of(request.user)
     if patient is None:
@@ -79,7 +87,7 @@ def response_new(request: HttpRequest) -> HttpResponse:
             response, created = response_submit(
                 patient=patient,
                 answers=form.answers(),
-                entered_by=request.user,  # type: ignore[arg-type]
+                entered_by=request.user,
                 submission_key=form.cleaned_data["submission_key"],
                 language=translation.get_language() or "en",
                 from_her_form=True,
@@ -104,14 +112,14 @@ def response_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def response_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """One response in plain words, with the patient's history (patient or her care team)."""
     response = get_owned_or_404(
         Response.objects.select_related("patient__clinic", "instrument", "entered_by"),
         request.user,
         pk=pk,
     )
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     if link_scoped(request):
         # Opened from a reminder link: a confirmation only, no name and no history, since a
         # forwarded e-mail must not expose her record; her history needs her password.
@@ -148,7 +156,7 @@ def _staff_form_page(
 
 
 @care_staff_required
-def staff_response_new(request: HttpRequest, pk: int) -> HttpResponse:
+def staff_response_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """A nurse enters a response on the patient's behalf (telephone); marked as such."""
     patient = get_patient_or_404(request.user, pk)
     form = ResponseForm(
@@ -158,7 +166,7 @@ def staff_response_new(request: HttpRequest, pk: int) -> HttpResponse:
         response, _created = response_submit(
             patient=patient,
             answers=form.answers(),
-            entered_by=request.user,  # type: ignore[arg-type]
+            entered_by=request.user,
             submission_key=form.cleaned_data["submission_key"],
             entry_mode=EntryMode.TELEPHONE,
             language=translation.get_language() or "en",
@@ -188,13 +196,15 @@ def patient_responses(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @care_staff_required
-def response_correct_page(request: HttpRequest, pk: int) -> HttpResponse:
+def response_correct_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Correct a response: a new version with a reason; the old one stays visible."""
     response = get_owned_or_404(
         Response.objects.select_related("patient__clinic"), request.user, pk=pk
     )
-    if Response.objects.filter(supersedes=response).exists():
-        messages.info(request, _("This version has been corrected already; correct the latest."))
+    already = _("This version has been corrected already; correct the latest.")
+    # (A correction posted for it is refused by the service, under the version's lock.)
+    if request.method != "POST" and Response.objects.filter(supersedes=response).exists():
+        messages.info(request, already)
         return redirect("assessments:patient_responses", pk=response.patient_id)
     initial = {
         **initial_from_answers(Answers.from_response(response)),
@@ -202,12 +212,16 @@ def response_correct_page(request: HttpRequest, pk: int) -> HttpResponse:
     }
     form = CorrectionForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        correction = response_correct(
-            response=response,
-            answers=form.answers(),
-            corrected_by=request.user,  # type: ignore[arg-type]
-            reason=form.cleaned_data["correction_reason"],
-        )
+        try:
+            correction = response_correct(
+                response=response,
+                answers=form.answers(),
+                corrected_by=request.user,
+                reason=form.cleaned_data["correction_reason"],
+            )
+        except (ResponseAlreadyCorrected, IntegrityError):  # someone else corrected it meanwhile
+            messages.warning(request, already)
+            return redirect("assessments:patient_responses", pk=response.patient_id)
         messages.success(request, _("The correction is saved as a new version."))
         return redirect("assessments:detail", pk=correction.pk)
     return _staff_form_page(

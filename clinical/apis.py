@@ -17,11 +17,12 @@ from adherence.enrolment import PATIENT_FIELDS, patient_enrol
 from adherence.models import Drug
 from patients import apis as patient_apis
 from patients.access import get_patient_or_404
+from patients.clock import time_zone_choices
+from patients.http import user_of
 from patients.models import Clinic, Patient
 from patients.permissions import IsCareStaff
 from patients.selectors import clinics_of
 
-from .forms import time_zone_choices
 from .selectors import Trajectory, patient_trajectory
 
 
@@ -149,7 +150,7 @@ class PatientViewSet(mixins.CreateModelMixin, patient_apis.PatientViewSet):
                 clinic=data.pop("clinic"),
                 ai_drug=data.pop("ai_drug"),
                 ai_start_date=data.pop("ai_start_date"),
-                enrolled_by=request.user,  # type: ignore[arg-type]
+                enrolled_by=user_of(request),
                 **data,
             )
         except DjangoValidationError as error:

@@ -391,7 +391,7 @@ def as_graph_object(figure: Figure) -> go.Figure:
     """The figure as a validated ``plotly.graph_objects.Figure`` (raises on any invalid key).
 
     The tests pass every figure through it, so the dicts the pages embed follow Plotly's schema.
-    The pages themselves embed the dict: building and serialising a graph object of a 10-year
-    history costs a third of the page's time (validation and typed-array conversion).
+    The pages themselves embed the dict: building and serialising a graph object of a long
+    history validates and converts every point again, a large share of the page's time.
     """
     return go.Figure(figure)

@@ -3,8 +3,6 @@ AI course. Single fields are checked here; the enrolment service decides the res
 
 from __future__ import annotations
 
-import zoneinfo
-from functools import cache
 from typing import Any
 
 from django import forms
@@ -13,18 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from adherence.enrolment import PATIENT_FIELDS
 from adherence.models import Drug
+from patients.clock import time_zone_choices
 from patients.models import Clinic, Patient
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-@cache
-def time_zone_choices() -> list[tuple[str, str]]:
-    """Every IANA zone with a region (``Europe/London``), sorted: a list, never free text."""
-    zones = sorted(
-        z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith("Etc/")
-    )
-    return [(z, z.replace("_", " ")) for z in zones]
 
 
 class EnrolmentForm(forms.ModelForm):

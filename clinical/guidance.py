@@ -10,22 +10,22 @@ Two sources:
   impact on daily life. We match it to the BPI severity band of the latest response (Serlin
   1995 cut-points, the clinic's own), which is an approximation said as such on the page.
 
-The threshold is the clinic's ``high_interference_from`` (``assessments.scoring.Thresholds``).
+Whether interference is high is the decision stored on the response when it was scored
+(``assessments.scoring``, with the clinic's ``high_interference_from`` from ``patients.rules``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from adherence.models import CARE_STOP_KINDS
-from assessments.scoring import PainBand, Thresholds, is_high_interference
+from assessments.scoring import PainBand
 
-from .selectors import Trajectory
+from .selectors import ResponsePoint, Trajectory
 
 STUDY_SOURCE = _(
     "Liang et al., Int J Women's Health: management strategies for AIMSS and treatment "
@@ -93,18 +93,19 @@ class DecisionSupport:
     guideline_limits: Promise
 
 
-def stratum_of(interference: float | None, thresholds: Thresholds) -> str | None:
-    if interference is None:
+def stratum_of(point: ResponsePoint | None) -> str | None:
+    """The study's stratum of a response: its stored high-interference decision (made once,
+    when it was scored with her clinic's rules); none without an interference score."""
+    if point is None or point.interference is None:
         return None
-    return HIGH if is_high_interference(Decimal(str(interference)), thresholds) else LOW
+    return HIGH if point.interference_high else LOW
 
 
 def decision_support(trajectory: Trajectory) -> DecisionSupport:
     """The study's stratified suggestion and the guideline's options for the latest response."""
     latest = trajectory.latest
-    thresholds = trajectory.thresholds
-    stratum = stratum_of(latest.interference if latest else None, thresholds)
-    threshold = float(thresholds.high_interference_from)
+    stratum = stratum_of(latest)
+    threshold = float(trajectory.thresholds.high_interference_from)
     if any(event.kind in CARE_STOP_KINDS for event in trajectory.events):
         # The study's pathway is for managing AIMSS while she stays on the aromatase inhibitor.
         stratum = None

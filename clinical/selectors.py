@@ -4,15 +4,13 @@
 whatever her history (responses, treatment events, regimen changes, interventions, check-ins,
 open flags). :func:`patient_list_page` chooses a page of patients (their latest scores and
 trend come from ``assessments.ScoreSummary``, a join), annotates that page with open flags,
-next due date, months on AI and the strategy at diagnosis (``adherence``'s rule written in SQL,
-tested to agree with ``adherence.selectors.survival_records``) in one query.
+next due date, months on AI and the strategy at diagnosis (the annotation form of
+``adherence.strategy``) in one query.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,11 +19,9 @@ from typing import Any, NamedTuple
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
-    DateField,
     Exists,
     F,
     Field,
-    Func,
     IntegerField,
     Model,
     OuterRef,
@@ -34,7 +30,9 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
 
 from adherence.models import (
     CARE_STOP_KINDS,
@@ -44,15 +42,25 @@ from adherence.models import (
     RegimenChange,
     TreatmentEvent,
 )
-from adherence.selectors import COMBINED, MONOTHERAPY
+from adherence.strategy import (
+    COMBINED,
+    MONOTHERAPY,
+    STRATEGY_LABELS,
+    strategy_categories,
+    strategy_filter,
+    strategy_of,
+)
 from assessments.models import Response
-from assessments.scoring import PainBand, Thresholds, score_shown
+from assessments.scoring import PainBand, pain_band, score_shown
 from followup.models import Flag, FlagStatus, ReassessmentSlot
 from patients.access import patients_visible_to
+from patients.clock import DAYS_PER_MONTH, zone_of
 from patients.models import Patient, User
+from patients.rules import ClinicRules, rules_of
 from patients.selectors import patient_search
 
-DAYS_PER_MONTH = 30.4375  # mean Gregorian month; "months since diagnosis" axis
+from .templatetags.clinical_tags import trend
+
 OPEN_FLAG_STATUSES = (FlagStatus.OPEN, FlagStatus.CLAIMED)
 
 
@@ -62,32 +70,16 @@ def _open_flags_of(patient: Any) -> QuerySet[Flag]:
 
 
 def months_between(start: dt.date | None, end: dt.date) -> int | None:
-    """Whole months (of 30.4375 days) completed from ``start`` to ``end``; None without a start.
-    Every page, the chart's hover and the API count months since diagnosis this one way."""
+    """Whole months (``DAYS_PER_MONTH``) completed from ``start`` to ``end``; None without a
+    start. Every page, the chart's hover and the API count months since diagnosis this way."""
     if start is None:
         return None
     return int((end - start).days // DAYS_PER_MONTH)
 
 
-def _zone(patient: Patient) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(patient.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
 def _score(value: Decimal | None) -> float | None:
     shown = score_shown(value)
     return None if shown is None else float(shown)
-
-
-class LocalDate(TruncDate):
-    """``TruncDate`` without its per-row check in Python: the database already returns a date
-    (PostgreSQL's ``::date``; SQLite's text goes through the backend's date converter). On 520
-    responses the check cost 2% of the trajectory page's instructions."""
-
-    def get_db_converters(self, connection: Any) -> list[Any]:
-        return list(self.output_field.get_db_converters(connection))
 
 
 def _labels(model: type[Model], field_name: str) -> dict[Any, str]:
@@ -103,7 +95,7 @@ def _labels(model: type[Model], field_name: str) -> dict[Any, str]:
 
 class ResponsePoint(NamedTuple):
     """One current response on the chart (a named tuple: a patient has hundreds, and a frozen
-    dataclass costs three times as much to build)."""
+    dataclass is slower to build)."""
 
     id: int
     date: dt.date
@@ -116,7 +108,12 @@ class ResponsePoint(NamedTuple):
     severity: float
     recall_period: str
     band: str  # the stored BPI pain severity band (assessments.scoring)
-    interference_high: bool
+    interference_high: bool  # the decision stored when it was scored
+
+    @property
+    def band_label(self) -> str:
+        """The band's translated name, for pages (the code stays for colours and the API)."""
+        return str(PainBand(self.band).label)
 
 
 @dataclass(frozen=True)
@@ -154,7 +151,7 @@ class Trajectory:
     """Everything the trajectory chart and its side panel show about one patient."""
 
     patient: Patient
-    thresholds: Thresholds
+    thresholds: ClinicRules
     diagnosis: dt.date | None
     series: list[ResponsePoint]  # oldest first
     events: list[EventMark]
@@ -239,7 +236,7 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
     Six queries (five without the open flags), whatever the length of her history. Response
     dates are the patient's local dates; months count from her AIMSS diagnosis.
     """
-    zone = _zone(patient)
+    zone = zone_of(patient)
     diagnosis = patient.aimss_diagnosis_date
     series = []
     # Her local dates come from the database: converting 500 timestamps in Python costs more
@@ -247,7 +244,7 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
     rows = (
         Response.objects.current()
         .filter(patient=patient)
-        .annotate(day=LocalDate("submitted_at", tzinfo=zone))
+        .annotate(day=TruncDate("submitted_at", tzinfo=zone))
         .order_by("submitted_at", "id")
         .values_list(*RESPONSE_FIELDS)
     )
@@ -318,7 +315,7 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
     check_ins = [
         CheckInPoint(id=pk, date=day, days_taken=days)
         for pk, day, days in AdherenceCheckIn.objects.filter(patient=patient)
-        .annotate(day=LocalDate("submitted_at", tzinfo=zone))
+        .annotate(day=TruncDate("submitted_at", tzinfo=zone))
         .order_by("submitted_at", "id")
         .values_list("id", "day", "days_taken_last_7")
     ]
@@ -327,7 +324,7 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
     )
     return Trajectory(
         patient=patient,
-        thresholds=Thresholds.of(patient.clinic),
+        thresholds=rules_of(patient.clinic),
         diagnosis=diagnosis,
         series=series,
         events=events,
@@ -364,49 +361,6 @@ class PatientListFilters:
     sort: str = DEFAULT_SORT
 
 
-class AddDays(Func):
-    """A date plus a whole number of days, both columns, on PostgreSQL and on SQLite (the demo),
-    whose backend cannot multiply a number by an interval."""
-
-    arity = 2
-    output_field = DateField()
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        return self.as_sql(
-            compiler, connection, template="(%(expressions)s)", arg_joiner=" + ", **extra
-        )
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="date(%(expressions)s || ' days')",
-            arg_joiner=", '+' || ",
-            **extra,
-        )
-
-
-def _strategy_categories() -> Subquery:
-    """How many categories of intervention started in the strategy window after diagnosis.
-
-    The same rule as ``adherence.selectors.strategy_at_diagnosis`` written as SQL so that the
-    list can filter on it; ``tests/clinical/test_patient_list.py`` proves that both agree.
-    """
-    window_end = AddDays(OuterRef("aimss_diagnosis_date"), OuterRef("clinic__strategy_window_days"))
-    counts = (
-        Intervention.objects.filter(
-            patient=OuterRef("pk"),
-            start_date__gte=OuterRef("aimss_diagnosis_date"),
-            start_date__lte=window_end,
-        )
-        .order_by()
-        .values("patient")
-        .annotate(n=Count("category", distinct=True))
-        .values("n")
-    )
-    return Subquery(counts, output_field=IntegerField())
-
-
 def _open_flags() -> Coalesce:
     flags = (
         _open_flags_of(OuterRef("pk"))
@@ -441,7 +395,7 @@ ANNOTATIONS: dict[str, Callable[[], Any]] = {
     "open_flags": _open_flags,
     "next_due": _next_due,
     "ai_start": _ai_start,
-    "strategy_n": lambda: Coalesce(_strategy_categories(), 0),
+    "strategy_n": strategy_categories,
 }
 
 
@@ -492,12 +446,8 @@ def patient_list(
     if filters.open_flags:
         patients = patients.filter(Exists(_open_flags_of(OuterRef("pk"))))
     if filters.strategy in STRATEGIES:
-        if filters.strategy == MONOTHERAPY:
-            patients = patients.filter(strategy_n=1)
-        elif filters.strategy == COMBINED:
-            patients = patients.filter(strategy_n__gte=2)
-        else:
-            patients = patients.filter(strategy_n=0)
+        chosen = None if filters.strategy == STRATEGY_NONE else filters.strategy
+        patients = patients.filter(strategy_filter(chosen))
     return patients.order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT]))
 
 
@@ -505,70 +455,41 @@ def average_in_band(band: str) -> Q:
     """Patients whose latest average pain (item 5, the list's column) lies in ``band`` of their
     clinic's cut-points: the list filters on the same measure it shows beside the band."""
     moderate, severe = F("clinic__pain_moderate_from"), F("clinic__pain_severe_from")
-    return {
+    bands: dict[str, Q] = {
         PainBand.NONE: Q(latest_average=0),
         PainBand.MILD: Q(latest_average__gt=0, latest_average__lt=moderate),
         PainBand.MODERATE: Q(latest_average__gte=moderate, latest_average__lt=severe),
         PainBand.SEVERE: Q(latest_average__gte=severe),
-    }.get(band, Q(pk__in=[]))
+    }
+    return bands.get(band, Q(pk__in=[]))
 
 
 @dataclass(frozen=True)
-class PatientRow:
-    patient: Any  # an annotated Patient
-    strategy: str | None
-    months_on_ai: int | None
-    average_trend: int | None  # latest minus previous average pain
-    interference_trend: float | None
+class PatientListRow:
+    """One row of the clinician's patient list as it is shown, labels translated (worked out
+    here once rather than by template lookups, filters and URL reversals per cell). An empty
+    string is "no value yet"."""
 
+    patient_id: int
+    url: str
+    name: str
+    record_number: str
+    clinic: str
+    average: str  # latest average pain
+    band: str  # latest pain band code (assessments.scoring), for its colour
+    band_label: str  # the band's translated name
+    average_trend: str  # latest minus previous average pain, with an arrow
+    interference: str  # latest interference score
+    high: bool  # the decision stored on the latest response
+    interference_trend: str
+    open_flags: int
+    strategy: str  # the strategy at diagnosis, translated; "—" for none yet
+    months_on_ai: str
+    next_due: str
 
-PATIENTS_PER_PAGE = 25
-# What a row shows of the patient herself (the rest of her record is not loaded).
-ROW_FIELDS = (
-    "family_name",
-    "given_name",
-    "record_number",
-    "aimss_diagnosis_date",
-    "clinic__code",
-    "clinic__pain_moderate_from",  # the band of her average pain
-    "clinic__pain_severe_from",
-    "clinic__high_interference_from",
-)
-
-
-def _strategy(categories: int) -> str | None:
-    if categories >= 2:
-        return COMBINED
-    return MONOTHERAPY if categories == 1 else None
-
-
-def patient_list_page(
-    *, user: User, filters: PatientListFilters, page_number: Any, today: dt.date | None = None
-) -> tuple[Page[Any], list[PatientRow]]:
-    """One page of the clinician's patient list in three queries: a count, the page's ids, and
-    every annotation for those rows (the strategy by the SQL rule that
-    ``tests/clinical/test_patient_list.py`` proves equal to ``survival_records``)."""
-    today = today or timezone.localdate()
-    # The page's ids first (only the annotations its filters and sort need), then every
-    # annotation for those 25 rows.
-    ids = patient_list(user=user, filters=filters, annotate_all=False).values_list("pk", flat=True)
-    paginator = Paginator(ids, PATIENTS_PER_PAGE)
-    # Counted without the sort's join to the summaries: the filters alone decide how many.
-    unsorted = dataclasses.replace(filters, sort=DEFAULT_SORT)
-    paginator.count = patient_list(user=user, filters=unsorted, annotate_all=False).count()
-    page = paginator.get_page(page_number)
-    page_ids = list(page.object_list)
-    # (Ids of her visible patients, chosen above: no need to filter them again.)
-    annotated = (
-        Patient.objects.filter(pk__in=page_ids)
-        .select_related("clinic")
-        .only(*ROW_FIELDS)
-        .annotate(**_annotations(ANNOTATIONS))
-    )
-    by_id = {p.pk: p for p in annotated}
-    patients: list[Any] = [by_id[pk] for pk in page_ids]  # annotated by patient_list
-    rows = []
-    for p in patients:
+    @classmethod
+    def of(cls, p: Any, today: dt.date) -> PatientListRow:
+        """The row of ``p``, a patient annotated by :func:`patient_list`."""
         average_trend = (
             p.latest_average - p.previous_average
             if p.latest_average is not None and p.previous_average is not None
@@ -579,13 +500,57 @@ def patient_list_page(
             if p.latest_interference is not None and p.previous_interference is not None
             else None
         )
-        rows.append(
-            PatientRow(
-                patient=p,
-                strategy=_strategy(p.strategy_n),
-                months_on_ai=months_between(p.ai_start, today) if p.ai_start else None,
-                average_trend=average_trend,
-                interference_trend=interference_trend,
-            )
+        months_on_ai = months_between(p.ai_start, today) if p.ai_start else None
+        strategy = strategy_of(p.strategy_n)
+        # The band beside the average pain is that average's band (not the severity's).
+        band = None if p.latest_average is None else pain_band(p.latest_average, rules_of(p.clinic))
+        return cls(
+            patient_id=p.pk,
+            url=reverse("clinical:patient", args=[p.pk]),
+            name=p.listed_name,
+            record_number=p.record_number,
+            clinic=p.clinic.code.upper(),
+            average="" if p.latest_average is None else localize(p.latest_average),
+            band=band or "",
+            band_label=str(band.label) if band else "",
+            average_trend=trend(average_trend),
+            interference=""
+            if p.latest_interference is None
+            else str(localize(score_shown(p.latest_interference))),
+            high=bool(p.latest_high),
+            interference_trend=trend(interference_trend),
+            open_flags=p.open_flags,
+            strategy=str(STRATEGY_LABELS[strategy]) if strategy else "—",
+            months_on_ai="—" if months_on_ai is None else str(months_on_ai),
+            next_due=p.next_due.isoformat() if p.next_due else "—",
         )
+
+
+PATIENTS_PER_PAGE = 25
+# What a row shows of the patient herself (the rest of her record is not loaded).
+# Her clinic whole: its rules give the band of her average pain.
+ROW_FIELDS = ("family_name", "given_name", "record_number", "aimss_diagnosis_date", "clinic")
+
+
+def patient_list_page(
+    *, user: User, filters: PatientListFilters, page_number: Any, today: dt.date | None = None
+) -> tuple[Page[Any], list[PatientListRow]]:
+    """One page of the clinician's patient list in three queries: a count, the page's ids, and
+    every annotation for those rows (the strategy by ``adherence.strategy``'s annotation)."""
+    today = today or timezone.localdate()
+    # The page's ids first (only the annotations its filters and sort need), then every
+    # annotation for those 25 rows.
+    ids = patient_list(user=user, filters=filters, annotate_all=False).values_list("pk", flat=True)
+    paginator = Paginator(ids, PATIENTS_PER_PAGE)
+    page = paginator.get_page(page_number)
+    page_ids = list(page.object_list)
+    # (Ids of her visible patients, chosen above: no need to filter them again.)
+    annotated = (
+        Patient.objects.filter(pk__in=page_ids)
+        .select_related("clinic")
+        .only(*ROW_FIELDS)
+        .annotate(**_annotations(ANNOTATIONS))
+    )
+    by_id = {p.pk: p for p in annotated}
+    rows = [PatientListRow.of(by_id[pk], today) for pk in page_ids]
     return page, rows

@@ -6,6 +6,7 @@ app_name = "clinical"
 
 urlpatterns = [
     path("me/", views.patient_home, name="patient_home"),
+    path("me/check-in/", views.check_in, name="check_in"),
     path("patients/", views.patients, name="patients"),
     path("patients/enrol/", views.enrol, name="enrol"),
     path("patients/<int:pk>/", views.patient, name="patient"),

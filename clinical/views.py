@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
@@ -13,27 +12,28 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import localize
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from adherence.enrolment import PATIENT_FIELDS, patient_enrol
-from adherence.forms import apply_service_errors
-from adherence.models import AiCourse
-from adherence.selectors import COMBINED, MONOTHERAPY, care_stop_of
+from adherence.forms import CheckInForm, apply_service_errors
+from adherence.models import AiCourse, Drug
+from adherence.selectors import care_stop_of, current_drug
+from adherence.services import check_in_submit
 from adherence.views import therapy_forms, therapy_post
 from aimss_tracker.inputs import id_param
-from assessments.scoring import PainBand, Thresholds, pain_band, score_shown
+from assessments.scoring import PainBand
 from assessments.selectors import draft_of, responses_of
+from followup.selectors import check_in_due_since
 from patients.access import (
     care_staff_required,
     get_patient_or_404,
     patient_required,
     record_list_access,
 )
+from patients.http import AuthenticatedHttpRequest
 from patients.invitations import invitation_send
-from patients.models import User
 from patients.selectors import clinics_of
 
 from .charts import patient_figure, trajectory_figure
@@ -44,12 +44,10 @@ from .selectors import (
     SORTS,
     STRATEGIES,
     PatientListFilters,
-    PatientRow,
     Trajectory,
     patient_list_page,
     patient_trajectory,
 )
-from .templatetags.clinical_tags import trend
 
 RECENT_RESPONSES = 8  # the table under the chart; the full list is one link away
 PATIENT_HOME_HISTORY = 10  # her latest questionnaires on her own page
@@ -62,60 +60,6 @@ RECORD_FORMS = {
     "regimen": gettext_lazy("Record a regimen change"),
     "event": gettext_lazy("Record a treatment event"),
 }
-
-
-STRATEGY_LABELS = {MONOTHERAPY: gettext_lazy("Monotherapy"), COMBINED: gettext_lazy("Combined")}
-
-
-@dataclass(frozen=True)
-class ListRow:
-    """What one row of the patient list shows, worked out in Python (as the queue's
-    ``followup.views.QueueRow``): with 25 rows of template lookups, filters and URL reversals
-    the page took 8% more instructions for the same HTML. An empty string is "no value yet"."""
-
-    url: str
-    name: str
-    record_number: str
-    clinic: str
-    average: str  # latest average pain (item 5)
-    band: str  # the band of that average pain, for the style
-    band_label: str  # and in words
-    average_trend: str
-    interference: str  # latest interference score
-    high: bool
-    interference_trend: str
-    open_flags: int
-    strategy: str
-    months_on_ai: str
-    next_due: str
-
-    @classmethod
-    def of(cls, row: PatientRow) -> ListRow:
-        p = row.patient
-        band = (
-            None
-            if p.latest_average is None
-            else pain_band(p.latest_average, Thresholds.of(p.clinic))
-        )
-        return cls(
-            url=reverse("clinical:patient", args=[p.pk]),
-            name=p.listed_name,
-            record_number=p.record_number,
-            clinic=p.clinic.code.upper(),
-            average="" if p.latest_average is None else localize(p.latest_average),
-            band=band or "",
-            band_label=band.label if band else "",
-            average_trend=trend(row.average_trend),
-            interference=""
-            if p.latest_interference is None
-            else localize(score_shown(p.latest_interference)),
-            high=bool(p.latest_high),
-            interference_trend=trend(row.interference_trend),
-            open_flags=p.open_flags,
-            strategy=str(STRATEGY_LABELS.get(row.strategy or "", "—")),
-            months_on_ai="—" if row.months_on_ai is None else str(row.months_on_ai),
-            next_due=p.next_due.isoformat() if p.next_due else "—",
-        )
 
 
 # A search for a name or record number never enters a URL (where access logs, browser history
@@ -158,26 +102,26 @@ def _filters(request: HttpRequest) -> PatientListFilters:
 
 
 @care_staff_required
-def patients(request: HttpRequest) -> HttpResponse:
+def patients(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         return redirect(_search_saved(request))
     filters = _filters(request)
     page, rows = patient_list_page(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         filters=filters,
         page_number=request.GET.get("page"),
     )
     record_list_access(
-        request.user, patient_ids=[row.patient.pk for row in rows], what="list of patients"
+        request.user, patient_ids=[row.patient_id for row in rows], what="list of patients"
     )
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "page": page,
-        "rows": [ListRow.of(row) for row in rows],
+        "rows": rows,
         "filters": filters,
-        "clinics": list(clinics_of(request.user)),  # type: ignore[arg-type]
-        "bands": [*PainBand.choices, (BAND_HIGH_INTERFERENCE, _("High interference"))],
+        "clinics": list(clinics_of(request.user)),
+        "bands": [*PainBand.choices, (BAND_HIGH_INTERFERENCE, gettext_lazy("High interference"))],
         "strategies": STRATEGIES,
         "sorts": list(SORTS),
         "query": query.urlencode(),
@@ -230,9 +174,9 @@ def record_form(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 
 
 @care_staff_required
-def enrol(request: HttpRequest) -> HttpResponse:
+def enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Enrol a patient in one of the staff member's clinics; her invitation goes out."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     form = EnrolmentForm(request.POST or None, clinics=clinics_of(user))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -272,6 +216,38 @@ def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The invitation was sent again."))
     return redirect("clinical:patient", pk=patient.pk)
+
+
+@patient_required
+def check_in(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Her adherence check-in: how she takes her AI, and why doses were missed.
+
+    It lives here, beside her home, because it is due with her reassessment slots
+    (``followup``), which a page in ``adherence`` cannot read."""
+    patient = getattr(request.user, "patient", None)
+    if patient is None:
+        raise Http404
+    drug = current_drug(patient)
+    form = CheckInForm(request.POST or None, drug=drug)
+    if request.method == "POST" and form.is_valid():
+        try:
+            check_in_submit(
+                patient=patient,
+                entered_by=request.user,
+                **form.service_arguments(),
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Thank you. Your answers were sent to your care team."))
+            return redirect("clinical:patient_home")
+    status = 400 if request.method == "POST" else 200
+    context = {
+        "form": form,
+        "due_since": check_in_due_since(patient),
+        "drug": Drug(drug).label.lower() if drug else "",
+    }
+    return render(request, "adherence/check_in.html", context, status=status)
 
 
 @patient_required

@@ -42,10 +42,11 @@ from adherence.models import (
     StopReason,
     TreatmentEvent,
 )
-from adherence.selectors import check_in_schedule
 from adherence.services import is_adherence_lapse
 from demo.patients import FOLLOW_UP_END, DemoProfile
+from followup.schedules import add_months, schedule_months
 from patients.models import Patient
+from patients.rules import DEFAULT_RULES as RULES
 
 HIGH_INTERFERENCE = 7  # BPI interference >= 7 (Serlin 1995; Shi 2017; the study)
 STUDY_EVENTS = {"high": 31, "low": 37}  # composite events per interference stratum, of 253
@@ -284,8 +285,11 @@ def seed_adherence(
                 )
             )
 
-        # Check-ins: months 1, 2, 3, then every 3 months, and one at the last follow-up.
-        dates = [d for d in check_in_schedule(dx, end) if d < end]
+        # Check-ins at her reassessment slots after the baseline (months 1, 2, 3, then every 3
+        # months), and one at the last follow-up.
+        horizon = (end.year - dx.year) * 12 + end.month - dx.month
+        months = schedule_months(RULES, RULES.interval_months, horizon)
+        dates = [day for day in (add_months(dx, m) for m in months) if dx < day < end]
         if plan.event != "death":
             dates.append(end)
         aimss_event = plan.event == "aimss"

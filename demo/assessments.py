@@ -19,8 +19,10 @@ from assessments import scoring
 from assessments.models import INTERFERENCE_FIELDS, BodyRegion, Response
 from assessments.selectors import instrument_current
 from assessments.summaries import score_summaries_refresh
-from demo.patients import DAYS_PER_MONTH, FOLLOW_UP_END, DemoProfile
+from demo.patients import FOLLOW_UP_END, DemoProfile
+from patients.clock import DAYS_PER_MONTH
 from patients.models import Patient
+from patients.rules import rules_of
 
 # Liang et al., month 3: (mean, SD) per group.
 MONTH_3_AVERAGE_PAIN = {"monotherapy": (3.63, 0.98), "combined": (2.75, 0.77)}
@@ -104,7 +106,7 @@ def seed_responses(
     rows = []
     for profile, patient in zip(profiles, patients, strict=True):
         assert patient.user_id is not None  # every demo patient has her login
-        thresholds = scoring.Thresholds.of(patient.clinic)
+        thresholds = rules_of(patient.clinic)
         joints = [r for pair in rng.sample(PAIRED_JOINTS, rng.randint(1, 3)) for r in pair]
         treatment = rng.choice(TREATMENTS[profile.group])
         for day, pain_target, interference_target in _visits(profile, today, rng):

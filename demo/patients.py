@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from patients.clock import DAYS_PER_MONTH
+
 # Liang et al., Table 1: monotherapy n = 182, combined n = 71 (253 in all).
 STUDY_N = {"monotherapy": 182, "combined": 71}
 STUDY_TOTAL = sum(STUDY_N.values())
@@ -47,7 +49,6 @@ SURGERY = {
 # Enrolment window of the study: AI started between these dates.
 AI_START_FIRST = dt.date(2021, 11, 1)
 AI_START_LAST = dt.date(2023, 11, 1)
-DAYS_PER_MONTH = 30.4375
 # The demo's data ends here, whatever today is, so that the same seed gives the same cohort.
 FOLLOW_UP_END = dt.date(2026, 11, 1)
 

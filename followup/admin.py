@@ -1,11 +1,6 @@
 from django.contrib import admin
 
-from .models import Flag, FlagAction, FlagNotification, FlagRules, FlagTrigger
-
-
-@admin.register(FlagRules)
-class FlagRulesAdmin(admin.ModelAdmin):
-    list_display = ["clinic", "worsening_points", "overdue_days", "escalation_hours"]
+from .models import Flag, FlagAction, FlagNotification, FlagTrigger
 
 
 class FlagTriggerInline(admin.TabularInline):

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from adherence.models import AdherenceCheckIn, EventKind, TreatmentEvent
 from assessments.models import Response
+from patients.rules import rules_of
 
 from .models import (
     Flag,
@@ -33,7 +34,6 @@ from .services import (
     RaiseResult,
     flag_applies,
     flag_raise,
-    flag_rules_of,
     flags_resolve_by_system,
 )
 
@@ -69,9 +69,10 @@ def response_evaluate(*, response_id: int) -> list[RaiseResult]:
         return []
     clinic = response.patient.clinic
     results = []
-    # High interference: score >= 7 (Serlin 1995; Shi 2017; the study's cut-off), per clinic.
+    # High interference (score >= 7: Serlin 1995; Shi 2017; the study), as decided and stored
+    # when the response was scored with her clinic's rules.
     score = response.interference_score
-    if score is not None and score >= clinic.high_interference_from:
+    if response.interference_high:
         results.append(
             flag_raise(
                 patient_id=response.patient_id,
@@ -85,7 +86,7 @@ def response_evaluate(*, response_id: int) -> list[RaiseResult]:
     # response (about 2 points is a meaningful change; Dworkin et al., IMMPACT 2008).
     previous = _previous_response(response)
     if previous is not None:
-        points = flag_rules_of(clinic).worsening_points
+        points = rules_of(clinic).worsening_points
         rises = [Decimal(response.average_pain) - Decimal(previous.average_pain)]
         if score is not None and previous.interference_score is not None:
             rises.append(score - previous.interference_score)

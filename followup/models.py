@@ -9,14 +9,13 @@ one notification per flag, recipient and reason.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from aimss_tracker.audit import audited
+from patients import models as patient_models
 from patients.models import Clinic, Patient
 
 
@@ -86,38 +85,6 @@ CARE_ACTIONS = [
     ActionKind.MANAGEMENT_CHANGED,
     ActionKind.NO_ACTION_NEEDED,
 ]
-
-
-@audited()
-class FlagRules(models.Model):
-    """A clinic's flag thresholds (with defaults). Interference and adherence
-    thresholds live on the clinic itself because scores and check-ins use them too."""
-
-    clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="flag_rules")
-    # Worsening: average pain or interference up by >= 2 points from the previous response
-    # (about 2 points is a meaningful change for worst pain; Dworkin et al., IMMPACT 2008).
-    worsening_points = models.DecimalField(max_digits=3, decimal_places=1, default=2)
-    # Overdue: a reassessment still missing this many days after its due date.
-    overdue_days = models.PositiveSmallIntegerField(default=7)
-    # Unclaimed high-priority flags escalate to the clinicians after this many hours.
-    escalation_hours = models.PositiveSmallIntegerField(default=24)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name_plural = "flag rules"
-        ordering = ["clinic__name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(worsening_points__gt=0, worsening_points__lte=10),
-                name="flag_rules_worsening_in_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(escalation_hours__gte=1), name="flag_rules_escalation_positive"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Flag rules of {self.clinic}"
 
 
 @audited()
@@ -207,7 +174,7 @@ class Flag(models.Model):
         return f"{self.get_kind_display()} flag #{self.pk}"
 
     # For the queue's rows: Django's get_FOO_display hashes every (lazily translated) choice
-    # on each call (a third of the time a row took); these translate just the one label.
+    # on each call; these translate just the one label.
     @property
     def kind_label(self) -> str:
         return str(FlagKind(self.kind).label)
@@ -313,35 +280,8 @@ class FlagNotification(models.Model):
         return f"{self.reason} notification for flag #{self.flag_id}"
 
 
-def default_initial_months() -> list[int]:
-    # Baseline, months 1, 2 and 3: the study's 3-month trajectory (Liang et al.).
-    return [0, 1, 2, 3]
-
-
-@audited()
-class ScheduleRules(models.Model):
-    """A clinic's reassessment schedule: baseline, months 1-3, then every 3 months (the
-    guideline's 2-4 months), due at a local hour."""
-
-    clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="schedule_rules")
-    initial_months = models.JSONField(default=default_initial_months)
-    interval_months = models.PositiveSmallIntegerField(default=3)
-    due_time = models.TimeField(default=dt.time(9, 0), help_text=_("Patient's local time."))
-    link_valid_days = models.PositiveSmallIntegerField(default=14)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name_plural = "schedule rules"
-        ordering = ["clinic__name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(interval_months__gte=1, interval_months__lte=12),
-                name="schedule_interval_1_to_12_months",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Schedule of {self.clinic}"
+# Old migrations name this default; the schedule's rules live on the clinic (patients.rules).
+default_initial_months = patient_models.default_initial_months
 
 
 @audited()

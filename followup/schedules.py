@@ -31,6 +31,7 @@ from adherence.selectors import off_ai
 from assessments.models import Response
 from patients.invitations import sender_name_of, sender_of
 from patients.models import Clinic, Patient
+from patients.rules import ClinicRules, rules_of
 
 from .models import (
     FlagKind,
@@ -38,10 +39,9 @@ from .models import (
     QuestionnaireLink,
     ReassessmentSlot,
     ReminderSend,
-    ScheduleRules,
     TriggerSource,
 )
-from .services import claim_lease, flag_applies, flag_raise, flag_rules_of, message_id
+from .services import claim_lease, flag_applies, flag_raise, message_id
 
 logger = logging.getLogger(__name__)
 
@@ -68,16 +68,9 @@ def local_due_at(due_date: dt.date, due_time: dt.time, time_zone: str) -> dt.dat
     return dt.datetime.combine(due_date, due_time, tzinfo=ZoneInfo(time_zone))
 
 
-def schedule_rules_of(clinic: Clinic) -> ScheduleRules:
-    try:
-        return clinic.schedule_rules
-    except ScheduleRules.DoesNotExist:
-        return ScheduleRules(clinic=clinic)
-
-
-def schedule_months(rules: ScheduleRules, interval: int, up_to_months: int) -> list[int]:
+def schedule_months(rules: ClinicRules, interval: int, up_to_months: int) -> list[int]:
     """Months after diagnosis of each reassessment, through ``up_to_months``."""
-    months = sorted(set(rules.initial_months))
+    months = list(rules.initial_months)
     last = months[-1] if months else 0
     months += list(range(last + interval, up_to_months + 1, interval))
     return [m for m in months if m <= up_to_months]
@@ -90,7 +83,7 @@ def _months_between(start: dt.date, end: dt.date) -> int:
 def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None) -> int:
     """Create the slots each patient is due up to her next one; returns how many were added.
 
-    ``patients`` should come with ``clinic__schedule_rules`` and ``schedule`` selected.
+    ``patients`` should come with ``clinic`` and ``schedule`` selected.
     """
     today = today or timezone.localdate()
     patient_list = [p for p in patients if p.aimss_diagnosis_date is not None]
@@ -111,7 +104,7 @@ def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None)
         override: PatientSchedule | None = getattr(patient, "schedule", None)
         if (override is not None and override.paused) or patient.pk in stopped:
             continue
-        rules = schedule_rules_of(patient.clinic)
+        rules = rules_of(patient.clinic)
         interval = (override.interval_months if override else None) or rules.interval_months
         diagnosis = patient.aimss_diagnosis_date
         assert diagnosis is not None
@@ -136,7 +129,7 @@ def schedules_sync_all(*, today: dt.date | None = None) -> int:
     """Sync every patient's schedule, in batches."""
     added = 0
     patients = Patient.objects.filter(aimss_diagnosis_date__isnull=False).select_related(
-        "clinic__schedule_rules", "schedule"
+        "clinic", "schedule"
     )
     last_id = 0
     while True:
@@ -254,7 +247,7 @@ def _send_claimed(claim: uuid.UUID, now: dt.datetime) -> int:
     """Send the reminders this sweep claimed; mark them sent."""
     claimed = list(
         ReminderSend.objects.filter(claim=claim, sent_at__isnull=True).select_related(
-            "slot__patient__clinic__schedule_rules"
+            "slot__patient__clinic"
         )
     )
     if not claimed:
@@ -263,7 +256,7 @@ def _send_claimed(claim: uuid.UUID, now: dt.datetime) -> int:
     messages, links = [], []
     for reminder in claimed:
         slot, patient = reminder.slot, reminder.slot.patient
-        rules = schedule_rules_of(patient.clinic)
+        rules = rules_of(patient.clinic)
         link, token = link_new(slot=slot, valid_days=rules.link_valid_days, now=now)
         links.append(link)
         context = {
@@ -333,8 +326,8 @@ def overdue_flags_raise(*, today: dt.date | None = None) -> int:
     """Raise the overdue flag for reassessments still missing ``overdue_days`` after due."""
     today = today or timezone.localdate()
     raised = 0
-    for clinic in Clinic.objects.select_related("flag_rules"):
-        late_before = today - dt.timedelta(days=flag_rules_of(clinic).overdue_days)
+    for clinic in Clinic.objects.all():
+        late_before = today - dt.timedelta(days=rules_of(clinic).overdue_days)
         slots = ReassessmentSlot.objects.filter(
             Q(patient__clinic=clinic),
             completed_at__isnull=True,

@@ -14,10 +14,11 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from adherence.models import AdherenceCheckIn, Intervention
-from adherence.selectors import check_in_due_since, check_in_next, survival_record
+from adherence.selectors import care_stop_of, survival_record
 from assessments.models import Response
 from assessments.selectors import responses_of
 from patients.access import clinic_ids_of
+from patients.clock import local_date
 from patients.models import Patient, User
 
 from .models import Flag, FlagKind, FlagStatus, ReassessmentSlot, ReminderSend
@@ -193,6 +194,40 @@ def patient_quick_view(patient: Patient) -> QuickView:
         .order_by("-submitted_at")
         .first(),
     )
+
+
+# --- adherence check-ins: due with her reassessments -----------------------------------------
+# A reassessment slot is a BPI-SF and an adherence check-in, so a check-in falls due at each
+# slot after the baseline (months 1, 2, 3, then every 3 months by default; the clinic's
+# schedule in ``patients.rules``). The baseline is the BPI-SF at diagnosis only.
+
+
+def _check_in_slots(patient: Patient) -> QuerySet[ReassessmentSlot]:
+    return ReassessmentSlot.objects.filter(patient=patient, months_after_diagnosis__gt=0)
+
+
+def check_in_due_since(patient: Patient, today: dt.date | None = None) -> dt.date | None:
+    """The due date of her latest reassessment slot that fell due with no check-in since, or
+    ``None`` if none is due (or she is off AI)."""
+    if patient.aimss_diagnosis_date is None or care_stop_of(patient.pk) is not None:
+        return None
+    today = today or timezone.localdate()
+    slot = _check_in_slots(patient).filter(due_date__lte=today).order_by("-due_date").first()
+    if slot is None:
+        return None
+    last = AdherenceCheckIn.objects.filter(patient=patient).order_by("-submitted_at").first()
+    if last is not None and local_date(last.submitted_at, patient) >= slot.due_date:
+        return None
+    return slot.due_date
+
+
+def check_in_next(patient: Patient, today: dt.date | None = None) -> dt.date | None:
+    """The due date of her next reassessment slot after today, or ``None`` (off AI)."""
+    if patient.aimss_diagnosis_date is None or care_stop_of(patient.pk) is not None:
+        return None
+    today = today or timezone.localdate()
+    slot = _check_in_slots(patient).filter(due_date__gt=today).order_by("due_date").first()
+    return slot.due_date if slot else None
 
 
 @dataclass(frozen=True)

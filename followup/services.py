@@ -28,6 +28,7 @@ from adherence.models import EventKind, TreatmentEvent
 from adherence.selectors import care_stop_of, off_ai
 from aimss_tracker.dispatch import send_on_commit
 from patients.models import Clinic, Patient, Role, User
+from patients.rules import rules_of
 from patients.services import patient_death_record
 
 from .models import (
@@ -38,7 +39,6 @@ from .models import (
     FlagAction,
     FlagKind,
     FlagNotification,
-    FlagRules,
     FlagStatus,
     FlagTrigger,
     NotificationReason,
@@ -77,14 +77,6 @@ def claim_lease() -> dt.timedelta:
 
 class FlagConflict(Exception):
     """The flag is not in the state the action needs (someone else got there first)."""
-
-
-def flag_rules_of(clinic: Clinic) -> FlagRules:
-    """The clinic's flag rules, or the defaults if it has set none."""
-    try:
-        return clinic.flag_rules
-    except FlagRules.DoesNotExist:
-        return FlagRules(clinic=clinic)
 
 
 @dataclass(frozen=True)
@@ -259,8 +251,8 @@ def flags_escalate_due(*, now: dt.datetime | None = None) -> list[int]:
     """Escalate open high-priority flags nobody claimed within the clinic's time."""
     now = now or timezone.now()
     escalated: list[int] = []
-    for clinic in Clinic.objects.select_related("flag_rules"):
-        rules = flag_rules_of(clinic)
+    for clinic in Clinic.objects.all():
+        rules = rules_of(clinic)
         due = Flag.objects.filter(
             status=FlagStatus.OPEN,
             priority=Priority.HIGH,

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
@@ -160,7 +161,7 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
             elif op == "reopen":
                 services.flag_reopen(flag_id=flag.pk, user=user, note=note)
             else:
-                messages.error(request, "Unknown operation.")
+                messages.error(request, _("Unknown operation."))
         except services.FlagConflict as conflict:
             messages.warning(request, str(conflict))
         except ValidationError as invalid:

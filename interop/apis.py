@@ -36,6 +36,7 @@ from patients.access import (
     patient_of,
     record_list_access,
 )
+from patients.http import user_of
 from patients.mfa import has_confirmed_device, second_factor_match
 from patients.models import User
 
@@ -134,7 +135,7 @@ class ApiTokenView(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request) -> Response:
         token = request.auth if isinstance(request.auth, ApiToken) else None
-        api_token_revoke(user=request.user, token=token)  # type: ignore[arg-type]
+        api_token_revoke(user=user_of(request), token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -16,11 +16,12 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Model, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Model, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 
-from .models import AccessRecord, Patient, Role, StaffMembership, User
+from .http import AuthenticatedHttpRequest
+from .models import AccessRecord, Patient, Role, User
 
 M = TypeVar("M", bound=Model)
 ViewFunc = Callable[..., HttpResponse]
@@ -59,13 +60,7 @@ def clinic_ids_of(user: Any) -> list[int] | None:
     if user.is_admin_role:
         return None
     if user.is_care_staff:
-        if not hasattr(user, "_clinic_ids"):  # asked several times per request
-            user._clinic_ids = list(
-                StaffMembership.objects.filter(user=user, deidentified=False).values_list(
-                    "clinic_id", flat=True
-                )
-            )
-        return list(user._clinic_ids)
+        return list(user.care_clinic_ids)
     return []
 
 
@@ -129,15 +124,14 @@ def get_owned_or_404(
 def patient_of(user: Any) -> Patient | None:
     """The patient record (with its clinic) of a patient login, read once per request.
 
-    The result is kept where Django's ``user.patient`` descriptor looks for it, so later
+    Prefetched onto the user (Django's own cache of ``user.patient``), so later
     ``user.patient`` reads cost no query.
     """
     if not getattr(user, "is_authenticated", False) or not user.is_patient_role:
         return None
-    cache = user._state.fields_cache
-    if "patient" not in cache:
-        cache["patient"] = Patient.objects.select_related("clinic").filter(user=user).first()
-    patient: Patient | None = cache["patient"]
+    with_clinic = Prefetch("patient", queryset=Patient.objects.select_related("clinic"))
+    prefetch_related_objects([user], with_clinic)
+    patient: Patient | None = getattr(user, "patient", None)
     return patient
 
 
@@ -149,8 +143,8 @@ def _role_required(test: Callable[[User], bool]) -> Callable[[ViewFunc], ViewFun
     def decorator(view: ViewFunc) -> ViewFunc:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not test(request.user):  # type: ignore[arg-type]
+        def wrapped(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not test(request.user):
                 raise Http404
             return view(request, *args, **kwargs)
 
@@ -162,6 +156,7 @@ def _role_required(test: Callable[[User], bool]) -> Callable[[ViewFunc], ViewFun
 care_staff_required = _role_required(is_care_staff_or_admin)
 staff_required = _role_required(lambda user: user.is_active and not user.is_patient_role)
 patient_required = _role_required(lambda user: user.is_patient_role)
+admin_required = _role_required(lambda user: user.is_active and user.is_admin_role)
 
 
 def can_run_analytics(user: User) -> bool:

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_celery_beat.models import (
@@ -75,8 +76,16 @@ PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
 
 @admin.register(Clinic)
 class ClinicAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "time_zone"]
+    """Clinics are created here; their rules and contact details are edited on the clinic's
+    settings page, which validates them together and explains what each one means."""
+
+    list_display = ["name", "code", "time_zone", "settings_page"]
     search_fields = ["name", "code"]
+
+    @admin.display(description=gettext_lazy("Rules and contact"))
+    def settings_page(self, clinic: Clinic) -> str:
+        url = reverse("patients:clinic_settings", args=[clinic.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Clinic settings"))
 
 
 class StaffMembershipInline(admin.TabularInline):
@@ -244,7 +253,7 @@ class PatientAdmin(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> Any:
-        """The list page: each patient it shows is an access record (RELIABILITY 24)."""
+        """The list page: each patient it shows is an access record (docs/security.md #24)."""
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:

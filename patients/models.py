@@ -7,6 +7,7 @@ are computed from what was recorded and never stored a second time.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.functional import cached_property
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
@@ -28,21 +30,14 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from aimss_tracker.audit import audited
 
+# A clinic's rules (thresholds and intervals) and their published defaults.
+from . import rules
+
 # Plausibility bounds for adult body measures (an impossible value gets a clear error).
 BMI_MIN = Decimal("10")  # kg/m²
 BMI_MAX = Decimal("80")  # kg/m²
 HEIGHT_CM_MIN, HEIGHT_CM_MAX = 100, 250
 WEIGHT_KG_MIN, WEIGHT_KG_MAX = 20, 350
-
-# Default BPI-SF thresholds a clinic may change (Cleeland's BPI User Guide; Serlin 1995).
-PAIN_MODERATE_FROM = 5  # 0-10 pain severity; Serlin 1995: 1-4 mild, 5-6 moderate, 7-10 severe
-PAIN_SEVERE_FROM = 7  # Serlin 1995
-HIGH_INTERFERENCE_FROM = Decimal("7.0")  # 0-10 interference score; Serlin 1995; Shi 2017; the study
-# The study's "initial management" (Liang et al.): categories started within this many days
-# after the AIMSS diagnosis decide monotherapy vs combined.
-STRATEGY_WINDOW_DAYS = 14  # days
-# The adherence-lapse flag rule: a lapse is the AI taken on fewer than 5 of the last 7 days.
-ADHERENCE_MIN_DAYS = 5  # days of the last 7
 
 
 class Language(models.TextChoices):
@@ -62,34 +57,56 @@ class Role(models.TextChoices):
 CARE_ROLES = frozenset({Role.NURSE, Role.CLINICIAN})
 
 
+def default_initial_months() -> list[int]:
+    return list(rules.INITIAL_MONTHS)
+
+
+def validate_months(value: object) -> None:
+    """A list of whole months after the diagnosis (0 is the baseline)."""
+    if not isinstance(value, list) or not all(
+        isinstance(month, int) and 0 <= month <= rules.INITIAL_MONTHS_MAX for month in value
+    ):
+        raise ValidationError(
+            _("Months after the diagnosis, each from 0 to %(max)s."),
+            params={"max": rules.INITIAL_MONTHS_MAX},
+        )
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Choose a time zone from the list."))
+
+
 @audited()
 class Clinic(models.Model):
     """A site. A patient belongs to one clinic; staff belong to one or more."""
 
     name = models.CharField(max_length=200, unique=True)
     code = models.SlugField(max_length=32, unique=True, help_text=_("Short code, e.g. 'rbc'."))
-    time_zone = models.CharField(max_length=64, default="UTC")
+    time_zone = models.CharField(
+        max_length=64, default=rules.TIME_ZONE, validators=[validate_time_zone]
+    )
     pain_moderate_from = models.PositiveSmallIntegerField(
-        default=PAIN_MODERATE_FROM,
+        default=rules.PAIN_MODERATE_FROM,
         validators=[MinValueValidator(2), MaxValueValidator(9)],
         help_text=_("Pain severity from which pain counts as moderate (Serlin 1995: 5)."),
     )
     pain_severe_from = models.PositiveSmallIntegerField(
-        default=PAIN_SEVERE_FROM,
+        default=rules.PAIN_SEVERE_FROM,
         validators=[MinValueValidator(3), MaxValueValidator(10)],
         help_text=_("Pain severity from which pain counts as severe (Serlin 1995: 7)."),
     )
     high_interference_from = models.DecimalField(
         max_digits=3,
         decimal_places=1,
-        default=HIGH_INTERFERENCE_FROM,
+        default=rules.HIGH_INTERFERENCE_FROM,
         validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("10"))],
         help_text=_("Interference score from which interference is high (the study: 7)."),
     )
     strategy_window_days = models.PositiveSmallIntegerField(
         _("initial management window (days)"),
-        default=STRATEGY_WINDOW_DAYS,
-        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        default=rules.STRATEGY_WINDOW_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(rules.STRATEGY_WINDOW_DAYS_MAX)],
         help_text=_(
             "Interventions started within this many days after the AIMSS diagnosis make up the "
             "management strategy at diagnosis (monotherapy or combined)."
@@ -97,9 +114,50 @@ class Clinic(models.Model):
     )
     adherence_min_days = models.PositiveSmallIntegerField(
         _("adherence lapse threshold (days of 7)"),
-        default=ADHERENCE_MIN_DAYS,
+        default=rules.ADHERENCE_MIN_DAYS,
         validators=[MinValueValidator(1), MaxValueValidator(7)],
         help_text=_("A check-in with the AI taken on fewer of the last 7 days is a lapse."),
+    )
+    worsening_points = models.DecimalField(
+        _("worsening (points)"),
+        max_digits=3,
+        decimal_places=1,
+        default=rules.WORSENING_POINTS,
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("10"))],
+        help_text=_(
+            "Average pain or interference up by at least this much from the previous answers "
+            "raises a worsening flag (IMMPACT: about 2)."
+        ),
+    )
+    overdue_days = models.PositiveSmallIntegerField(
+        _("overdue after (days)"),
+        default=rules.OVERDUE_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text=_("A reassessment still missing this many days after it fell due is overdue."),
+    )
+    escalation_hours = models.PositiveSmallIntegerField(
+        _("escalation after (hours)"),
+        default=rules.ESCALATION_HOURS,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 14)],
+        help_text=_("An unclaimed high-priority flag goes to the clinicians after this time."),
+    )
+    initial_months = models.JSONField(
+        _("first reassessments (months after diagnosis)"),
+        default=default_initial_months,
+        validators=[validate_months],
+        help_text=_("e.g. 0, 1, 2, 3: baseline and the first three months."),
+    )
+    interval_months = models.PositiveSmallIntegerField(
+        _("then every (months)"),
+        default=rules.INTERVAL_MONTHS,
+        validators=[MinValueValidator(1), MaxValueValidator(rules.INTERVAL_MONTHS_MAX)],
+        help_text=_("The guideline: reassess every 2 to 4 months."),
+    )
+    due_time = models.TimeField(_("due at (patient's local time)"), default=rules.DUE_TIME)
+    link_valid_days = models.PositiveSmallIntegerField(
+        _("reminder link valid (days)"),
+        default=rules.LINK_VALID_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
     )
     phone = PhoneNumberField(
         _("clinic phone"), blank=True, help_text=_("The number patients call, e.g. 020 7946 0000.")
@@ -155,6 +213,20 @@ class Clinic(models.Model):
             models.CheckConstraint(
                 condition=Q(adherence_min_days__gte=1, adherence_min_days__lte=7),
                 name="clinic_adherence_min_days_1_to_7",
+            ),
+            models.CheckConstraint(
+                condition=Q(worsening_points__gt=0, worsening_points__lte=10),
+                name="clinic_worsening_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(escalation_hours__gte=1), name="clinic_escalation_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(overdue_days__gte=1), name="clinic_overdue_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(interval_months__gte=1, interval_months__lte=12),
+                name="clinic_schedule_interval_1_to_12_months",
             ),
         ]
 
@@ -242,6 +314,16 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
     @property
     def is_care_staff(self) -> bool:
         return self.role in CARE_ROLES
+
+    @cached_property
+    def care_clinic_ids(self) -> list[int]:
+        """The clinics whose identified patients she cares for (a de-identified membership
+        gives none). Read once per request: ``request.user`` lives for one request."""
+        return list(
+            StaffMembership.objects.filter(user=self, deidentified=False).values_list(
+                "clinic_id", flat=True
+            )
+        )
 
     @property
     def is_patient_role(self) -> bool:
@@ -365,8 +447,8 @@ class Patient(models.Model):
         max_length=8, choices=Language.choices, default=Language.ENGLISH
     )
     time_zone = models.CharField(max_length=64, default="UTC")
-    quiet_hours_start = models.TimeField(default=dt.time(21, 0))
-    quiet_hours_end = models.TimeField(default=dt.time(8, 0))
+    quiet_hours_start = models.TimeField(default=rules.QUIET_HOURS_START)
+    quiet_hours_end = models.TimeField(default=rules.QUIET_HOURS_END)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

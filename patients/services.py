@@ -124,6 +124,17 @@ def language_store(*, user: User, language: str) -> None:
     User.objects.filter(pk=user.pk).update(preferred_language=language)
     user.preferred_language = language
     Patient.objects.filter(user_id=user.pk).update(preferred_language=language)
-    patient = user._state.fields_cache.get("patient")
+    # Her record, if this request has loaded it already (the pages read her language from it).
+    patient = getattr(user, "patient", None) if User.patient.is_cached(user) else None
     if patient is not None:
         patient.preferred_language = language
+
+
+def clinic_update(*, clinic: Clinic, **fields: Any) -> Clinic:
+    """Change a clinic's contact details or rules after full validation (nothing is saved on
+    failure). Every reader sees the new rules through ``patients.rules.rules_of``."""
+    for name, value in fields.items():
+        setattr(clinic, name, value)
+    clinic.full_clean()
+    clinic.save()
+    return clinic

@@ -11,13 +11,14 @@ from urllib.parse import urlencode
 
 from axes.utils import reset as axes_reset
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import authenticate, logout
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
@@ -27,7 +28,9 @@ from django_otp import login as otp_login
 
 from aimss_tracker.security import session_mark_login
 
-from .access import is_care_staff_or_admin, staff_required
+from .access import admin_required, is_care_staff_or_admin, staff_required
+from .forms import ClinicSettingsForm
+from .http import AuthenticatedHttpRequest
 from .invitations import PasswordResetInHerLanguageForm, invitation_tokens
 from .mfa import (
     has_confirmed_device,
@@ -36,14 +39,14 @@ from .mfa import (
     totp_device_confirm,
     totp_device_pending,
 )
-from .models import Language, User
+from .models import Clinic, Language, User
 from .selectors import clinics_of, cohort_summary
-from .services import language_store, user_sessions_revoke
+from .services import clinic_update, language_store, user_sessions_revoke
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     if user.is_patient_role:
         return redirect("clinical:patient_home")
     if is_care_staff_or_admin(user):
@@ -52,13 +55,32 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
-def staff_home(request: HttpRequest) -> HttpResponse:
+def staff_home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The researcher's de-identified cohort summary; care staff have the clinician's list."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     if is_care_staff_or_admin(user):
         return redirect("clinical:patients")
     context = {"clinics": clinics_of(user), "summary": cohort_summary(user=user)}
     return render(request, "patients/staff_home.html", context)
+
+
+@admin_required
+def clinic_settings(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    """One clinic's rules and contact details, edited by an administrator."""
+    clinic = get_object_or_404(Clinic, pk=clinic_id)
+    form = ClinicSettingsForm(request.POST or None, instance=clinic)
+    if request.method == "POST" and form.is_valid():
+        try:
+            clinic_update(clinic=clinic, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            saved = _("The settings of %(clinic)s are saved.") % {"clinic": clinic}
+            messages.success(request, saved)
+            return redirect("patients:clinic_settings", clinic_id=clinic.pk)
+    status = 400 if form.is_bound else 200
+    context = {"clinic": clinic, "form": form}
+    return render(request, "patients/clinic_settings.html", context, status=status)
 
 
 class LoginView(auth_views.LoginView):
@@ -123,12 +145,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @login_required
 @require_POST
-def language_change(request: HttpRequest) -> HttpResponse:
+def language_change(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The language switch of every signed-in page: stored on her profile (a patient's on her
     record, which her e-mails follow too), then back to the page she was on."""
     language = request.POST.get("language", "")
     if language in Language.values:
-        language_store(user=request.user, language=language)  # type: ignore[arg-type]
+        language_store(user=request.user, language=language)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = resolve_url("home")
@@ -176,9 +198,9 @@ def _safe_next(request: HttpRequest) -> str:
 
 
 @login_required
-def mfa_verify(request: HttpRequest) -> HttpResponse:
+def mfa_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Ask a staff member for her authenticator code (or a recovery code)."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     if not has_confirmed_device(user):
         return redirect(f"{reverse('mfa_setup')}?{urlencode({'next': _safe_next(request)})}")
     error = ""
@@ -198,9 +220,9 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def mfa_setup(request: HttpRequest) -> HttpResponse:
+def mfa_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Register an authenticator: show its QR code, confirm it with a first code."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     if has_confirmed_device(user) and not getattr(user, "is_verified", lambda: False)():
         return redirect(f"{reverse('mfa_verify')}?{urlencode({'next': _safe_next(request)})}")
     device = totp_device_pending(user=user)

@@ -17,7 +17,6 @@ from django.test import Client
 from django.utils import timezone
 
 from aimss_tracker.db_roles import app_role_grant
-from assessments.selectors import instrument_forget
 from followup.schedules import reminders_send_due, schedules_sync
 from patients.models import Clinic, Patient, Role, User
 from tests.factories import TEST_PASSWORD, ClinicFactory, PatientFactory, UserFactory
@@ -107,10 +106,9 @@ def as_database_owner() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> None:
-    """API throttling counts in the cache; each test starts with none spent. A test database
-    may have been emptied since the last test, so the kept current instrument goes too."""
+    """API throttling counts and the kept current instrument are in the cache; each test starts
+    with none spent and none kept (its database may have been emptied since the last test)."""
     cache.clear()
-    instrument_forget()
 
 
 @pytest.fixture

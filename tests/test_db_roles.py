@@ -1,4 +1,4 @@
-"""The application's database role cannot rewrite the audit (RELIABILITY 27, database half).
+"""The application's database role cannot rewrite the audit (docs/security.md #27, database half).
 
 These tests log in as that role on a connection of their own, as the application does in
 production, rather than relying on the suite's SET ROLE."""

@@ -1,4 +1,4 @@
-"""No 500 on hostile input (RELIABILITY 28): every API route, walked from the URL resolver, is
+"""No 500 on hostile input (docs/security.md #28): every API route, walked from the URL resolver, is
 fed a table of hostile values in its path, its query string and its body; each answer is a 4xx
 with a JSON body in DRF's shape, and nothing is saved.
 

@@ -221,7 +221,7 @@ def test_forms_and_session_api_writes_need_the_csrf_token(world: World) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.patient_a.user)  # type: ignore[arg-type]
     # then a form post and a session-authenticated API write are both refused
-    form = client.post(reverse("adherence:check_in"), {"days_taken_last_7": "7"})
+    form = client.post(reverse("clinical:check_in"), {"days_taken_last_7": "7"})
     api = client.post(reverse("api:check-in-list"), {}, content_type="application/json")
     assert form.status_code == 403
     assert api.status_code == 403

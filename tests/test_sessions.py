@@ -1,6 +1,6 @@
 """Sessions and API tokens end when she says so: sign-out ends them everywhere, a new password
 voids her tokens and her other sessions, the session key changes at the second factor, and a
-wrong old password counts as a failed login (RELIABILITY 26)."""
+wrong old password counts as a failed login (docs/security.md #26)."""
 
 from __future__ import annotations
 

@@ -91,12 +91,3 @@ def score(value: Any) -> str:
     """A pain severity or interference score as every page shows it: one decimal."""
     shown = score_shown(value)
     return "—" if shown is None else localize(shown)
-
-
-@register.filter
-def band_label(value: str) -> str:
-    """A stored pain band code in words ("moderate" -> "Moderate pain"), in her language."""
-    try:
-        return str(PainBand(value).label)
-    except ValueError:
-        return ""

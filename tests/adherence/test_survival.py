@@ -15,8 +15,6 @@ from adherence.models import (
 )
 from adherence.selectors import (
     FOLLOW_UP_SOURCES,
-    check_in_due_since,
-    check_in_schedule,
     course_status,
     survival_record,
     survival_records,
@@ -348,21 +346,3 @@ def test_the_course_status_is_derived_from_the_events(patient: Patient) -> None:
         patient=patient, kind=EventKind.DISCONTINUATION, reason=StopReason.AIMSS, start_date=day(50)
     )
     assert course_status(course, [interruption, stop], today=day(60)) == "discontinued"
-
-
-def test_check_ins_fall_due_at_months_1_2_3_then_every_3_months(patient: Patient) -> None:
-
-    assert check_in_schedule(DIAGNOSIS, day(400)) == [
-        day(30),
-        day(61),
-        day(91),
-        day(182),
-        day(273),
-        day(364),
-    ]
-    # given no check-in yet, on day 70 the month-2 check-in is due
-    assert check_in_due_since(patient, today=day(70)) == day(61)
-    # when she checks in on day 65, nothing is due until day 91
-    CheckInFactory.create(patient=patient, submitted_at=at(65))
-    assert check_in_due_since(patient, today=day(90)) is None
-    assert check_in_due_since(patient, today=day(91)) == day(91)

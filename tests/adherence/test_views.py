@@ -71,7 +71,7 @@ def test_an_open_interruption_can_be_ended_from_the_page(world: World) -> None:
 
 
 def test_the_check_in_page_asks_each_question_in_a_fieldset(world: World) -> None:
-    body = client_for(world.patient_a.user).get(reverse("adherence:check_in")).content.decode()
+    body = client_for(world.patient_a.user).get(reverse("clinical:check_in")).content.decode()
     assert body.count("<fieldset") == 5
     assert body.count("<legend>") == 5
     assert 'name="submission_token"' in body
@@ -86,8 +86,8 @@ def test_a_double_submitted_check_in_is_stored_once(world: World) -> None:
         "reason": "My knees hurt",
         "submission_token": "6f1f6c9e-7f64-4d7b-9a4e-1b0c2f0d9e11",
     }
-    first = client.post(reverse("adherence:check_in"), form)
-    again = client.post(reverse("adherence:check_in"), form)
+    first = client.post(reverse("clinical:check_in"), form)
+    again = client.post(reverse("clinical:check_in"), form)
     assert first.status_code == again.status_code == 302
     check_in = AdherenceCheckIn.objects.get()
     assert (check_in.patient, check_in.lapse, check_in.wants_to_stop) == (
@@ -99,7 +99,7 @@ def test_a_double_submitted_check_in_is_stored_once(world: World) -> None:
 
 def test_a_missing_answer_is_named_and_nothing_is_stored(world: World) -> None:
     response = client_for(world.patient_a.user).post(
-        reverse("adherence:check_in"),
+        reverse("clinical:check_in"),
         {
             "stopped": "no",
             "wants_to_stop": "no",
@@ -112,7 +112,7 @@ def test_a_missing_answer_is_named_and_nothing_is_stored(world: World) -> None:
 
 
 def test_the_check_in_page_is_for_patients(world: World) -> None:
-    assert client_for(world.nurse_a).get(reverse("adherence:check_in")).status_code == 404
+    assert client_for(world.nurse_a).get(reverse("clinical:check_in")).status_code == 404
 
 
 def test_the_admin_lists_check_ins_for_administrators_only(world: World) -> None:

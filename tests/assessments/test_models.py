@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from assessments.models import Response
 from assessments.selectors import responses_of, versions_of
-from assessments.services import Answers, response_correct
+from assessments.services import Answers, ResponseAlreadyCorrected, response_correct
 from tests.conftest import World
 from tests.factories import ResponseFactory
 
@@ -130,9 +131,17 @@ def test_a_correction_of_another_patients_response_is_refused(world: World) -> N
 def test_a_version_can_be_corrected_only_once(world: World) -> None:
     original = ResponseFactory.create(patient=world.patient_a)
     answers = Answers.from_response(original)
-    response_correct(response=original, answers=answers, corrected_by=world.nurse_a, reason="a")
-    with pytest.raises(IntegrityError), transaction.atomic():
+    first = response_correct(
+        response=original, answers=answers, corrected_by=world.nurse_a, reason="a"
+    )
+    # the service refuses a second correction of the same version, under its row lock
+    with pytest.raises(ResponseAlreadyCorrected), transaction.atomic():
         response_correct(response=original, answers=answers, corrected_by=world.nurse_a, reason="b")
+    # and the database refuses a second successor written past it
+    second = Response.objects.get(pk=first.pk)
+    second.pk, second.submission_key = None, uuid.uuid4()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        second.save(force_insert=True)
 
 
 def test_a_correction_without_a_reason_is_refused(world: World) -> None:

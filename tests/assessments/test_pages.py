@@ -156,6 +156,23 @@ def test_a_nurse_corrects_a_response_with_a_reason(world: World) -> None:
     assert client.get(url).status_code == 302
 
 
+def test_a_correction_posted_after_someone_elses_is_refused_with_a_message(world: World) -> None:
+    # given two nurses with the correction page of the same version open
+    original = ResponseFactory.create(patient=world.patient_a, worst_pain=9)
+    url = reverse("assessments:correct", args=[original.pk])
+    first, second = client_for(world.nurse_a), client_for(world.nurse_b)
+    world.nurse_b.clinics.add(world.clinic_a)
+    assert second.get(url).status_code == 200
+    # when the first saves her correction, then the second posts hers
+    first.post(url, form_data(worst_pain="6", correction_reason="misheard item 3"))
+    late_form = form_data(worst_pain="5", correction_reason="misheard too")
+    late = second.post(url, late_form, follow=True)
+    # then the second is told, not shown an error page, and only the first is stored
+    assert late.status_code == 200
+    assert "This version has been corrected already; correct the latest." in late.content.decode()
+    assert Response.objects.filter(supersedes=original).get().worst_pain == 6
+
+
 def test_patients_cannot_use_staff_pages_and_staff_cannot_use_the_patient_form(
     world: World,
 ) -> None:

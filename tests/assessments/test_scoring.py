@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from assessments import scoring
-from assessments.scoring import PainBand, Thresholds
+from assessments.scoring import PainBand
+from patients.rules import ClinicRules
 
 item = st.integers(min_value=0, max_value=10)
 maybe_item = st.one_of(st.none(), item)
@@ -88,7 +89,9 @@ def test_four_of_seven_interference_answers_are_enough_and_three_are_not() -> No
 
 
 def test_a_clinic_can_move_the_cut_points() -> None:
-    strict = Thresholds(pain_moderate_from=4, pain_severe_from=6, high_interference_from=Decimal(5))
+    strict = ClinicRules(
+        pain_moderate_from=4, pain_severe_from=6, high_interference_from=Decimal(5)
+    )
     assert scoring.pain_band(4, strict) == PainBand.MODERATE
     assert scoring.pain_band(6, strict) == PainBand.SEVERE
     assert scoring.is_high_interference(Decimal(5), strict) is True

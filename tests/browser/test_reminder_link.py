@@ -1,7 +1,8 @@
 """A reminder link in Chromium, where a browser differs from a test client: it keeps the
 signed-in colleague's cookie, its address bar and history keep addresses, and every page's
 requests carry a Referer. The link asks before replacing the nurse, leaves no token in the
-address bar or in any later request, and the Back button gets nothing from it (RELIABILITY 25).
+address bar or in any later request, and the Back button gets nothing from it
+(docs/security.md #25).
 """
 
 from __future__ import annotations

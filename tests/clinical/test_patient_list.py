@@ -11,6 +11,7 @@ from typing import Any
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from adherence.models import InterventionCategory, Measure
 from adherence.selectors import survival_records
@@ -200,3 +201,20 @@ def test_the_band_beside_average_pain_is_the_band_of_that_average(world: World) 
     assert re.search(r"<td>5 <span class=\"band band-moderate\">Moderate pain</span>", body)
     assert world.patient_a.record_number in moderate
     assert world.patient_a.record_number not in mild
+
+
+def test_bands_and_strategies_reach_staff_as_translated_names_not_codes(world: World) -> None:
+    # given a patient whose latest pain band is moderate, and a nurse who reads Chinese
+    _patients(world, 1)
+    world.clinician_a.preferred_language = "zh-hans"
+    world.clinician_a.save()
+    # when each opens the list
+    english = client_for(world.nurse_a).get(reverse("clinical:patients")).content.decode()
+    with translation.override("en"):  # her page leaves Chinese active in this thread: not after
+        chinese = client_for(world.clinician_a).get(reverse("clinical:patients")).content.decode()
+    # then the band is named in her language, and the raw code is only a colour class
+    assert 'band-moderate">Moderate pain<' in english
+    assert ">moderate<" not in english
+    assert 'band-moderate">中度疼痛<' in chinese
+    assert "单一疗法" in chinese  # monotherapy
+    assert "高干扰" in chinese  # the band filter's "High interference"

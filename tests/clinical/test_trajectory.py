@@ -10,10 +10,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from adherence.models import EventKind, InterventionCategory, Measure, StopReason
 from clinical.charts import as_graph_object, patient_figure, trajectory_figure
+from clinical.guidance import decision_support
 from clinical.selectors import patient_trajectory
 from tests.conftest import World, client_for
 from tests.factories import (
@@ -211,6 +212,25 @@ def test_the_suggestion_follows_the_interference_stratum(
     assert words in body
 
 
+def test_the_stratum_is_the_decision_stored_on_the_latest_response(world: World) -> None:
+    # given a latest response of interference 6, scored high under the clinic's threshold of 6
+    world.clinic_a.high_interference_from = 6
+    world.clinic_a.save()
+    world.patient_a.refresh_from_db()
+    ResponseFactory.create(
+        patient=world.patient_a,
+        interference=dict.fromkeys(["mood", "sleep", "normal_work", "walking_ability"], 6),
+    )
+    # when the clinic later returns to the study's 7 and the clinician opens her page
+    world.clinic_a.high_interference_from = 7
+    world.clinic_a.save()
+    trajectory = patient_trajectory(world.patient_a)
+    # then the suggestion follows the decision made when she answered
+    assert trajectory.latest is not None
+    assert trajectory.latest.interference_high is True
+    assert decision_support(trajectory).stratum == "high"
+
+
 def test_recording_an_intervention_on_the_page_updates_the_chart(world: World) -> None:
     # given the trajectory page
     url = reverse("clinical:patient", args=[world.patient_a.pk])
@@ -356,6 +376,7 @@ def test_the_api_and_the_chart_show_scores_with_one_decimal_and_whole_months(wor
     point = payload["series"][0]
     assert (point["interference"], point["severity"]) == (5.4, 4.8)
     diagnosis = world.patient_a.aimss_diagnosis_date
+    assert diagnosis is not None
     assert point["months"] == (timezone.localdate() - diagnosis).days // 30.4375
     assert isinstance(point["months"], int)
     interference = next(t for t in figure["data"] if t.get("ids") == [str(point["id"])])
@@ -411,3 +432,20 @@ def test_a_discontinuation_ends_every_running_intervention_on_the_chart(world: W
         .json()
     )
     assert {i["id"]: i["end"] for i in payload["interventions"]}[running.pk] == "2024-06-10"
+
+
+def test_the_trajectory_names_the_band_in_the_staff_members_language(world: World) -> None:
+    # given a latest response of moderate pain, and a clinician who reads Chinese
+    ResponseFactory.create(patient=world.patient_a, average_pain=5, worst_pain=6)
+    world.clinician_a.preferred_language = "zh-hans"
+    world.clinician_a.save()
+    # when she opens the patient's page
+    url = reverse("clinical:patient", args=[world.patient_a.pk])
+    with translation.override("en"):  # her page leaves Chinese active in this thread: not after
+        body = client_for(world.clinician_a).get(url).content.decode()
+    # then the band is its translated name, not the code
+    band = patient_trajectory(world.patient_a).latest
+    assert band is not None
+    assert f'band-{band.band}">' in body
+    assert f'band-{band.band}">{band.band.capitalize()}<' not in body
+    assert "疼痛" in body.split(f'band-{band.band}">')[1][:20]

@@ -85,6 +85,19 @@ def test_the_clinic_threshold_decides(world: World) -> None:
     assert len(response_evaluate(response_id=response.pk)) == 1
 
 
+def test_the_flag_follows_the_decision_stored_when_the_response_was_scored(world: World) -> None:
+    # given a response scored high under a clinic threshold of 6 (6.14)
+    world.clinic_a.high_interference_from = Decimal("6.0")
+    world.clinic_a.save()
+    response = _respond(world, _interference(43))
+    assert response.interference_high is True
+    # when the clinic moves its threshold back to 7 before the evaluation runs
+    world.clinic_a.high_interference_from = Decimal("7.0")
+    world.clinic_a.save()
+    # then the flag rule reads the stored decision, not the score against the new threshold
+    assert len(response_evaluate(response_id=response.pk)) == 1
+
+
 def test_worsening_by_two_points_raises_a_flag_and_one_point_does_not(world: World) -> None:
     low = _interference(21)  # 3.0
     response_evaluate(response_id=_respond(world, low, average=3).pk)

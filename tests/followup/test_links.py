@@ -1,4 +1,4 @@
-"""The reminder's link (RELIABILITY 25): spent at its first opening, it opens a short session
+"""The reminder's link (docs/security.md #25): spent at its first opening, it opens a short session
 for that one questionnaire and its thank-you page, nothing else; a later opening explains
 itself; someone else signed in on the browser is asked about first; the token is never logged.
 """
@@ -219,7 +219,7 @@ def test_every_other_route_of_the_site_ends_the_links_session(world: World) -> N
     # the walk covered the site: the patient's home, staff pages, the API and the admin
     for expected in (
         "clinical:patient_home",
-        "adherence:check_in",
+        "clinical:check_in",
         "api:patient-list",
         "admin:index",
     ):

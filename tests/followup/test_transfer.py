@@ -1,5 +1,5 @@
 """One transfer path: moving a patient moves all her flags in the same transaction, whatever
-screen made the move (RELIABILITY 23)."""
+screen made the move (docs/security.md #23)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from adherence.models import Drug, RegimenChangeKind
 from assessments.models import Response
 from followup.schedules import schedules_sync
+from followup.selectors import check_in_due_since, check_in_next
 from patients.models import Patient
 from tests.assessments.test_pages import form_data
 from tests.conftest import World, client_for, reminder_link
@@ -63,11 +64,11 @@ def test_no_banner_when_nothing_is_due(world: World) -> None:
 def test_the_check_in_names_her_drug_and_follows_a_switch(world: World) -> None:
     course = AiCourseFactory.create(patient=world.patient_a, drug=Drug.ANASTROZOLE)
     client = client_for(world.patient_a.user)
-    assert "take your anastrozole?" in client.get(reverse("adherence:check_in")).content.decode()
+    assert "take your anastrozole?" in client.get(reverse("clinical:check_in")).content.decode()
     RegimenChangeFactory.create(
         course=course, kind=RegimenChangeKind.SWITCH_AGENT, new_drug=Drug.EXEMESTANE
     )
-    assert "take your exemestane?" in client.get(reverse("adherence:check_in")).content.decode()
+    assert "take your exemestane?" in client.get(reverse("clinical:check_in")).content.decode()
 
 
 def test_going_back_and_sending_again_stores_nothing_new(world: World) -> None:
@@ -94,3 +95,34 @@ def test_a_reminder_link_answer_shows_a_confirmation_only(world: World) -> None:
     assert world.patient_a.given_name not in body
     assert world.patient_a.family_name not in body
     assert "history-heading" not in body
+
+
+def test_check_ins_fall_due_with_her_reassessment_slots(world: World) -> None:
+    # given a patient diagnosed on 31 January, whose slots fall at months 1, 2, 3 then every 3
+    # (the reassessment months of her clinic's schedule, clamped to the month's end)
+    patient = world.patient_a
+    Patient.objects.filter(pk=patient.pk).update(aimss_diagnosis_date=dt.date(2024, 1, 31))
+    patient.refresh_from_db()
+    schedules_sync(patients=[patient], today=dt.date(2024, 9, 1))
+    # then no check-in is due at the baseline, and the month-1 one on 29 February
+    assert check_in_due_since(patient, today=dt.date(2024, 2, 28)) is None
+    assert check_in_next(patient, today=dt.date(2024, 2, 28)) == dt.date(2024, 2, 29)
+    assert check_in_due_since(patient, today=dt.date(2024, 4, 10)) == dt.date(2024, 3, 31)
+    # when she checks in on 5 April, nothing is due until the month-3 slot on 30 April
+    CheckInFactory.create(patient=patient, submitted_at=dt.datetime(2024, 4, 5, 10, tzinfo=dt.UTC))
+    assert check_in_due_since(patient, today=dt.date(2024, 4, 29)) is None
+    assert check_in_due_since(patient, today=dt.date(2024, 4, 30)) == dt.date(2024, 4, 30)
+    assert check_in_next(patient, today=dt.date(2024, 4, 30)) == dt.date(2024, 7, 31)
+
+
+def test_the_check_in_page_says_since_when_it_is_due(world: World) -> None:
+    # given a reassessment slot that fell due five days ago and no check-in since
+    _diagnosed(world.patient_a, 35)
+    schedules_sync(patients=[world.patient_a], today=timezone.localdate())
+    due = check_in_due_since(world.patient_a)
+    assert due is not None
+    # when she opens her check-in
+    body = client_for(world.patient_a.user).get(reverse("clinical:check_in")).content.decode()
+    # then the page names that slot's date
+    assert "Your check-in is due since" in body
+    assert due.strftime("%Y") in body

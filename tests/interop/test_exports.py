@@ -1,5 +1,5 @@
 """CSV exports: streamed, scoped to the caller's clinics; for researchers, HIPAA Safe Harbor
-and no clinic under 11 patients (RELIABILITY 21)."""
+and no clinic under 11 patients (docs/security.md #21)."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ class Route:
     """How to reach patient B's object through a route, and who legitimately may."""
 
     kwargs: Callable[[World], dict[str, Any]]
-    owner: str  # "nurse_b" or "patient_b_user"
+    owner: str  # "nurse_b", "patient_b_user" or "admin"
     method: str = "get"
     # What in the answer shows it is hers: her family name unless this says otherwise.
     marker: Callable[[World], str] = lambda w: w.patient_b.family_name
@@ -146,6 +146,13 @@ OBJECT_ROUTES: dict[str, Route] = {
         lambda w: {"pk": TreatmentEventFactory.create(patient=w.patient_b).pk}, "nurse_b", "post"
     ),
     "api:patient-fhir": Route(lambda w: {"pk": w.patient_b.pk}, "patient_b_user"),
+    # A clinic's rules: administrators only (no patient's data, so no access record).
+    "patients:clinic_settings": Route(
+        lambda w: {"clinic_id": w.clinic_b.pk},
+        "admin",
+        marker=lambda w: w.clinic_b.name,
+        identified=False,
+    ),
     "api:check-in-detail": Route(
         lambda w: {"pk": CheckInFactory.create(patient=w.patient_b).pk},
         "patient_b_user",

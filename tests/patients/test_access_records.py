@@ -1,5 +1,5 @@
 """Every read of patient-level data writes an access record, lists and exports included: one
-record per patient shown, written in one INSERT (RELIABILITY 24).
+record per patient shown, written in one INSERT (docs/security.md #24).
 
 The API walk is structural: every list route of the API and every CSV export must be listed
 here, so a new list without its access records fails ``test_every_list_route_is_covered``."""

@@ -1,7 +1,7 @@
 """An administrator who is not a superuser cannot become more than an administrator
-(RELIABILITY 27): no superuser, staff, group or permission grants, on anyone (herself included),
-no second-factor secrets or recovery codes, no periodic tasks. A superuser can. Every case goes
-through the admin's own forms, as a browser would post them."""
+(docs/security.md #27): no superuser, staff, group or permission grants, on anyone (herself
+included), no second-factor secrets or recovery codes, no periodic tasks. A superuser can. Every
+case goes through the admin's own forms, as a browser would post them."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Seeds each cohort with ``seed_demo`` (``--reset``: bench databases only) and prints JSON with
 the seconds of the report (cohort query + every analysis; the interpreter's start and the
-libraries' import are not counted) against its target (2 s and 10 s, issue 7).
+libraries' import are not counted) against its target (2 s and 10 s).
 """
 
 from __future__ import annotations

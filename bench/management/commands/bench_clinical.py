@@ -41,6 +41,7 @@ from assessments.selectors import instrument_current
 from assessments.summaries import score_summaries_refresh
 from followup.models import Flag, FlagKind, FlagStatus, ReassessmentSlot
 from patients.models import Clinic, Patient, Role, User
+from patients.rules import rules_of
 from patients.services import user_create
 
 BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 (the password bench/scenarios.py logs in with)
@@ -80,7 +81,7 @@ def _response(
         average=average,
         now=now,
         interference_items=items,
-        thresholds=scoring.Thresholds.of(patient.clinic),
+        thresholds=rules_of(patient.clinic),
     )
     return Response(
         patient=patient,
