@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -47,6 +48,11 @@ KIND_PRIORITY = {
 }
 
 
+# A flag should be acted on within a working day; each clinic sets its own target.
+DEFAULT_TARGET_HOURS = 24
+MAX_TARGET_HOURS = 24 * 14
+
+
 class TriggerSource(models.TextChoices):
     RESPONSE = "response", _("BPI-SF response")
     CHECK_IN = "check_in", _("Adherence check-in")
@@ -63,6 +69,9 @@ class ActionKind(models.TextChoices):
     NO_ACTION_NEEDED = "no_action_needed", _("No action needed")
     RESOLVED = "resolved", _("Resolved")
     REOPENED = "reopened", _("Reopened")
+    SNOOZED = "snoozed", _("Snoozed")
+    REASSIGNED = "reassigned", _("Reassigned")
+    WOKEN = "woken", _("Woken")
 
 
 class SystemReason(models.TextChoices):
@@ -75,9 +84,11 @@ class SystemReason(models.TextChoices):
     RECURRENCE = "recurrence", _("Resolved by the system: a recurrence was confirmed.")
     DEATH = "death", _("Resolved by the system: the patient died.")
     ANSWERED = "answered", _("Resolved by the system: she answered the reassessment.")
+    WOKEN = "woken", _("Snooze ended by the system: the flag was raised again.")
 
 
-# The actions a nurse chooses from; "resolved" and "reopened" are recorded by those services.
+# The actions a nurse chooses from; "resolved", "reopened", "snoozed" and "reassigned" are
+# recorded by those services.
 CARE_ACTIONS = [
     ActionKind.CALLED_PATIENT,
     ActionKind.ADVICE_GIVEN,
@@ -101,6 +112,14 @@ class FlagRules(models.Model):
     overdue_days = models.PositiveSmallIntegerField(default=7)
     # Unclaimed high-priority flags escalate to the clinicians after this many hours.
     escalation_hours = models.PositiveSmallIntegerField(default=24)
+    # The queue shows how long each flag has waited against this target (and filters on it).
+    target_hours = models.PositiveSmallIntegerField(
+        _("target time to act (hours)"),
+        default=DEFAULT_TARGET_HOURS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TARGET_HOURS)],
+    )
+    # Short notes a nurse picks when recording an action, one per line on the form.
+    note_templates = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -113,6 +132,10 @@ class FlagRules(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(escalation_hours__gte=1), name="flag_rules_escalation_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(target_hours__gte=1, target_hours__lte=MAX_TARGET_HOURS),
+                name="flag_rules_target_in_range",
             ),
         ]
 
@@ -157,6 +180,10 @@ class Flag(models.Model):
         blank=True,
         related_name="+",
     )
+    # Out of the queue (and of ``?status=open``) before this date; back by itself on it (a
+    # query, no task), or at once when the flag is raised again.
+    snoozed_until = models.DateField(null=True, blank=True)
+    snooze_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["priority", "opened_at", "id"]
@@ -188,6 +215,12 @@ class Flag(models.Model):
                 fields=["clinic", "kind"],
                 condition=~Q(status=FlagStatus.RESOLVED),
                 name="flag_queue_kind_idx",
+            ),
+            # The badge on every staff page: a clinic's unclaimed high-priority flags.
+            models.Index(
+                fields=["clinic"],
+                condition=Q(status=FlagStatus.OPEN, priority=1),
+                name="flag_badge_idx",
             ),
             # Time to first action: recent flags that were acted on.
             models.Index(

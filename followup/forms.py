@@ -1,0 +1,58 @@
+"""The burden page's form for a clinic's flag rules (its service validates them again)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import MAX_TARGET_HOURS
+
+NOTE_TEMPLATES_MAX = 20
+NOTE_TEMPLATE_MAX_CHARS = 200
+
+
+class FlagRulesForm(forms.Form):
+    high_interference_from = forms.DecimalField(
+        label=_("High interference from (score 0-10)"),
+        min_value=Decimal("0.1"),
+        max_value=Decimal("10"),
+        max_digits=3,
+        decimal_places=1,
+    )
+    worsening_points = forms.DecimalField(
+        label=_("Worsening: rise of at least (points)"),
+        min_value=Decimal("0.1"),
+        max_value=Decimal("10"),
+        max_digits=3,
+        decimal_places=1,
+    )
+    adherence_min_days = forms.IntegerField(
+        label=_("Adherence lapse: AI taken on fewer than (days of 7)"), min_value=1, max_value=7
+    )
+    overdue_days = forms.IntegerField(
+        label=_("Overdue: reassessment missing after (days)"), min_value=1, max_value=90
+    )
+    target_hours = forms.IntegerField(
+        label=_("Target time to act (hours)"), min_value=1, max_value=MAX_TARGET_HOURS
+    )
+    note_templates = forms.CharField(
+        label=_("Note templates (one per line)"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+    )
+
+    def clean_note_templates(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["note_templates"].splitlines()]
+        lines = [line for line in lines if line]
+        if len(lines) > NOTE_TEMPLATES_MAX:
+            raise forms.ValidationError(
+                _("At most %(n)s note templates."), params={"n": NOTE_TEMPLATES_MAX}
+            )
+        if any(len(line) > NOTE_TEMPLATE_MAX_CHARS for line in lines):
+            raise forms.ValidationError(
+                _("Keep each note template under %(n)s characters."),
+                params={"n": NOTE_TEMPLATE_MAX_CHARS},
+            )
+        return lines
