@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from aimss_tracker.inputs import id_param
+from patients.access import record_list_access
 from patients.apis import RecordsAccess
 from patients.permissions import IsCareStaff
 
@@ -158,8 +159,16 @@ class FlagViewSet(
         kind = request.query_params.get("kind", "")
         user: Any = request.user
         filters = QueueFilters(kind=kind if kind in FlagKind.values else "")
-        page = self.paginate_queryset(patient_queue(user=user, filters=filters))  # type: ignore[arg-type]
-        rows = list(page or [])
+        assert self.paginator is not None  # the project's default pagination
+        rows = list(
+            self.paginator.paginate_queryset(
+                patient_queue(user=user, filters=filters), request, view=self
+            )
+            or []
+        )
+        record_list_access(
+            user, patient_ids=[row["patient_id"] for row in rows], what=f"list {request.path}"
+        )
         flags: dict[int, list[Flag]] = {}
         order = URGENCY
         for flag in (

@@ -473,7 +473,7 @@ def flag_snooze(*, flag_id: int, user: User, until: dt.date, reason: str) -> Fla
         }
     if errors:
         raise ValidationError(errors)
-    flag = Flag.objects.select_for_update().select_related("claimed_by").get(pk=flag_id)
+    flag = Flag.objects.select_for_update().get(pk=flag_id)
     _actionable(flag, user)
     flag.snoozed_until, flag.snooze_reason = until, reason
     flag.save(update_fields=["snoozed_until", "snooze_reason"])
