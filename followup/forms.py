@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -13,28 +15,46 @@ NOTE_TEMPLATES_MAX = 20
 NOTE_TEMPLATE_MAX_CHARS = 200
 
 
+# Numbers written with the digits 0-9 only: Python reads "٣" as 3 (RELIABILITY: hostile input).
+ASCII_NUMBER = re.compile(r"\s*[0-9]{1,4}(\.[0-9]{1,2})?\s*")
+
+
+class AsciiIntegerField(forms.IntegerField):
+    def to_python(self, value: Any) -> int | None:
+        if value not in self.empty_values and not ASCII_NUMBER.fullmatch(str(value)):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class AsciiDecimalField(forms.DecimalField):
+    def to_python(self, value: Any) -> Decimal | None:
+        if value not in self.empty_values and not ASCII_NUMBER.fullmatch(str(value)):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class FlagRulesForm(forms.Form):
-    high_interference_from = forms.DecimalField(
+    high_interference_from = AsciiDecimalField(
         label=_("High interference from (score 0-10)"),
         min_value=Decimal("0.1"),
         max_value=Decimal("10"),
         max_digits=3,
         decimal_places=1,
     )
-    worsening_points = forms.DecimalField(
+    worsening_points = AsciiDecimalField(
         label=_("Worsening: rise of at least (points)"),
         min_value=Decimal("0.1"),
         max_value=Decimal("10"),
         max_digits=3,
         decimal_places=1,
     )
-    adherence_min_days = forms.IntegerField(
+    adherence_min_days = AsciiIntegerField(
         label=_("Adherence lapse: AI taken on fewer than (days of 7)"), min_value=1, max_value=7
     )
-    overdue_days = forms.IntegerField(
+    overdue_days = AsciiIntegerField(
         label=_("Overdue: reassessment missing after (days)"), min_value=1, max_value=90
     )
-    target_hours = forms.IntegerField(
+    target_hours = AsciiIntegerField(
         label=_("Target time to act (hours)"), min_value=1, max_value=MAX_TARGET_HOURS
     )
     note_templates = forms.CharField(
