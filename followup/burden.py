@@ -153,10 +153,10 @@ def alert_burden(
         .annotate(n=Count("id"), alerting_n=Count("id", filter=Q(alerting=True)))
         .order_by()
     )
-    for r in responses:
-        target = row(r["patient__clinic_id"], _week_of(r["week"]))
-        target.responses += r["n"]
-        target.responses_alerting += r["alerting_n"]
+    for counted in responses:
+        target = row(counted["patient__clinic_id"], _week_of(counted["week"]))
+        target.responses += counted["n"]
+        target.responses_alerting += counted["alerting_n"]
 
     actions = FlagAction.objects.filter(flag=OuterRef("pk"))
     flags = (
@@ -209,21 +209,21 @@ def alert_burden(
     result = []
     for clinic in clinics_list:
         weeks_of_clinic = sorted(
-            (r for r in rows.values() if r.clinic_id == clinic.pk),
-            key=lambda r: r.week,
+            (w for w in rows.values() if w.clinic_id == clinic.pk),
+            key=lambda w: w.week,
             reverse=True,
         )
         total = BurdenRow(clinic_id=clinic.pk, clinic_code=clinic.code, week=since_day)
-        for r in weeks_of_clinic:
-            total.responses += r.responses
-            total.responses_alerting += r.responses_alerting
-            for kind, n in r.flags_by_kind.items():
+        for w in weeks_of_clinic:
+            total.responses += w.responses
+            total.responses_alerting += w.responses_alerting
+            for kind, n in w.flags_by_kind.items():
                 total.flags_by_kind[kind] += n
-            total.resolved_no_action += r.resolved_no_action
-            total.snoozed += r.snoozed
-            total.waits_hours += r.waits_hours
-            total.suppressed += r.suppressed
-            total.suppressed_then_worse += r.suppressed_then_worse
+            total.resolved_no_action += w.resolved_no_action
+            total.snoozed += w.snoozed
+            total.waits_hours += w.waits_hours
+            total.suppressed += w.suppressed
+            total.suppressed_then_worse += w.suppressed_then_worse
         rules = getattr(clinic, "flag_rules", None) or FlagRules(clinic=clinic)
         result.append(ClinicBurden(clinic=clinic, rules=rules, weeks=weeks_of_clinic, total=total))
     return result

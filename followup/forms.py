@@ -27,7 +27,7 @@ class AsciiIntegerField(forms.IntegerField):
 
 
 class AsciiDecimalField(forms.DecimalField):
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Any:  # a Decimal (the stubs say int)
         if value not in self.empty_values and not ASCII_NUMBER.fullmatch(str(value)):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return super().to_python(value)

@@ -357,7 +357,7 @@ def _urgency() -> Case:
 
 def patient_queue(
     *, user: User, filters: QueueFilters, now: dt.datetime | None = None
-) -> QuerySet[Flag]:
+) -> QuerySet[Any, Any]:
     """One value row per patient with flags under ``filters`` (``patient_id`` and sort keys),
     most urgent first: her most urgent flag's level, then that level's newest trigger.
     ``sort="waiting"`` puts her whose oldest flag has waited longest first instead."""

@@ -533,7 +533,11 @@ def flags_resolve_overdue(*, patient_id: int, user: User, note: str = "") -> int
         .exclude(status=FlagStatus.RESOLVED)
         .filter(Q(status=FlagStatus.OPEN) | Q(claimed_by=user))
     )
-    return sum(1 for flag in flags if flag_resolve(flag_id=flag.pk, user=user, note=note))
+    resolved = 0
+    for flag in flags:
+        flag_resolve(flag_id=flag.pk, user=user, note=note)
+        resolved += 1
+    return resolved
 
 
 # The rule settings the burden page edits: on the clinic (scores and check-ins use them too)

@@ -161,9 +161,7 @@ def _flag_operation(request: HttpRequest, flag: Flag, user: User) -> str:
     if op == "snooze":
         form = SnoozeForm(request.POST)
         if not form.is_valid():
-            raise ValidationError(
-                [str(e) for errors in form.errors.values() for e in errors]  # type: ignore[misc]
-            )
+            raise ValidationError([str(e) for errors in form.errors.values() for e in errors])
         until = form.cleaned_data["until"]
         services.flag_snooze(
             flag_id=flag.pk, user=user, until=until, reason=form.cleaned_data["reason"]
@@ -411,7 +409,9 @@ def _rules_beside_burden(b: ClinicBurden) -> list[tuple[str, str, float | None]]
         FlagKind.OVERDUE: _("Reassessment missing %(n)s days after due")
         % {"n": rules.overdue_days},
     }
-    return [(FlagKind(k).label, words[FlagKind(k)], b.total.per_100(k)) for k in FlagKind.values]
+    return [
+        (str(FlagKind(k).label), words[FlagKind(k)], b.total.per_100(k)) for k in FlagKind.values
+    ]
 
 
 @care_staff_required

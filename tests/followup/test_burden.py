@@ -4,6 +4,7 @@ audit of suppression, each rule's threshold editable by an administrator, and it
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 
@@ -51,7 +52,7 @@ def _this_week(world: World) -> BurdenRow:
     lapse = flag_raise(
         patient_id=patients[2].pk, kind="adherence_lapse", source="check_in", source_id=1, value=3
     ).flag
-    tomorrow = timezone.localdate() + timezone.timedelta(days=1)
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
     flag_snooze(flag_id=lapse.pk, user=world.nurse_a, until=tomorrow, reason="on holiday")
     flag_raise(
         patient_id=patients[2].pk, kind="worsening", source="response", source_id=99, value=2

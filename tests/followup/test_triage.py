@@ -30,7 +30,7 @@ def _flag(
     source_id: int,
     *,
     hours_ago: float = 0,
-    value: float | None = None,
+    value: float | Decimal | None = None,
     source: str = "response",
 ) -> Flag:
     at = timezone.now() - dt.timedelta(hours=hours_ago)
