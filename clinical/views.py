@@ -71,7 +71,7 @@ STRATEGY_LABELS = {MONOTHERAPY: gettext_lazy("Monotherapy"), COMBINED: gettext_l
 @dataclass(frozen=True)
 class ListRow:
     """What one row of the patient list shows, worked out in Python (as the queue's
-    ``followup.views.QueueRow``): with 25 rows of template lookups, filters and URL reversals
+    ``followup.selectors.FlagItem``): with 25 rows of template lookups, filters and URL reversals
     the page took 8% more instructions for the same HTML. An empty string is "no value yet"."""
 
     url: str

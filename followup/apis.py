@@ -25,10 +25,9 @@ from patients.apis import RecordsAccess
 from patients.permissions import IsCareStaff
 
 from . import services
-from .models import CARE_ACTIONS, Flag, FlagKind, FlagStatus
+from .models import CARE_ACTIONS, URGENCY, Flag, FlagKind, FlagStatus
 from .selectors import (
     ANY_STATUS,
-    URGENCY,
     QueueFilters,
     flag_queue,
     patient_queue,
@@ -160,34 +159,33 @@ class FlagViewSet(
         user: Any = request.user
         filters = QueueFilters(kind=kind if kind in FlagKind.values else "")
         assert self.paginator is not None  # the project's default pagination
-        rows = list(
+        patient_ids: list[int] = list(
             self.paginator.paginate_queryset(
-                patient_queue(user=user, filters=filters), request, view=self
+                patient_queue(user=user, filters=filters),  # type: ignore[arg-type]
+                request,
+                view=self,
             )
             or []
         )
-        record_list_access(
-            user, patient_ids=[row["patient_id"] for row in rows], what=f"list {request.path}"
-        )
+        record_list_access(user, patient_ids=patient_ids, what=f"list {request.path}")
         flags: dict[int, list[Flag]] = {}
-        order = URGENCY
         for flag in (
             triage_flags(user=user, filters=filters, now=timezone.now())
-            .filter(patient_id__in=[row["patient_id"] for row in rows])
+            .filter(patient_id__in=patient_ids)
             .order_by("-last_triggered_at", "id")
         ):
             flags.setdefault(flag.patient_id, []).append(flag)
-        data = [
-            {
-                "patient": row["patient_id"],
-                "urgency": row["level"],
-                "flags": FlagSerializer(
-                    sorted(flags.get(row["patient_id"], []), key=lambda f: order[f.kind]),
-                    many=True,
-                ).data,
-            }
-            for row in rows
-        ]
+        data = []
+        for patient_id in patient_ids:
+            hers = sorted(flags.get(patient_id, []), key=lambda f: URGENCY[FlagKind(f.kind)])
+            if hers:
+                data.append(
+                    {
+                        "patient": patient_id,
+                        "urgency": URGENCY[FlagKind(hers[0].kind)],
+                        "flags": FlagSerializer(hers, many=True).data,
+                    }
+                )
         return self.get_paginated_response(data)
 
     def _act(self, request: Request, operation: Any, serializer_class: Any) -> Response:

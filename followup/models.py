@@ -14,7 +14,7 @@ import datetime as dt
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from aimss_tracker.audit import audited
@@ -46,6 +46,25 @@ KIND_PRIORITY = {
     FlagKind.WORSENING: Priority.NORMAL,
     FlagKind.OVERDUE: Priority.NORMAL,
 }
+
+
+# Clinical urgency of a kind in the queue, most urgent first: interference that stops her living
+# her life and a new worsening come before a lapse in taking the AI, which comes before a missed
+# questionnaire (which says nothing yet about her pain).
+URGENCY = {
+    FlagKind.HIGH_INTERFERENCE: 0,
+    FlagKind.WORSENING: 0,
+    FlagKind.ADHERENCE_LAPSE: 1,
+    FlagKind.OVERDUE: 2,
+}
+
+
+def urgency() -> Case:
+    """A flag's urgency level in SQL: the queue orders by it, from its own index."""
+    return Case(
+        *(When(kind=kind, then=Value(level)) for kind, level in URGENCY.items()),
+        output_field=models.IntegerField(),
+    )
 
 
 # A flag should be acted on within a working day; each clinic sets its own target.
@@ -215,6 +234,22 @@ class Flag(models.Model):
                 fields=["clinic", "kind"],
                 condition=~Q(status=FlagStatus.RESOLVED),
                 name="flag_queue_kind_idx",
+            ),
+            # The queue by urgency: a clinic's unresolved flags, most urgent level first, newest
+            # trigger first; the first appearance of each patient is her place in the queue.
+            models.Index(
+                F("clinic"),
+                urgency(),
+                F("last_triggered_at").desc(),
+                F("id"),
+                condition=~Q(status=FlagStatus.RESOLVED),
+                name="flag_triage_idx",
+            ),
+            # The queue by waiting time: the oldest flag first.
+            models.Index(
+                fields=["clinic", "opened_at", "id"],
+                condition=~Q(status=FlagStatus.RESOLVED),
+                name="flag_waiting_idx",
             ),
             # The badge on every staff page: a clinic's unclaimed high-priority flags.
             models.Index(

@@ -12,20 +12,13 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db.models import (
-    Case,
     Count,
     F,
-    IntegerField,
-    Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -41,6 +34,7 @@ from patients.models import CARE_ROLES, Patient, StaffMembership, User
 
 from .models import (
     DEFAULT_TARGET_HOURS,
+    URGENCY,
     Flag,
     FlagKind,
     FlagRules,
@@ -50,6 +44,7 @@ from .models import (
     ReassessmentSlot,
     ReminderSend,
     TriggerSource,
+    urgency,
 )
 
 RESPONSE_TIME_DAYS = 90
@@ -62,12 +57,6 @@ RESPONSE_TIME_CACHE_SECONDS = 300  # a 90-day median; it moves only on a flag's 
 _QUEUE_GENERATION = "followup:queue:generation"
 ANY_STATUS = "any"
 T = TypeVar("T")
-# What a queue row shows (templates/followup/_flag_row.html); a patient has some forty columns.
-QUEUE_ROW_FIELDS = (
-    *("kind", "status", "priority", "opened_at", "trigger_count", "claimed_by_id"),
-    *("patient__family_name", "patient__given_name", "patient__record_number", "clinic__code"),
-    *("claimed_by__username", "claimed_by__first_name", "claimed_by__last_name"),
-)
 
 
 def awake(today: dt.date) -> Q:
@@ -139,9 +128,7 @@ def flag_counts(
         counts = dict(flags.values_list("kind").annotate(n=Count("*")).values_list("kind", "n"))
         return {kind: counts.get(kind, 0) for kind in FlagKind.values}
 
-    name = "counts:" + "".join(
-        "1" if on else "0" for on in (filters.mine, filters.snoozed, filters.over_target)
-    )
+    name = f"counts:{_filter_key(filters)}"
     if filters.mine:  # her own flags: few, and changed by every claim (not cached)
         return count()
     return _cached(name, user, filters.clinic_id, QUEUE_COUNTS_CACHE_SECONDS, count)
@@ -296,19 +283,13 @@ def whats_due(patient: Patient, today: dt.date | None = None) -> WhatsDue:
 
 # --- The queue, one row per patient ---------------------------------------------------------
 
-# Clinical urgency of a kind, most urgent first: interference that stops her living her life
-# and a new worsening come before a lapse in taking the AI, which comes before a missed
-# questionnaire (which says nothing yet about her pain).
-URGENCY = {
-    FlagKind.HIGH_INTERFERENCE: 0,
-    FlagKind.WORSENING: 0,
-    FlagKind.ADHERENCE_LAPSE: 1,
-    FlagKind.OVERDUE: 2,
-}
 URGENCY_LEVELS = sorted(set(URGENCY.values()))
 SORT_URGENCY = "urgency"
 SORT_LONGEST_WAITING = "waiting"
 QUEUE_SORTS = (SORT_URGENCY, SORT_LONGEST_WAITING)
+# A patient has at most one unresolved flag of a kind (a database constraint), so the first
+# n patients of the queue are among its first n x this many flags.
+FLAGS_PER_PATIENT_MAX = len(FlagKind.values)
 
 
 @dataclass(frozen=True)
@@ -348,37 +329,50 @@ def _over_target(now: dt.datetime) -> Q:
     return over
 
 
-def _urgency() -> Case:
-    return Case(
-        *(When(kind=kind, then=Value(level)) for kind, level in URGENCY.items()),
-        output_field=IntegerField(),
-    )
+class PatientWalk:
+    """The patients of the queue, in order, as a sequence Django's Paginator can page.
+
+    A patient's place is the first appearance of one of her flags in the queue's order (most
+    urgent level, then newest trigger; or oldest first), so a page is read from the top of an
+    index (``flag_triage_idx``, ``flag_waiting_idx``) instead of grouping every open flag of the
+    clinic: the first n patients are among the first n x ``FLAGS_PER_PATIENT_MAX`` flags. Deep
+    pages read more rows; nurses work from the top."""
+
+    def __init__(self, flags: QuerySet[Flag], sort: str, count: Callable[[], int]) -> None:
+        if sort == SORT_LONGEST_WAITING:
+            self.flags = flags.order_by("opened_at", "id")
+        else:
+            self.flags = flags.order_by(urgency().asc(), "-last_triggered_at", "id")
+        self._count = count
+
+    def count(self) -> int:
+        return self._count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, page: slice) -> list[int]:
+        start, stop = page.start or 0, page.stop
+        first = self.flags.values_list("patient_id", flat=True)[: stop * FLAGS_PER_PATIENT_MAX]
+        return list(dict.fromkeys(first))[start:stop]  # distinct, in order
 
 
 def patient_queue(
     *, user: User, filters: QueueFilters, now: dt.datetime | None = None
-) -> QuerySet[Any, Any]:
-    """One value row per patient with flags under ``filters`` (``patient_id`` and sort keys),
-    most urgent first: her most urgent flag's level, then that level's newest trigger.
-    ``sort="waiting"`` puts her whose oldest flag has waited longest first instead."""
-    now = now or timezone.now()
-    newest = {
-        f"newest_{level}": Max(
-            "last_triggered_at", filter=Q(kind__in=[k for k, v in URGENCY.items() if v == level])
-        )
-        for level in URGENCY_LEVELS
-    }
-    rows = (
-        triage_flags(user=user, filters=filters, now=now)
-        .order_by()
-        .values("patient_id")
-        .annotate(level=Min(_urgency()), oldest=Min("opened_at"), **newest)
+) -> PatientWalk:
+    """The ids of the patients with flags under ``filters``, most urgent first: her most
+    urgent flag's level, then that level's newest trigger (``sort="waiting"``: her oldest
+    flag first), for a Paginator."""
+    flags = triage_flags(user=user, filters=filters, now=now or timezone.now())
+    # Counted live: the Paginator cuts the last page at the count, so a count kept in the
+    # cache could hide a patient whose flag has just been raised by a worker.
+    return PatientWalk(
+        flags, filters.sort, lambda: flags.order_by().values("patient_id").distinct().count()
     )
-    if filters.sort == SORT_LONGEST_WAITING:
-        return rows.order_by("oldest", "patient_id")
-    # The lowest level's newest trigger is the first one not null.
-    newest_of_her_level = Coalesce(*(F(name) for name in newest))
-    return rows.order_by("level", newest_of_her_level.desc(), "patient_id")
+
+
+def _filter_key(filters: QueueFilters) -> str:
+    return f"{filters.kind}:{int(filters.snoozed)}{int(filters.over_target)}"
 
 
 @dataclass(frozen=True)
@@ -500,7 +494,7 @@ def queue_rows(
         .annotate(
             last_value=Subquery(latest.values("value")[:1]),
             last_source=Subquery(latest.values("source")[:1]),
-            urgency=_urgency(),
+            urgency=urgency(),
         )
         .order_by("urgency", "-last_triggered_at", "id")
     )

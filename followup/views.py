@@ -97,9 +97,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     """One card per patient with her open flags, most urgent first (selectors.patient_queue)."""
     user: User = request.user  # type: ignore[assignment]
     filters = _queue_filters(request.GET)
-    paginator = Paginator(patient_queue(user=user, filters=filters), PATIENTS_PER_PAGE)
+    # A PatientWalk pages by slices, which is all the Paginator asks (the stubs ask for more).
+    walk: Any = patient_queue(user=user, filters=filters)
+    paginator: Paginator[int] = Paginator(walk, PATIENTS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    patient_ids = [row["patient_id"] for row in page]
+    patient_ids = list(page)
     rows = queue_rows(user=user, patient_ids=patient_ids, filters=filters)
     record_list_access(user, patient_ids=patient_ids, what="flag queue")
     counts = flag_counts(user=user, filters=filters)

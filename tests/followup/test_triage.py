@@ -66,11 +66,15 @@ def test_patients_are_ordered_by_clinical_urgency_then_newest_trigger(world: Wor
     _flag(lapse, "adherence_lapse", 2, hours_ago=1, value=3, source="check_in")
     _flag(old_high, "high_interference", 3, hours_ago=72, value=8)
     _flag(new_worse, "worsening", 4, hours_ago=2, value=2.4)
+    # and one with a brand-new overdue flag and a day-old worsening: her worsening places her
+    mixed = PatientFactory.create(clinic=world.clinic_a)
+    _flag(mixed, "overdue", 5, hours_ago=0)
+    _flag(mixed, "worsening", 6, hours_ago=24, value=3)
     # when the nurse opens the queue
     order = _cards(_queue(client_for(world.nurse_a)))
     # then interference and worsening come first (newest trigger first), then the lapse,
     # then the overdue reassessment, however new
-    assert order == [new_worse.pk, old_high.pk, lapse.pk, overdue.pk]
+    assert order == [new_worse.pk, mixed.pk, old_high.pk, lapse.pk, overdue.pk]
 
 
 def test_waiting_longest_first_is_a_sort_the_nurse_can_choose(world: World) -> None:
