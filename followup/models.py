@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from aimss_tracker.audit import audited
@@ -46,6 +46,25 @@ KIND_PRIORITY = {
 }
 
 
+# Clinical urgency of a kind in the queue, most urgent first: interference that stops her living
+# her life and a new worsening come before a lapse in taking the AI, which comes before a missed
+# questionnaire (which says nothing yet about her pain).
+URGENCY = {
+    FlagKind.HIGH_INTERFERENCE: 0,
+    FlagKind.WORSENING: 0,
+    FlagKind.ADHERENCE_LAPSE: 1,
+    FlagKind.OVERDUE: 2,
+}
+
+
+def urgency() -> Case:
+    """A flag's urgency level in SQL: the queue orders by it, from its own index."""
+    return Case(
+        *(When(kind=kind, then=Value(level)) for kind, level in URGENCY.items()),
+        output_field=models.IntegerField(),
+    )
+
+
 class TriggerSource(models.TextChoices):
     RESPONSE = "response", _("BPI-SF response")
     CHECK_IN = "check_in", _("Adherence check-in")
@@ -62,6 +81,9 @@ class ActionKind(models.TextChoices):
     NO_ACTION_NEEDED = "no_action_needed", _("No action needed")
     RESOLVED = "resolved", _("Resolved")
     REOPENED = "reopened", _("Reopened")
+    SNOOZED = "snoozed", _("Snoozed")
+    REASSIGNED = "reassigned", _("Reassigned")
+    WOKEN = "woken", _("Woken")
 
 
 class SystemReason(models.TextChoices):
@@ -74,9 +96,11 @@ class SystemReason(models.TextChoices):
     RECURRENCE = "recurrence", _("Resolved by the system: a recurrence was confirmed.")
     DEATH = "death", _("Resolved by the system: the patient died.")
     ANSWERED = "answered", _("Resolved by the system: she answered the reassessment.")
+    WOKEN = "woken", _("Snooze ended by the system: the flag was raised again.")
 
 
-# The actions a nurse chooses from; "resolved" and "reopened" are recorded by those services.
+# The actions a nurse chooses from; "resolved", "reopened", "snoozed" and "reassigned" are
+# recorded by those services.
 CARE_ACTIONS = [
     ActionKind.CALLED_PATIENT,
     ActionKind.ADVICE_GIVEN,
@@ -124,6 +148,10 @@ class Flag(models.Model):
         blank=True,
         related_name="+",
     )
+    # Out of the queue (and of ``?status=open``) before this date; back by itself on it (a
+    # query, no task), or at once when the flag is raised again.
+    snoozed_until = models.DateField(null=True, blank=True)
+    snooze_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["priority", "opened_at", "id"]
@@ -155,6 +183,28 @@ class Flag(models.Model):
                 fields=["clinic", "kind"],
                 condition=~Q(status=FlagStatus.RESOLVED),
                 name="flag_queue_kind_idx",
+            ),
+            # The queue by urgency: a clinic's unresolved flags, most urgent level first, newest
+            # trigger first; the first appearance of each patient is her place in the queue.
+            models.Index(
+                F("clinic"),
+                urgency(),
+                F("last_triggered_at").desc(),
+                F("id"),
+                condition=~Q(status=FlagStatus.RESOLVED),
+                name="flag_triage_idx",
+            ),
+            # The queue by waiting time: the oldest flag first.
+            models.Index(
+                fields=["clinic", "opened_at", "id"],
+                condition=~Q(status=FlagStatus.RESOLVED),
+                name="flag_waiting_idx",
+            ),
+            # The badge on every staff page: a clinic's unclaimed high-priority flags.
+            models.Index(
+                fields=["clinic"],
+                condition=Q(status=FlagStatus.OPEN, priority=1),
+                name="flag_badge_idx",
             ),
             # Time to first action: recent flags that were acted on.
             models.Index(

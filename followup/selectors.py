@@ -7,11 +7,23 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import (
+    Count,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from adherence.models import AdherenceCheckIn, Intervention
 from adherence.selectors import care_stop_of, survival_record
@@ -19,9 +31,21 @@ from assessments.models import Response
 from assessments.selectors import responses_of
 from patients.access import clinic_ids_of
 from patients.clock import local_date
-from patients.models import Patient, User
+from patients.models import CARE_ROLES, Clinic, Patient, StaffMembership, User
+from patients.rules import TARGET_HOURS, ClinicRules, rules_of
 
-from .models import Flag, FlagKind, FlagStatus, ReassessmentSlot, ReminderSend
+from .models import (
+    URGENCY,
+    Flag,
+    FlagKind,
+    FlagStatus,
+    FlagTrigger,
+    Priority,
+    ReassessmentSlot,
+    ReminderSend,
+    TriggerSource,
+    urgency,
+)
 
 RESPONSE_TIME_DAYS = 90
 # The queue page's summaries are kept in the cache this long (seconds). A change of state made
@@ -33,12 +57,11 @@ RESPONSE_TIME_CACHE_SECONDS = 300  # a 90-day median; it moves only on a flag's 
 _QUEUE_GENERATION = "followup:queue:generation"
 ANY_STATUS = "any"
 T = TypeVar("T")
-# What a queue row shows (templates/followup/_flag_row.html); a patient has some forty columns.
-QUEUE_ROW_FIELDS = (
-    *("kind", "status", "priority", "opened_at", "trigger_count", "claimed_by_id"),
-    *("patient__family_name", "patient__given_name", "patient__record_number", "clinic__code"),
-    *("claimed_by__username", "claimed_by__first_name", "claimed_by__last_name"),
-)
+
+
+def awake(today: dt.date) -> Q:
+    """Flags not snoozed on ``today``: a snooze ends by itself on its date (no task)."""
+    return Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=today)
 
 
 def flag_queue(
@@ -49,17 +72,23 @@ def flag_queue(
     mine: bool = False,
     status: str = "",
     patient_id: int | None = None,
+    snoozed: bool | None = False,
 ) -> QuerySet[Flag]:
     """Flags of the clinics ``user`` works in: unresolved by default, priority then age.
 
+    A flag snoozed until a later date is left out (``snoozed=False``), or is all that is
+    listed (``snoozed=True``); ``snoozed=None`` and ``status="any"`` list both.
     Scoped by the flag's clinic (an index range) rather than through the patient."""
     flags = _in_her_clinics(Flag.objects.all(), user)
     if status == ANY_STATUS:
-        pass
+        snoozed = None
     elif status:
         flags = flags.filter(status=status)
     else:
         flags = flags.exclude(status=FlagStatus.RESOLVED)  # the queue index's own condition
+    if snoozed is not None:
+        today = timezone.localdate()
+        flags = flags.filter(snoozed_until__gt=today) if snoozed else flags.filter(awake(today))
     if kind:
         flags = flags.filter(kind=kind)
     if clinic_id:
@@ -78,18 +107,31 @@ def _in_her_clinics(flags: QuerySet[Flag], user: User) -> QuerySet[Flag]:
     return flags if clinic_ids is None else flags.filter(clinic_id__in=clinic_ids)
 
 
-def flag_counts(*, user: User, clinic_id: int | None = None) -> dict[str, int]:
-    """Unresolved flags per kind (every kind present, zero when none), in one query.
+def flag_counts(
+    *, user: User, clinic_id: int | None = None, filters: QueueFilters | None = None
+) -> dict[str, int]:
+    """Unresolved flags per kind (every kind present, zero when none), in one query, under
+    the queue's filters other than the kind (so each count is what that kind's link lists).
 
     Cached (``QUEUE_COUNTS_CACHE_SECONDS``): counting 50,000 open flags costs more than the
     rest of the queue page."""
+    filters = filters or QueueFilters(clinic_id=clinic_id)
+    filters = QueueFilters(
+        clinic_id=filters.clinic_id,
+        mine=filters.mine,
+        snoozed=filters.snoozed,
+        over_target=filters.over_target,
+    )
 
     def count() -> dict[str, int]:
-        flags = flag_queue(user=user, clinic_id=clinic_id).order_by()
+        flags = triage_flags(user=user, filters=filters, now=timezone.now()).order_by()
         counts = dict(flags.values_list("kind").annotate(n=Count("*")).values_list("kind", "n"))
         return {kind: counts.get(kind, 0) for kind in FlagKind.values}
 
-    return _cached("counts", user, clinic_id, QUEUE_COUNTS_CACHE_SECONDS, count)
+    name = f"counts:{_filter_key(filters)}"
+    if filters.mine:  # her own flags: few, and changed by every claim (not cached)
+        return count()
+    return _cached(name, user, filters.clinic_id, QUEUE_COUNTS_CACHE_SECONDS, count)
 
 
 def queue_changed() -> None:
@@ -270,4 +312,267 @@ def whats_due(patient: Patient, today: dt.date | None = None) -> WhatsDue:
                 :WHATS_DUE_HISTORY
             ]
         ),
+    )
+
+
+# --- The queue, one row per patient ---------------------------------------------------------
+
+URGENCY_LEVELS = sorted(set(URGENCY.values()))
+SORT_URGENCY = "urgency"
+SORT_LONGEST_WAITING = "waiting"
+QUEUE_SORTS = (SORT_URGENCY, SORT_LONGEST_WAITING)
+# A patient has at most one unresolved flag of a kind (a database constraint), so the first
+# n patients of the queue are among its first n x this many flags.
+FLAGS_PER_PATIENT_MAX = len(FlagKind.values)
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    kind: str = ""
+    clinic_id: int | None = None
+    mine: bool = False
+    snoozed: bool = False  # list the snoozed flags instead of the awake ones
+    over_target: bool = False  # only flags waiting longer than their clinic's target
+    sort: str = SORT_URGENCY
+
+
+def triage_flags(*, user: User, filters: QueueFilters, now: dt.datetime) -> QuerySet[Flag]:
+    """The unresolved flags the queue lists under ``filters``."""
+    flags = flag_queue(
+        user=user,
+        kind=filters.kind,
+        clinic_id=filters.clinic_id,
+        mine=filters.mine,
+        snoozed=filters.snoozed,
+    )
+    return flags.filter(_over_target(now)) if filters.over_target else flags
+
+
+def _over_target(now: dt.datetime) -> Q:
+    """Flags opened longer ago than their clinic's target time (one small read of the rules)."""
+    custom = dict(
+        Clinic.objects.exclude(target_hours=TARGET_HOURS).values_list("pk", "target_hours")
+    )
+    over = Q(opened_at__lt=now - dt.timedelta(hours=TARGET_HOURS)) & ~Q(clinic_id__in=list(custom))
+    for clinic_id, hours in custom.items():
+        over |= Q(clinic_id=clinic_id, opened_at__lt=now - dt.timedelta(hours=hours))
+    return over
+
+
+class PatientWalk:
+    """The patients of the queue, in order, as a sequence Django's Paginator can page.
+
+    A patient's place is the first appearance of one of her flags in the queue's order (most
+    urgent level, then newest trigger; or oldest first), so a page is read from the top of an
+    index (``flag_triage_idx``, ``flag_waiting_idx``) instead of grouping every open flag of the
+    clinic: the first n patients are among the first n x ``FLAGS_PER_PATIENT_MAX`` flags. Deep
+    pages read more rows; nurses work from the top."""
+
+    def __init__(self, flags: QuerySet[Flag], sort: str, count: Callable[[], int]) -> None:
+        if sort == SORT_LONGEST_WAITING:
+            self.flags = flags.order_by("opened_at", "id")
+        else:
+            self.flags = flags.order_by(urgency().asc(), "-last_triggered_at", "id")
+        self._count = count
+
+    def count(self) -> int:
+        return self._count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, page: slice) -> list[int]:
+        start, stop = page.start or 0, page.stop
+        first = self.flags.values_list("patient_id", flat=True)[: stop * FLAGS_PER_PATIENT_MAX]
+        return list(dict.fromkeys(first))[start:stop]  # distinct, in order
+
+
+def patient_queue(
+    *, user: User, filters: QueueFilters, now: dt.datetime | None = None
+) -> PatientWalk:
+    """The ids of the patients with flags under ``filters``, most urgent first: her most
+    urgent flag's level, then that level's newest trigger (``sort="waiting"``: her oldest
+    flag first), for a Paginator."""
+    flags = triage_flags(user=user, filters=filters, now=now or timezone.now())
+    # Counted live: the Paginator cuts the last page at the count, so a count kept in the
+    # cache could hide a patient whose flag has just been raised by a worker.
+    return PatientWalk(
+        flags, filters.sort, lambda: flags.order_by().values("patient_id").distinct().count()
+    )
+
+
+def _filter_key(filters: QueueFilters) -> str:
+    return f"{filters.kind}:{int(filters.snoozed)}{int(filters.over_target)}"
+
+
+@dataclass(frozen=True)
+class FlagItem:
+    """One flag on a patient's card."""
+
+    pk: int
+    kind: str
+    kind_label: str
+    high: bool
+    raised_by: str  # the values that raised it, e.g. "Interference 8.1"
+    triggers: str
+    opened_iso: str
+    waited: str
+    target_hours: int
+    over_target: bool
+    status: str
+    mine: bool
+    escalated: bool
+    snoozed_until: dt.date | None
+    snooze_reason: str
+    can_claim: bool
+    can_act: bool  # record an action, resolve, snooze: open, or claimed by her
+    url: str
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """A patient's card in the queue: her open flags, most urgent first."""
+
+    patient_id: int
+    name: str
+    meta: str
+    phone_e164: str
+    phone_national: str
+    flags: list[FlagItem]
+    note_templates: list[str]
+    colleagues: list[tuple[int, str]]
+
+    @property
+    def overdue_to_resolve(self) -> int:
+        return sum(1 for f in self.flags if f.kind == FlagKind.OVERDUE and f.can_act)
+
+
+def _raised_by(kind: str, value: Decimal | None, source: str | None) -> str:
+    """The values that raised a flag, in words, with one decimal."""
+    if kind == FlagKind.HIGH_INTERFERENCE and value is not None:
+        return _("Interference %(score)s") % {"score": f"{value:.1f}"}
+    if kind == FlagKind.WORSENING and value is not None:
+        return _("+%(points)s since last") % {"points": f"{value:.1f}"}
+    if kind == FlagKind.ADHERENCE_LAPSE:
+        if source == TriggerSource.CHECK_IN and value is not None:
+            return _("AI taken %(days)s/7 days") % {"days": int(value)}
+        if source == TriggerSource.TREATMENT_EVENT:
+            return _("Interruption recorded")
+        return _("Stopped or wants to stop")
+    if kind == FlagKind.OVERDUE:
+        return _("Reassessment missing")
+    return ""
+
+
+def _flag_item(flag: Any, user: User, rules: ClinicRules, now: dt.datetime) -> FlagItem:
+    claimed_by = flag.claimed_by
+    status = flag.status_label
+    if claimed_by is not None:
+        status += f" · {claimed_by.get_full_name() or claimed_by.username}"
+    mine = flag.claimed_by_id == user.pk
+    today = timezone.localdate(now)
+    snoozed = flag.snoozed_until if flag.snoozed_until and flag.snoozed_until > today else None
+    return FlagItem(
+        pk=flag.pk,
+        kind=flag.kind,
+        kind_label=flag.kind_label,
+        high=flag.priority == Priority.HIGH,
+        raised_by=_raised_by(flag.kind, flag.last_value, flag.last_source),
+        triggers=ngettext("%(counter)s trigger", "%(counter)s triggers", flag.trigger_count)
+        % {"counter": flag.trigger_count}
+        if flag.trigger_count > 1
+        else "",
+        opened_iso=timezone.localtime(flag.opened_at).isoformat(),
+        waited=timesince(flag.opened_at, now),
+        target_hours=rules.target_hours,
+        over_target=now - flag.opened_at > dt.timedelta(hours=rules.target_hours),
+        status=status,
+        mine=mine,
+        escalated=flag.escalated_at is not None,
+        snoozed_until=snoozed,
+        snooze_reason=flag.snooze_reason if snoozed else "",
+        can_claim=flag.status == FlagStatus.OPEN,
+        can_act=flag.status == FlagStatus.OPEN or (flag.status == FlagStatus.CLAIMED and mine),
+        url=reverse("followup:flag", args=[flag.pk]),
+    )
+
+
+# What a card shows of a flag, its patient and clinic: a patient has some forty columns.
+TRIAGE_FIELDS = (
+    *("kind", "status", "priority", "opened_at", "last_triggered_at", "trigger_count"),
+    *("claimed_by_id", "escalated_at", "snoozed_until", "snooze_reason", "patient_id"),
+    *("patient__family_name", "patient__given_name", "patient__record_number", "patient__phone"),
+    *("clinic__code", "claimed_by__username", "claimed_by__first_name", "claimed_by__last_name"),
+)
+
+
+def queue_rows(
+    *,
+    user: User,
+    patient_ids: list[int],
+    filters: QueueFilters,
+    now: dt.datetime | None = None,
+) -> list[PatientRow]:
+    """The cards of these patients (in this order), in three queries whatever their number:
+    the flags with their latest trigger, the clinics' rules, and the clinics' colleagues."""
+    now = now or timezone.now()
+    latest = FlagTrigger.objects.filter(flag=OuterRef("pk")).order_by("-triggered_at", "-id")
+    flags = list(
+        triage_flags(user=user, filters=filters, now=now)
+        .filter(patient_id__in=patient_ids)
+        .only(*TRIAGE_FIELDS)
+        .annotate(
+            last_value=Subquery(latest.values("value")[:1]),
+            last_source=Subquery(latest.values("source")[:1]),
+            urgency=urgency(),
+        )
+        .order_by("urgency", "-last_triggered_at", "id")
+    )
+    clinic_ids = {flag.clinic_id for flag in flags}
+    colleagues: dict[int, list[tuple[int, str]]] = {}
+    for member in (
+        StaffMembership.objects.filter(
+            clinic_id__in=clinic_ids,
+            deidentified=False,
+            user__is_active=True,
+            user__role__in=CARE_ROLES,
+        )
+        .select_related("user")
+        .order_by("user__last_name", "user__username")
+    ):
+        who = member.user.get_full_name() or member.user.username
+        colleagues.setdefault(member.clinic_id, []).append((member.user_id, who))
+    by_patient: dict[int, list[Flag]] = {}
+    for flag in flags:
+        by_patient.setdefault(flag.patient_id, []).append(flag)
+    rows = []
+    for patient_id in patient_ids:
+        hers = by_patient.get(patient_id)
+        if not hers:
+            continue
+        patient, clinic = hers[0].patient, hers[0].clinic
+        clinic_rules = rules_of(clinic)
+        rows.append(
+            PatientRow(
+                patient_id=patient_id,
+                name=patient.listed_name,
+                meta=f"{patient.record_number} · {clinic.code.upper()}",
+                phone_e164=patient.phone.as_e164 if patient.phone else "",
+                phone_national=patient.phone.as_national if patient.phone else "",
+                flags=[_flag_item(flag, user, clinic_rules, now) for flag in hers],
+                note_templates=list(clinic_rules.note_templates or []),
+                colleagues=colleagues.get(clinic.pk, []),
+            )
+        )
+    return rows
+
+
+def flag_badge_count(user: User) -> int:
+    """Unclaimed, awake, high-priority flags of her clinics: the badge on every staff page
+    (one count over a partial index)."""
+    return (
+        _in_her_clinics(Flag.objects.all(), user)
+        .filter(status=FlagStatus.OPEN, priority=Priority.HIGH)
+        .filter(awake(timezone.localdate()))
+        .count()
     )

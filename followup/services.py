@@ -29,7 +29,7 @@ from adherence.selectors import care_stop_of, off_ai
 from aimss_tracker.dispatch import send_on_commit
 from patients.models import Clinic, Patient, Role, User
 from patients.rules import rules_of
-from patients.services import patient_death_record
+from patients.services import clinic_update, patient_death_record
 
 from .models import (
     CARE_ACTIONS,
@@ -46,7 +46,7 @@ from .models import (
     ReassessmentSlot,
     SystemReason,
 )
-from .selectors import queue_changed
+from .selectors import awake, queue_changed
 
 logger = logging.getLogger(__name__)
 
@@ -128,10 +128,21 @@ def flag_raise(
             last_triggered_at=now,
         )
     else:
+        # A new trigger of the same kind wakes a snoozed flag at once: the snooze was a
+        # judgement on the old values, not on these.
+        woken = flag.snoozed_until is not None and flag.snoozed_until > timezone.localdate(now)
         Flag.objects.filter(pk=flag.pk).update(
-            last_triggered_at=now, trigger_count=F("trigger_count") + 1
+            last_triggered_at=now,
+            trigger_count=F("trigger_count") + 1,
+            snoozed_until=None,
+            snooze_reason="",
         )
         flag.refresh_from_db()
+        if woken:
+            FlagAction.objects.create(
+                flag=flag, action=ActionKind.WOKEN, system_reason=SystemReason.WOKEN
+            )
+            transaction.on_commit(queue_changed)
     FlagTrigger.objects.create(
         flag=flag,
         kind=kind,
@@ -253,13 +264,17 @@ def flags_escalate_due(*, now: dt.datetime | None = None) -> list[int]:
     escalated: list[int] = []
     for clinic in Clinic.objects.all():
         rules = rules_of(clinic)
-        due = Flag.objects.filter(
-            status=FlagStatus.OPEN,
-            priority=Priority.HIGH,
-            escalated_at__isnull=True,
-            patient__clinic_id=clinic.pk,
-            opened_at__lte=now - dt.timedelta(hours=rules.escalation_hours),
-        ).values_list("pk", flat=True)[:ESCALATION_BATCH]
+        due = (
+            Flag.objects.filter(
+                status=FlagStatus.OPEN,
+                priority=Priority.HIGH,
+                escalated_at__isnull=True,
+                patient__clinic_id=clinic.pk,
+                opened_at__lte=now - dt.timedelta(hours=rules.escalation_hours),
+            )
+            .filter(awake(timezone.localdate(now)))  # a nurse decided a snoozed flag can wait
+            .values_list("pk", flat=True)[:ESCALATION_BATCH]
+        )
         for flag_id in due:
             with transaction.atomic():
                 won = Flag.objects.filter(
@@ -420,3 +435,130 @@ def flags_follow_clinics(*, patient_id: int | None = None) -> int:
     if moved:
         transaction.on_commit(queue_changed)
     return moved
+
+
+# A snooze is a short deferral between contacts, not a way to close a flag: at most this long.
+SNOOZE_MAX_DAYS = 90
+SNOOZE_REASON_MAX_CHARS = 200
+
+
+def _actionable(flag: Flag, user: User) -> None:
+    """Raise the conflict unless ``user`` may act on the flag: unresolved, and open or hers."""
+    if flag.status == FlagStatus.RESOLVED or (
+        flag.status == FlagStatus.CLAIMED and flag.claimed_by_id != user.pk
+    ):
+        raise FlagConflict(_conflict_message(flag, user))
+
+
+@transaction.atomic
+def flag_snooze(*, flag_id: int, user: User, until: dt.date, reason: str) -> Flag:
+    """Take the flag out of the queue until ``until`` (a future date, at most
+    ``SNOOZE_MAX_DAYS`` away), with a reason. It comes back by itself on that date (the queue
+    asks the date; no task), or at once if the flag is raised again (``flag_raise``)."""
+    today = timezone.localdate()
+    reason = reason.strip()
+    errors = {}
+    if until <= today:
+        errors["until"] = _("Choose a date after today.")
+    elif until > today + dt.timedelta(days=SNOOZE_MAX_DAYS):
+        errors["until"] = _("A flag can be snoozed for at most %(days)s days.") % {
+            "days": SNOOZE_MAX_DAYS
+        }
+    if not reason:
+        errors["reason"] = _("Say why the flag can wait.")
+    elif len(reason) > SNOOZE_REASON_MAX_CHARS:
+        errors["reason"] = _("Keep the reason under %(n)s characters.") % {
+            "n": SNOOZE_REASON_MAX_CHARS
+        }
+    if errors:
+        raise ValidationError(errors)
+    flag = Flag.objects.select_for_update().get(pk=flag_id)
+    _actionable(flag, user)
+    flag.snoozed_until, flag.snooze_reason = until, reason
+    flag.save(update_fields=["snoozed_until", "snooze_reason"])
+    FlagAction.objects.create(
+        flag=flag,
+        actor=user,
+        action=ActionKind.SNOOZED,
+        note=_("Until %(date)s: %(reason)s") % {"date": until.isoformat(), "reason": reason},
+    )
+    transaction.on_commit(queue_changed)
+    return flag
+
+
+def colleague_of(*, clinic_id: int, user_id: int) -> User | None:
+    """An active nurse or clinician who sees the clinic's patients identified, or None."""
+    return (
+        User.objects.filter(
+            pk=user_id,
+            is_active=True,
+            role__in=[Role.NURSE, Role.CLINICIAN],
+            memberships__clinic_id=clinic_id,
+            memberships__deidentified=False,
+        )
+        .distinct()
+        .first()
+    )
+
+
+@transaction.atomic
+def flag_reassign(*, flag_id: int, user: User, to: int) -> Flag:
+    """Hand an unresolved flag to a colleague of its clinic: it becomes claimed by her.
+    Anyone of the clinic may hand a flag on (a nurse going off shift, a lead sharing work)."""
+    flag = Flag.objects.select_for_update().get(pk=flag_id)
+    colleague = colleague_of(clinic_id=flag.clinic_id, user_id=to)
+    if colleague is None:
+        raise ValidationError({"to": _("Choose a nurse or clinician of this flag's clinic.")})
+    if flag.status == FlagStatus.RESOLVED:
+        raise FlagConflict(_("This flag was already resolved."))
+    flag.status, flag.claimed_by, flag.claimed_at = FlagStatus.CLAIMED, colleague, timezone.now()
+    flag.save(update_fields=["status", "claimed_by", "claimed_at"])
+    FlagAction.objects.create(
+        flag=flag,
+        actor=user,
+        action=ActionKind.REASSIGNED,
+        note=_("To %(who)s") % {"who": colleague.get_full_name() or colleague.username},
+    )
+    return flag
+
+
+@transaction.atomic
+def flags_resolve_overdue(*, patient_id: int, user: User, note: str = "") -> int:
+    """Resolve every overdue flag of the patient that ``user`` may act on (open, or claimed
+    by her); returns how many."""
+    flags = (
+        Flag.objects.select_for_update()
+        .filter(patient_id=patient_id, kind=FlagKind.OVERDUE)
+        .exclude(status=FlagStatus.RESOLVED)
+        .filter(Q(status=FlagStatus.OPEN) | Q(claimed_by=user))
+    )
+    resolved = 0
+    for flag in flags:
+        flag_resolve(flag_id=flag.pk, user=user, note=note)
+        resolved += 1
+    return resolved
+
+
+# The rules the burden page edits beside their burden (all of them also on the clinic's
+# settings page; both save through ``patients.services.clinic_update``).
+BURDEN_RULE_FIELDS = (
+    "high_interference_from",
+    "worsening_points",
+    "adherence_min_days",
+    "overdue_days",
+    "target_hours",
+    "note_templates",
+)
+
+
+@transaction.atomic
+def flag_rules_update(*, clinic_id: int, user: User, **values: object) -> Clinic:
+    """Change a clinic's flag thresholds, target time and note templates (administrators;
+    the view checks the role). Validated as a whole; nothing is saved if one value is wrong.
+    New thresholds apply to what is evaluated from now on, never to flags already raised."""
+    unknown = set(values) - set(BURDEN_RULE_FIELDS)
+    if unknown:
+        raise ValidationError(_("Unknown rule: %(names)s") % {"names": ", ".join(sorted(unknown))})
+    clinic = clinic_update(clinic=Clinic.objects.select_for_update().get(pk=clinic_id), **values)
+    logger.info("flag rules of clinic %s changed by user %s", clinic.pk, user.pk)
+    return clinic

@@ -3,24 +3,25 @@ forms without it)."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from adherence.selectors import care_stop_of
 from aimss_tracker.inputs import id_param
@@ -29,114 +30,214 @@ from patients.access import (
     care_staff_required,
     clinic_ids_of,
     get_owned_or_404,
+    get_patient_or_404,
     record_list_access,
 )
-from patients.models import User
+from patients.models import Clinic, Role, User
+from patients.rules import rules_of
 from patients.selectors import clinics_of
 
 from . import services
-from .models import CARE_ACTIONS, Flag, FlagKind, FlagStatus, Priority
+from .burden import (
+    BURDEN_WEEKS,
+    CSV_COLUMNS,
+    PRO_TECT_ALERT_PCT,
+    ClinicBurden,
+    alert_burden,
+    burden_csv_rows,
+)
+from .forms import FlagRulesForm
+from .models import CARE_ACTIONS, Flag, FlagKind, FlagStatus
 from .schedules import LinkInvalid, link_check, link_open
 from .selectors import (
-    QUEUE_ROW_FIELDS,
+    QUEUE_SORTS,
+    SORT_URGENCY,
+    QueueFilters,
     flag_counts,
     flag_queue,
+    patient_queue,
     patient_quick_view,
+    queue_rows,
     time_to_first_action,
 )
 
-# A nurse between calls works from the top of the queue: 25 rows are a screen or two.
-FLAGS_PER_PAGE = 25
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    """What one queue row shows, worked out in Python: a row of Django template nodes with
-    lookups, filters and a URL reversal cost the page more than the row's data."""
-
-    pk: int
-    priority: int
-    url: str
-    patient: str
-    patient_meta: str
-    kind: str
-    triggers: str
-    opened_iso: str
-    opened_ago: str
-    status: str
-    can_claim: bool
-    can_record: bool
-
-    @property
-    def high(self) -> bool:
-        return self.priority == Priority.HIGH
-
-    @classmethod
-    def of(cls, flag: Flag, user: User) -> QueueRow:
-        claimed_by = flag.claimed_by
-        status = flag.status_label
-        if claimed_by is not None:
-            status += f" · {claimed_by.get_full_name() or claimed_by.username}"
-        return cls(
-            pk=flag.pk,
-            priority=flag.priority,
-            url=reverse("followup:flag", args=[flag.pk]),
-            patient=flag.patient.listed_name,
-            patient_meta=f"{flag.patient.record_number} · {flag.clinic.code.upper()}",
-            kind=flag.kind_label,
-            triggers=ngettext("%(counter)s trigger", "%(counter)s triggers", flag.trigger_count)
-            % {"counter": flag.trigger_count}
-            if flag.trigger_count > 1
-            else "",
-            opened_iso=timezone.localtime(flag.opened_at).isoformat(),
-            opened_ago=timesince(flag.opened_at),
-            status=status,
-            can_claim=flag.status == FlagStatus.OPEN,
-            can_record=flag.status == FlagStatus.CLAIMED and flag.claimed_by_id == user.pk,
-        )
-
+# A nurse between calls works from the top of the queue: 20 patients are a screen or two.
+PATIENTS_PER_PAGE = 20
+# The queue's own query parameters: an action's redirect keeps these, and only these.
+QUEUE_PARAMS = ("kind", "clinic", "mine", "snoozed", "over", "sort", "page")
 
 # Where a reminder link lands: the patient's questionnaire.
 LINK_LANDING = "assessments:new"
 
 
+def _queue_filters(get: QueryDict) -> QueueFilters:
+    kind = get.get("kind", "")
+    sort = get.get("sort", "")
+    return QueueFilters(
+        kind=kind if kind in FlagKind.values else "",
+        clinic_id=id_param(get.get("clinic", ""), name="clinic"),
+        mine=get.get("mine") == "1",
+        snoozed=get.get("snoozed") == "1",
+        over_target=get.get("over") == "1",
+        sort=sort if sort in QUEUE_SORTS else SORT_URGENCY,
+    )
+
+
+def _queue_query(raw: str) -> QueryDict:
+    """The queue's query string an action came from, kept to the queue's own parameters."""
+    posted = QueryDict(raw)
+    kept = QueryDict(mutable=True)
+    for name in QUEUE_PARAMS:
+        if posted.get(name):
+            kept[name] = posted[name][:40]
+    return kept
+
+
 @care_staff_required
 def queue(request: HttpRequest) -> HttpResponse:
+    """One card per patient with her open flags, most urgent first (selectors.patient_queue)."""
     user: User = request.user  # type: ignore[assignment]
-    kind = request.GET.get("kind", "")
-    kind = kind if kind in FlagKind.values else ""
-    clinic = request.GET.get("clinic", "")
-    clinic_id = id_param(clinic, name="clinic")
-    mine = request.GET.get("mine") == "1"
-    flags = flag_queue(user=user, kind=kind, clinic_id=clinic_id, mine=mine).only(*QUEUE_ROW_FIELDS)
-    counts = flag_counts(user=user, clinic_id=clinic_id)
-    paginator = Paginator(flags, FLAGS_PER_PAGE)
-    if not mine:  # the (cached) counts per kind already say how many there are: no COUNT
-        paginator.count = counts[kind] if kind else sum(counts.values())
+    filters = _queue_filters(request.GET)
+    # A PatientWalk pages by slices, which is all the Paginator asks (the stubs ask for more).
+    walk: Any = patient_queue(user=user, filters=filters)
+    paginator: Paginator[int] = Paginator(walk, PATIENTS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    record_list_access(user, patient_ids=[flag.patient_id for flag in page], what="flag queue")
+    patient_ids = list(page)
+    rows = queue_rows(user=user, patient_ids=patient_ids, filters=filters)
+    record_list_access(user, patient_ids=patient_ids, what="flag queue")
+    counts = flag_counts(user=user, filters=filters)
     return render(
         request,
         "followup/queue.html",
         {
             "page": page,
-            "rows": [QueueRow.of(flag, user) for flag in page],
+            "rows": rows,
             "counts": [(k, FlagKind(k).label, n) for k, n in counts.items()],
+            "flags_total": counts[filters.kind] if filters.kind else sum(counts.values()),
             "kinds": FlagKind.choices,
-            "kind": kind,
+            "filters": filters,
+            "kind": filters.kind,
             "clinics": clinics_of(user) if _in_several_clinics(user) else [],
-            "clinic_id": clinic,
-            "mine": mine,
-            "response_times": time_to_first_action(user=user, clinic_id=clinic_id),
-            "queue_url": reverse("followup:queue"),
+            "clinic_id": str(filters.clinic_id or ""),
+            "mine": filters.mine,
+            "qs": request.GET.urlencode(),
+            **_card_context(),
+            "response_times": time_to_first_action(user=user, clinic_id=filters.clinic_id),
         },
     )
+
+
+def _card_context() -> dict[str, Any]:
+    today = timezone.localdate()
+    return {
+        "actions": [(a.value, a.label) for a in CARE_ACTIONS],
+        "snooze_min": (today + dt.timedelta(days=1)).isoformat(),
+        "snooze_max": (today + dt.timedelta(days=services.SNOOZE_MAX_DAYS)).isoformat(),
+    }
 
 
 def _in_several_clinics(user: User) -> bool:
     """Whether the queue offers a clinic filter (most nurses work in one clinic)."""
     clinic_ids = clinic_ids_of(user)
     return clinic_ids is None or len(clinic_ids) > 1
+
+
+class SnoozeForm(forms.Form):
+    until = forms.DateField()
+    reason = forms.CharField(max_length=services.SNOOZE_REASON_MAX_CHARS)
+
+
+def _flag_operation(request: HttpRequest, flag: Flag, user: User) -> str:
+    """Run the posted operation on the flag; returns its confirmation."""
+    op = request.POST.get("op", "")
+    note = request.POST.get("note", "")
+    if op == "claim":
+        services.flag_claim(flag_id=flag.pk, user=user)
+        return _("You claimed the flag.")
+    if op == "act":
+        action = request.POST.get("action", "")
+        services.flag_record_action(flag_id=flag.pk, user=user, action=action, note=note)
+        return _("Action recorded.")
+    if op == "resolve":
+        services.flag_resolve(flag_id=flag.pk, user=user, note=note)
+        return _("Flag resolved.")
+    if op == "snooze":
+        form = SnoozeForm(request.POST)
+        if not form.is_valid():
+            raise ValidationError([str(e) for errors in form.errors.values() for e in errors])
+        until = form.cleaned_data["until"]
+        services.flag_snooze(
+            flag_id=flag.pk, user=user, until=until, reason=form.cleaned_data["reason"]
+        )
+        return _("Snoozed until %(date)s.") % {"date": until.isoformat()}
+    if op == "reassign":
+        to = id_param(request.POST.get("to", ""), name="to")
+        if to is None:
+            raise ValidationError(_("Choose a colleague."))
+        reassigned = services.flag_reassign(flag_id=flag.pk, user=user, to=to)
+        who = reassigned.claimed_by
+        return _("Reassigned to %(who)s.") % {"who": who.get_full_name() or who.username}  # type: ignore[union-attr]
+    raise ValidationError(_("Unknown operation."))
+
+
+def _after_action(
+    request: HttpRequest, user: User, patient_id: int, done: str, failed: str
+) -> HttpResponse:
+    """With htmx, the patient's card again with the confirmation in it; without, back to the
+    queue as it was (its filters and page), the confirmation among the page's messages."""
+    query = _queue_query(request.POST.get("qs", ""))
+    if request.headers.get("HX-Request") == "true":
+        filters = _queue_filters(query)
+        rows = queue_rows(user=user, patient_ids=[patient_id], filters=filters)
+        return render(
+            request,
+            "followup/_patient_card.html",
+            {
+                "row": rows[0] if rows else None,
+                "patient_id": patient_id,
+                "done": done,
+                "failed": failed,
+                "qs": query.urlencode(),
+                **_card_context(),
+            },
+        )
+    if done:
+        messages.success(request, done)
+    if failed:
+        messages.error(request, failed)
+    url = reverse("followup:queue")
+    return redirect(f"{url}?{query.urlencode()}" if query else url)
+
+
+@care_staff_required
+@require_POST
+def queue_flag(request: HttpRequest, pk: int) -> HttpResponse:
+    """An action on one flag from the queue (claim, act, resolve, snooze, reassign)."""
+    user: User = request.user  # type: ignore[assignment]
+    flag = get_owned_or_404(Flag.objects.all(), user, pk=pk)
+    done = failed = ""
+    try:
+        done = _flag_operation(request, flag, user)
+    except services.FlagConflict as conflict:
+        failed = str(conflict)
+    except ValidationError as invalid:
+        failed = " ".join(invalid.messages)
+    return _after_action(request, user, flag.patient_id, done, failed)
+
+
+@care_staff_required
+@require_POST
+def queue_patient(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resolve all of the patient's overdue flags at once (those open or claimed by her)."""
+    user: User = request.user  # type: ignore[assignment]
+    patient = get_patient_or_404(user, pk)
+    n = services.flags_resolve_overdue(
+        patient_id=patient.pk, user=user, note=request.POST.get("note", "")
+    )
+    done = ngettext(
+        "%(counter)s overdue flag resolved.", "%(counter)s overdue flags resolved.", n
+    ) % {"counter": n}
+    return _after_action(request, user, patient.pk, done, "")
 
 
 @care_staff_required
@@ -166,18 +267,15 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.warning(request, str(conflict))
         except ValidationError as invalid:
             messages.error(request, " ".join(invalid.messages))
-        flag = flags.get(pk=flag.pk)
-        if request.headers.get("HX-Request") == "true":
-            return render(request, "followup/_flag_row.html", _row_context(flag, user, request))
-        back = request.POST.get("back", "")
-        return redirect(
-            back if back == reverse("followup:queue") else reverse("followup:flag", args=[flag.pk])
-        )
+        return redirect(reverse("followup:flag", args=[flag.pk]))
     return render(
         request,
         "followup/flag_detail.html",
         {
-            **_row_context(flag, user, request),
+            "flag": flag,
+            "actions": [(a.value, a.label) for a in CARE_ACTIONS],
+            "mine": flag.claimed_by_id == user.pk,
+            "resolved": flag.status == FlagStatus.RESOLVED,
             "triggers": flag.triggers.all(),
             "history": flag.actions.select_related("actor"),
             "other_flags": flag_queue(user=user, patient_id=flag.patient_id).exclude(pk=flag.pk),
@@ -185,20 +283,6 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "care_stop": care_stop_of(flag.patient_id),
         },
     )
-
-
-def _row_context(flag: Flag, user: User, request: HttpRequest) -> dict[str, Any]:
-    return {
-        "flag": flag,
-        "row": QueueRow.of(flag, user),
-        "queue_url": reverse("followup:queue"),
-        "actions": [(a.value, a.label) for a in CARE_ACTIONS],
-        "mine": flag.claimed_by_id == user.pk,
-        "resolved": flag.status == FlagStatus.RESOLVED,
-        "row_messages": list(messages.get_messages(request))
-        if request.headers.get("HX-Request") == "true"
-        else [],
-    }
 
 
 def _origin_only_referrer(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -245,3 +329,104 @@ def questionnaire_link(request: HttpRequest, token: str) -> HttpResponse:
         request.session[LINK_SCOPE_SESSION_KEY] = link.pk
         request.session.set_expiry(settings.AIMSS_LINK_SESSION_SECONDS)
     return redirect(LINK_LANDING)
+
+
+def _may_see_burden(user: User) -> bool:
+    """Nurses' leads and administrators: there is no lead role, so administrators and
+    clinicians, who decide the clinic's rules with the nurses."""
+    return user.is_admin_role or user.role == Role.CLINICIAN
+
+
+def _rules_form(clinic: Clinic, data: QueryDict | None = None) -> FlagRulesForm:
+    rules = rules_of(clinic)
+    initial = {
+        "high_interference_from": rules.high_interference_from,
+        "adherence_min_days": rules.adherence_min_days,
+        "worsening_points": rules.worsening_points,
+        "overdue_days": rules.overdue_days,
+        "target_hours": rules.target_hours,
+        "note_templates": "\n".join(rules.note_templates),
+    }
+    return FlagRulesForm(data, initial=initial, prefix=f"clinic-{clinic.pk}")
+
+
+@care_staff_required
+@require_http_methods(["GET", "POST"])
+def burden(request: HttpRequest) -> HttpResponse:
+    """Alert burden per clinic and ISO week beside PRO-TECT's 34 %, each rule's threshold
+    beside its burden; an administrator changes the thresholds here (POST ``clinic``)."""
+    user: User = request.user  # type: ignore[assignment]
+    if not _may_see_burden(user):
+        raise Http404
+    posted_clinic = None
+    bound = None
+    if request.method == "POST":
+        if not user.is_admin_role:
+            raise Http404
+        posted_clinic = id_param(request.POST.get("clinic", ""), name="clinic")
+        clinic = get_object_or_404(Clinic, pk=posted_clinic)
+        bound = _rules_form(clinic, request.POST)
+        if bound.is_valid():
+            try:
+                services.flag_rules_update(clinic_id=clinic.pk, user=user, **bound.cleaned_data)
+            except ValidationError as invalid:
+                bound.add_error(None, invalid)
+            else:
+                messages.success(
+                    request, _("Flag rules of %(clinic)s saved.") % {"clinic": clinic.name}
+                )
+                return redirect(reverse("followup:burden"))
+    clinics = alert_burden(user=user)
+    sections = [
+        (
+            b,
+            (bound if b.clinic.pk == posted_clinic else _rules_form(b.clinic))
+            if user.is_admin_role
+            else None,
+            _rules_beside_burden(b),
+        )
+        for b in clinics
+    ]
+    return render(
+        request,
+        "followup/burden.html",
+        {
+            "sections": sections,
+            "kinds": FlagKind.choices,
+            "pro_tect": PRO_TECT_ALERT_PCT,
+            "weeks": BURDEN_WEEKS,
+        },
+        status=400 if bound is not None and bound.errors else 200,
+    )
+
+
+def _rules_beside_burden(b: ClinicBurden) -> list[tuple[str, str, float | None]]:
+    """Each kind's rule in words and its flags per 100 responses over the period."""
+    clinic, rules = b.clinic, b.rules
+    words = {
+        FlagKind.HIGH_INTERFERENCE: _("Interference score ≥ %(n)s")
+        % {"n": clinic.high_interference_from},
+        FlagKind.WORSENING: _("Pain or interference up ≥ %(n)s points")
+        % {"n": rules.worsening_points},
+        FlagKind.ADHERENCE_LAPSE: _("AI taken on fewer than %(n)s of 7 days")
+        % {"n": clinic.adherence_min_days},
+        FlagKind.OVERDUE: _("Reassessment missing %(n)s days after due")
+        % {"n": rules.overdue_days},
+    }
+    return [
+        (str(FlagKind(k).label), words[FlagKind(k)], b.total.per_100(k)) for k in FlagKind.values
+    ]
+
+
+@care_staff_required
+def burden_csv(request: HttpRequest) -> HttpResponse:
+    """The burden table as CSV, one row per clinic and ISO week (columns: docs/api.md)."""
+    user: User = request.user  # type: ignore[assignment]
+    if not _may_see_burden(user):
+        raise Http404
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="alert-burden.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(burden_csv_rows(alert_burden(user=user)))
+    return response

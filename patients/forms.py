@@ -35,6 +35,7 @@ RULE_FIELDS = (
     "link_valid_days",
     "overdue_days",
     "escalation_hours",
+    "target_hours",
 )
 
 

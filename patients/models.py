@@ -72,6 +72,23 @@ def validate_months(value: object) -> None:
         )
 
 
+NOTE_TEMPLATES_MAX = 20
+NOTE_TEMPLATE_MAX_CHARS = 200
+
+
+def validate_note_templates(value: object) -> None:
+    """A short list of short notes."""
+    if (
+        not isinstance(value, list)
+        or len(value) > NOTE_TEMPLATES_MAX
+        or not all(isinstance(n, str) and 0 < len(n) <= NOTE_TEMPLATE_MAX_CHARS for n in value)
+    ):
+        raise ValidationError(
+            _("At most %(n)s note templates of up to %(chars)s characters each."),
+            params={"n": NOTE_TEMPLATES_MAX, "chars": NOTE_TEMPLATE_MAX_CHARS},
+        )
+
+
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("Choose a time zone from the list."))
@@ -140,6 +157,19 @@ class Clinic(models.Model):
         default=rules.ESCALATION_HOURS,
         validators=[MinValueValidator(1), MaxValueValidator(24 * 14)],
         help_text=_("An unclaimed high-priority flag goes to the clinicians after this time."),
+    )
+    target_hours = models.PositiveSmallIntegerField(
+        _("target time to act (hours)"),
+        default=rules.TARGET_HOURS,
+        validators=[MinValueValidator(1), MaxValueValidator(rules.TARGET_HOURS_MAX)],
+        help_text=_("The queue shows how long each flag has waited against this target."),
+    )
+    note_templates = models.JSONField(
+        _("note templates"),
+        default=list,
+        blank=True,
+        validators=[validate_note_templates],
+        help_text=_("Short notes a nurse picks when recording an action."),
     )
     initial_months = models.JSONField(
         _("first reassessments (months after diagnosis)"),
@@ -220,6 +250,10 @@ class Clinic(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(escalation_hours__gte=1), name="clinic_escalation_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(target_hours__gte=1, target_hours__lte=rules.TARGET_HOURS_MAX),
+                name="clinic_target_hours_in_range",
             ),
             models.CheckConstraint(
                 condition=Q(overdue_days__gte=1), name="clinic_overdue_positive"

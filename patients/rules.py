@@ -48,6 +48,11 @@ LINK_VALID_DAYS = 14  # days a reminder's single-use link stays valid
 OVERDUE_DAYS = 7  # days
 # An unclaimed high-priority flag escalates to the clinicians after a day (the product's choice).
 ESCALATION_HOURS = 24  # hours
+# The queue shows how long each flag has waited against the clinic's target time to act: a
+# working day by default (the product's choice; nurses in PRO-TECT answered alerts the same or
+# next day, Basch et al.).
+TARGET_HOURS = 24  # hours
+TARGET_HOURS_MAX = 24 * 14
 # Reminders are held during a patient's quiet hours; these are the default for a new patient,
 # who may set her own.
 QUIET_HOURS_START = dt.time(21, 0)  # local time
@@ -76,6 +81,8 @@ class ClinicRules:
     link_valid_days: int = LINK_VALID_DAYS
     overdue_days: int = OVERDUE_DAYS
     escalation_hours: int = ESCALATION_HOURS
+    target_hours: int = TARGET_HOURS
+    note_templates: tuple[str, ...] = ()  # short notes a nurse picks when recording an action
     # The quiet hours a new patient starts with (she may set her own); not set per clinic.
     quiet_hours: tuple[dt.time, dt.time] = field(default=(QUIET_HOURS_START, QUIET_HOURS_END))
     time_zone: str = TIME_ZONE
@@ -101,5 +108,7 @@ def rules_of(clinic: Clinic | None) -> ClinicRules:
         link_valid_days=clinic.link_valid_days,
         overdue_days=clinic.overdue_days,
         escalation_hours=clinic.escalation_hours,
+        target_hours=clinic.target_hours,
+        note_templates=tuple(clinic.note_templates or ()),
         time_zone=clinic.time_zone,
     )

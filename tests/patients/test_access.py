@@ -115,6 +115,10 @@ OBJECT_ROUTES: dict[str, Route] = {
     "api:flag-record-action": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
     "api:flag-resolve": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
     "api:flag-reopen": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
+    "api:flag-snooze": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
+    "api:flag-reassign": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
+    "followup:queue_flag": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
+    "followup:queue_patient": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b", "post"),
     "adherence:therapy": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
     "api:patient-survival": Route(
         lambda w: {"pk": w.patient_b.pk}, "nurse_b", marker=_her_api_record
