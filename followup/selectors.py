@@ -529,6 +529,7 @@ def queue_rows(
         .order_by("urgency", "-last_triggered_at", "id")
     )
     clinic_ids = {flag.clinic_id for flag in flags}
+    rules = {c.pk: rules_of(c) for c in Clinic.objects.filter(pk__in=clinic_ids)}
     colleagues: dict[int, list[tuple[int, str]]] = {}
     for member in (
         StaffMembership.objects.filter(
@@ -551,7 +552,7 @@ def queue_rows(
         if not hers:
             continue
         patient, clinic = hers[0].patient, hers[0].clinic
-        clinic_rules = rules_of(clinic)
+        clinic_rules = rules[clinic.pk]
         rows.append(
             PatientRow(
                 patient_id=patient_id,

@@ -37,6 +37,7 @@ def _form(clinic: Clinic, **changes: Any) -> dict[str, Any]:
         "link_valid_days": clinic.link_valid_days,
         "overdue_days": clinic.overdue_days,
         "escalation_hours": clinic.escalation_hours,
+        "target_hours": clinic.target_hours,
     }
     data.update(changes)
     return data
