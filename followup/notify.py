@@ -31,10 +31,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from aimss_tracker.sms import SmsMessage, SmsRejected, SmsUnavailable, get_backend
-from patients.models import Patient, User, wants_email, wants_sms
+from patients.models import Patient, SmsOptOut, User, wants_email, wants_sms
 
 from .models import Channel as ChannelKind
-from .models import SendStatus
+from .models import ReminderSend, SendStatus
 
 FAILURE_REASON_MAX = 200  # characters kept of a failure's reason
 STOP_SALT = "aimss.sms-stop"
@@ -271,3 +271,30 @@ def recipient_of_stop_token(token: str) -> Patient | User | None:
         return None
     model: type[Patient] | type[User] = Patient if kind == "p" else User
     return model.objects.filter(pk=int(pk)).first()
+
+
+# --- what staff see ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmsStatus:
+    """Her texts as her contact block shows them: the last that could not go, the last stop."""
+
+    failed_at: dt.datetime | None = None
+    failure_reason: str = ""
+    stopped: SmsOptOut | None = None
+
+
+def sms_status_of(patient: Patient) -> SmsStatus:
+    failed = (
+        ReminderSend.objects.filter(
+            slot__patient=patient, channel=ChannelKind.SMS, status=SendStatus.FAILED
+        )
+        .order_by("-claimed_at")
+        .values_list("claimed_at", "failure_reason")
+        .first()
+    )
+    stopped = patient.sms_opt_outs.order_by("-created_at", "-id").first()
+    if failed is None:
+        return SmsStatus(stopped=stopped)
+    return SmsStatus(failed_at=failed[0], failure_reason=failed[1], stopped=stopped)

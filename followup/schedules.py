@@ -337,7 +337,7 @@ def _send_rows(rows: list[ReminderSend], claim: uuid.UUID, now: dt.datetime) -> 
                 emailed.append(row.pk)
                 continue
             mine = ReminderSend.objects.filter(pk=row.pk, claim=claim)
-            record_outcome(mine, outcome, claimed_at=timezone.now())
+            record_outcome(mine, outcome, claimed_at=now)
             if outcome.status == SendStatus.FAILED and row.channel != Channel.EMAIL:
                 instead += _email_instead(row, claim)
         flush()

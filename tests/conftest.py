@@ -16,6 +16,7 @@ from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 
+from aimss_tracker import sms
 from aimss_tracker.db_roles import app_role_grant
 from assessments.selectors import instrument_forget
 from followup.schedules import reminders_send_due, schedules_sync
@@ -111,6 +112,13 @@ def _fresh_caches() -> None:
     may have been emptied since the last test, so the kept current instrument goes too."""
     cache.clear()
     instrument_forget()
+
+
+@pytest.fixture(autouse=True)
+def _sms_outbox(settings: Any) -> None:
+    """Texts go to ``aimss_tracker.sms.outbox`` (like Django's mail.outbox), empty per test."""
+    settings.SMS_BACKEND = "locmem"
+    sms.outbox.clear()
 
 
 @pytest.fixture
