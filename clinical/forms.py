@@ -62,9 +62,7 @@ class EnrolmentForm(forms.ModelForm):
         self.fields["phone"].widget.attrs.update({"type": "tel", "autocomplete": "off"})
         # e-mail unless she asks for texts too (a text needs her mobile number)
         self.fields["reminder_channels"].required = False
-        self.fields["reminder_channels"].widget = forms.RadioSelect(
-            choices=ContactChannels.choices
-        )
+        self.fields["reminder_channels"].widget = forms.RadioSelect(choices=ContactChannels.choices)
         self.fields["reminder_channels"].initial = ContactChannels.EMAIL
         self.order_fields(["clinic", *PATIENT_FIELDS, "ai_drug", "ai_start_date"])
 
