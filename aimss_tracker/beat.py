@@ -45,7 +45,7 @@ def _conninfo() -> dict[str, Any]:
     return {k: v for k, v in info.items() if v is not None}
 
 
-class SingleBeatScheduler(DatabaseScheduler):  # type: ignore[misc]
+class SingleBeatScheduler(DatabaseScheduler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._lock: psycopg.Connection[Any] | None = None
         self._last_standby_log = 0.0

@@ -201,7 +201,7 @@ CHANNELS: dict[str, type[Channel]] = {c.kind: c for c in (EmailChannel, SmsChann
 def channels_of(recipient: Patient | User, choice: str) -> list[str]:
     """The channels her choice (``ContactChannels``) asks for and that can reach her; e-mail
     when she chose texts but has no number."""
-    kinds = []
+    kinds: list[str] = []
     if wants_email(choice) and recipient.email:
         kinds.append(ChannelKind.EMAIL)
     if wants_sms(choice) and recipient.phone:

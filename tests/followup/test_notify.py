@@ -6,6 +6,7 @@ reply or a link, and the SMS backends."""
 from __future__ import annotations
 
 import datetime as dt
+import email.message
 import io
 import json
 import urllib.error
@@ -328,7 +329,11 @@ def test_enrolment_through_the_api_takes_the_reminder_channels(world: World) -> 
 def _twilio_answer(status: int, body: dict[str, Any]) -> Any:
     if status >= 400:
         return urllib.error.HTTPError(
-            "https://api.twilio.com", status, "error", {}, io.BytesIO(json.dumps(body).encode())
+            "https://api.twilio.com",
+            status,
+            "error",
+            email.message.Message(),
+            io.BytesIO(json.dumps(body).encode()),
         )
     answer = mock.MagicMock()
     answer.__enter__.return_value.read.return_value = json.dumps(body).encode()
