@@ -28,6 +28,7 @@ PATIENT_FIELDS = (
     "birth_date",
     "email",
     "phone",
+    "reminder_channels",
     "preferred_language",
     "time_zone",
     "height_cm",

@@ -292,6 +292,21 @@ DEFAULT_FROM_EMAIL = env.str(
     "DJANGO_DEFAULT_FROM_EMAIL", default="AIMSS Tracker <noreply@localhost>"
 )
 
+# --- Text messages ---------------------------------------------------------------------------
+# The SMS backend, like EMAIL_BACKEND: "console" (the demo: printed), "locmem" (tests: a list),
+# "file" (one JSON line per message in SMS_FILE_PATH, for tests across processes), "twilio"
+# (Twilio's REST API, with the TWILIO_* variables), or a dotted path to a backend class.
+SMS_BACKEND = env.str("SMS_BACKEND", default="console")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms.jsonl"))
+SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10.0)  # seconds a provider request may take
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env.str("TWILIO_FROM", default="")  # a number, or a Messaging Service SID (MG...)
+# The address Twilio posts replies to, exactly as configured there (its signature covers it).
+TWILIO_INBOUND_URL = env.str(
+    "TWILIO_INBOUND_URL", default=f"{AIMSS_BASE_URL.rstrip('/')}/sms/inbound/"
+)
+
 # --- Celery ---------------------------------------------------------------------------------
 # Settings the Celery documentation asks for when the broker is Redis and work must not be lost
 # or repeated: late acknowledgement, re-queue on worker loss, one message prefetched at a time,
@@ -335,24 +350,32 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, held by one beat at a time (a PostgreSQL advisory
+# lock) and re-queuing a sweep the broker refused as soon as it answers again.
+CELERY_BEAT_SCHEDULER = "aimss_tracker.beat:SingleBeatScheduler"
 # Periodic sweeps, installed into the database scheduler when beat starts. Each expires before
 # the next run so that a backlog never piles up duplicates; each is safe to run twice.
 # Background work's timings (seconds). A claimed e-mail not marked sent after the lease is sent
 # again; the evaluation sweep leaves records younger than the grace to their own task.
-AIMSS_CLAIM_LEASE_SECONDS = env.int("AIMSS_CLAIM_LEASE_SECONDS", default=600)
-AIMSS_SWEEP_GRACE_SECONDS = env.int("AIMSS_SWEEP_GRACE_SECONDS", default=120)
+# A claim's lease is renewed while its worker sends, so a short one reclaims a dead worker's
+# sends soon: lease + the notifications sweep's interval stays under 2 minutes.
+AIMSS_CLAIM_LEASE_SECONDS = env.int("AIMSS_CLAIM_LEASE_SECONDS", default=45)
+# 0: a sweep takes every unevaluated record, however young (evaluating twice is harmless),
+# so whatever a broker outage left is done by the first sweep after it.
+AIMSS_SWEEP_GRACE_SECONDS = env.int("AIMSS_SWEEP_GRACE_SECONDS", default=0)
 AIMSS_REMINDER_SWEEP_SECONDS = env.float("AIMSS_REMINDER_SWEEP_SECONDS", default=300.0)
+AIMSS_EVALUATION_SWEEP_SECONDS = env.float("AIMSS_EVALUATION_SWEEP_SECONDS", default=120.0)
+AIMSS_NOTIFICATION_SWEEP_SECONDS = env.float("AIMSS_NOTIFICATION_SWEEP_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "evaluations-sweep": {
         "task": "followup.tasks.evaluations_sweep_task",
-        "schedule": 120.0,
-        "options": {"expires": 110},
+        "schedule": AIMSS_EVALUATION_SWEEP_SECONDS,
+        "options": {"expires": AIMSS_EVALUATION_SWEEP_SECONDS * 0.95},
     },
     "notifications-sweep": {
         "task": "followup.tasks.notifications_sweep_task",
-        "schedule": 60.0,
-        "options": {"expires": 55},
+        "schedule": AIMSS_NOTIFICATION_SWEEP_SECONDS,
+        "options": {"expires": AIMSS_NOTIFICATION_SWEEP_SECONDS * 0.95},
     },
     "schedules-sync": {
         "task": "followup.tasks.schedules_sync_task",

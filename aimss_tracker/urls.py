@@ -59,6 +59,7 @@ account_patterns = [
     path("accounts/logout/", patient_views.LogoutView.as_view(), name="logout"),
     path("accounts/mfa/", patient_views.mfa_verify, name="mfa_verify"),
     path("accounts/language/", patient_views.language_change, name="language_change"),
+    path("accounts/profile/", patient_views.profile, name="profile"),
     path("accounts/mfa/setup/", patient_views.mfa_setup, name="mfa_setup"),
     path("accounts/password/", patient_views.PasswordChangeView.as_view(), name="password_change"),
     path(

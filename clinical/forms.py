@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from adherence.enrolment import PATIENT_FIELDS
 from adherence.models import Drug
 from patients.clock import time_zone_choices
-from patients.models import Clinic, Patient
+from patients.models import Clinic, ContactChannels, Patient
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -37,6 +37,7 @@ class EnrolmentForm(forms.ModelForm):
             "email": _("E-mail address"),
             "preferred_language": _("Language"),
             "time_zone": _("Time zone"),
+            "reminder_channels": _("Reminders by"),
             "height_cm": _("Height (cm)"),
             "weight_kg": _("Weight (kg)"),
         }
@@ -49,7 +50,14 @@ class EnrolmentForm(forms.ModelForm):
         self.fields["email"].required = True
         self.fields["time_zone"].widget.choices = time_zone_choices()
         self.fields["phone"].widget.attrs.update({"type": "tel", "autocomplete": "off"})
+        # e-mail unless she asks for texts too (a text needs her mobile number)
+        self.fields["reminder_channels"].required = False
+        self.fields["reminder_channels"].widget = forms.RadioSelect(choices=ContactChannels.choices)
+        self.fields["reminder_channels"].initial = ContactChannels.EMAIL
         self.order_fields(["clinic", *PATIENT_FIELDS, "ai_drug", "ai_start_date"])
+
+    def clean_reminder_channels(self) -> str:
+        return str(self.cleaned_data.get("reminder_channels") or ContactChannels.EMAIL)
 
     def clean_time_zone(self) -> str:
         zone = self.cleaned_data["time_zone"]

@@ -25,6 +25,7 @@ from adherence.views import therapy_forms, therapy_post
 from aimss_tracker.inputs import id_param
 from assessments.scoring import PainBand
 from assessments.selectors import draft_of, responses_of
+from followup.notify import sms_status_of
 from followup.selectors import check_in_due_since
 from patients.access import (
     care_staff_required,
@@ -147,6 +148,7 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
         "support": decision_support(trajectory),
         "current_interventions": trajectory.current_interventions(timezone.localdate()),
         "care_stop": care_stop_of(patient.pk),
+        "sms_status": sms_status_of(patient),
         "recent": list(reversed(trajectory.series[-RECENT_RESPONSES:])),
         # (name, title, the bound form with its errors or None: fetched when opened)
         "records": [

@@ -27,6 +27,15 @@ class FlagAdmin(admin.ModelAdmin):
 
 @admin.register(FlagNotification)
 class FlagNotificationAdmin(admin.ModelAdmin):
-    list_display = ["id", "flag", "recipient", "reason", "created_at", "sent_at"]
+    list_display = [
+        "id",
+        "flag",
+        "recipient",
+        "reason",
+        "channel",
+        "status",
+        "created_at",
+        "sent_at",
+    ]
     list_filter = ["reason"]
     raw_id_fields = ["flag", "recipient"]

@@ -294,19 +294,35 @@ class FlagAction(models.Model):
         return f"{self.get_action_display()} on flag #{self.flag_id}"
 
 
+class Channel(models.TextChoices):
+    """The channel one message went by (``followup.notify`` has one class per channel)."""
+
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("Text message")
+
+
+class SendStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
 class NotificationReason(models.TextChoices):
     OPENED = "opened", _("High-priority flag opened")
     ESCALATED = "escalated", _("Unclaimed flag escalated")
 
 
 class FlagNotification(models.Model):
-    """An e-mail to a staff member about a flag; sent once (claim, then send)."""
+    """A message to a staff member about a flag, by one channel; sent once (claim, then send)."""
 
     flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="notifications")
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     reason = models.CharField(max_length=12, choices=NotificationReason.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    status = models.CharField(max_length=8, choices=SendStatus.choices, default=SendStatus.PENDING)
+    failure_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -315,14 +331,15 @@ class FlagNotification(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["flag", "recipient", "reason"], name="one_notification_per_reason"
+                fields=["flag", "recipient", "reason", "channel"],
+                name="one_notification_per_reason_channel",
             ),
         ]
         indexes = [
             models.Index(
                 fields=["created_at"],
-                condition=Q(sent_at__isnull=True),
-                name="notification_unsent_idx",
+                condition=Q(status="pending"),
+                name="notification_pending_idx",
             ),
         ]
 
@@ -387,24 +404,28 @@ class ReassessmentSlot(models.Model):
 
 
 class ReminderSend(models.Model):
-    """One reminder e-mail for a slot; the database allows one per slot and attempt."""
+    """One reminder for a slot by one channel; the database allows one per slot, attempt and
+    channel. ``claimed_at`` is the claim's lease, renewed while its sweep is sending."""
 
     slot = models.ForeignKey(ReassessmentSlot, on_delete=models.CASCADE, related_name="reminders")
     attempt = models.PositiveSmallIntegerField(help_text=_("0 at the due time, then 1, 2."))
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    status = models.CharField(max_length=8, choices=SendStatus.choices, default=SendStatus.PENDING)
+    failure_reason = models.CharField(max_length=200, blank=True)
     claim = models.UUIDField(help_text=_("The sweep that claimed it."))
     claimed_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["slot_id", "attempt"]
+        ordering = ["slot_id", "attempt", "channel"]
         constraints = [
             models.UniqueConstraint(
-                fields=["slot", "attempt"], name="one_reminder_per_slot_attempt"
+                fields=["slot", "attempt", "channel"], name="one_reminder_per_slot_attempt_channel"
             ),
         ]
         indexes = [
             models.Index(
-                fields=["claimed_at"], condition=Q(sent_at__isnull=True), name="reminder_unsent_idx"
+                fields=["claimed_at"], condition=Q(status="pending"), name="reminder_pending_idx"
             ),
         ]
 

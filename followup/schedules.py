@@ -19,12 +19,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from adherence.models import CARE_STOP_KINDS, TreatmentEvent
 from adherence.selectors import off_ai
@@ -34,14 +32,25 @@ from patients.models import Clinic, Patient
 from patients.rules import ClinicRules, rules_of
 
 from .models import (
+    Channel,
     FlagKind,
     PatientSchedule,
     QuestionnaireLink,
     ReassessmentSlot,
     ReminderSend,
+    SendStatus,
     TriggerSource,
 )
-from .services import claim_lease, flag_applies, flag_raise, message_id
+from .notify import (
+    CHANNELS,
+    LeaseKeeper,
+    Outgoing,
+    channels_of,
+    claim_lease,
+    deliver,
+    record_outcome,
+)
+from .services import flag_applies, flag_raise
 
 logger = logging.getLogger(__name__)
 
@@ -219,8 +228,9 @@ def link_open(*, link: QuestionnaireLink, now: dt.datetime | None = None) -> boo
 def _claim_batch(
     attempt: int, offset_days: int, now: dt.datetime, claim: uuid.UUID
 ) -> tuple[int, int]:
-    """Claim up to BATCH slots whose reminder ``attempt`` fell due and is unsent; returns
-    (candidates seen, claimed). Slots in the patient's quiet hours wait for a later sweep."""
+    """Claim up to BATCH slots whose reminder ``attempt`` fell due and is unsent, one row per
+    channel she chose; returns (candidates seen, slots claimed). Slots in the patient's quiet
+    hours wait for a later sweep."""
     due_from = now - dt.timedelta(days=offset_days)
     already = ReminderSend.objects.filter(slot=OuterRef("pk"), attempt=attempt)
     candidates = list(
@@ -228,8 +238,8 @@ def _claim_batch(
             completed_at__isnull=True,
             due_at__lte=due_from,
             due_at__gt=due_from - REMINDER_GRACE,
-            patient__email__gt="",
         )
+        .filter(Q(patient__email__gt="") | Q(patient__phone__gt=""))
         .filter(~Exists(already), ~off_ai("patient_id"))
         .exclude(patient__schedule__paused=True)
         .select_related("patient")
@@ -237,57 +247,127 @@ def _claim_batch(
     )
     ready = [slot for slot in candidates if not in_quiet_hours(slot.patient, now)]
     ReminderSend.objects.bulk_create(
-        [ReminderSend(slot=s, attempt=attempt, claim=claim, claimed_at=now) for s in ready],
+        [
+            ReminderSend(slot=s, attempt=attempt, channel=c, claim=claim, claimed_at=now)
+            for s in ready
+            for c in channels_of(s.patient, s.patient.reminder_channels)
+        ],
         ignore_conflicts=True,
     )
     return len(candidates), len(ready)
 
 
+def _reminder(row: ReminderSend, now: dt.datetime) -> tuple[Outgoing, QuestionnaireLink]:
+    """What one reminder says: a new single-use link to her questionnaire (saved by the
+    caller), from the clinic's neutral sender name (never its name, which may reveal a
+    diagnosis)."""
+    slot, patient = row.slot, row.slot.patient
+    rules = rules_of(patient.clinic)
+    link, token = link_new(slot=slot, valid_days=rules.link_valid_days, now=now)
+    base = settings.AIMSS_BASE_URL.rstrip("/")
+    outgoing = Outgoing(
+        what="reminder",
+        key=f"reminder-{slot.pk}-{row.attempt}",
+        recipient=patient,
+        context={
+            "url": f"{base}{reverse('followup:questionnaire_link', args=[token])}",
+            "clinic": sender_name_of(patient.clinic),
+            "attempt": row.attempt,
+            "valid_days": rules.link_valid_days,
+        },
+        from_email=sender_of(patient.clinic),
+    )
+    return outgoing, link
+
+
 def _send_claimed(claim: uuid.UUID, now: dt.datetime) -> int:
-    """Send the reminders this sweep claimed; mark them sent."""
-    claimed = list(
-        ReminderSend.objects.filter(claim=claim, sent_at__isnull=True).select_related(
+    """Send the reminders this claim holds, each by its channel; returns how many went."""
+    rows = list(
+        ReminderSend.objects.filter(claim=claim, status=SendStatus.PENDING).select_related(
             "slot__patient__clinic"
         )
     )
-    if not claimed:
+    sent = _send_rows(rows, claim, now)
+    if rows:
+        logger.info("reminder claim %s: %s of %s sent", claim, sent, len(rows))
+    return sent
+
+
+def _send_rows(rows: list[ReminderSend], claim: uuid.UUID, now: dt.datetime) -> int:
+    """Send claimed rows, renewing the claim's lease while the batch lasts.
+
+    A text is recorded sent the moment the provider took it: no provider here dedupes a
+    repeat, so a worker killed mid-batch must leave at most the text in hand unrecorded.
+    E-mails are recorded in groups (a handful of queries per batch, not per patient): one sent
+    again after a kill carries the same Message-ID, which mail systems discard.
+    """
+    if not rows:
         return 0
-    base = settings.AIMSS_BASE_URL.rstrip("/")
-    messages, links = [], []
-    for reminder in claimed:
-        slot, patient = reminder.slot, reminder.slot.patient
-        rules = rules_of(patient.clinic)
-        link, token = link_new(slot=slot, valid_days=rules.link_valid_days, now=now)
-        links.append(link)
-        context = {
-            "url": f"{base}{reverse('followup:questionnaire_link', args=[token])}",
-            # the neutral name the clinic configured, never its (diagnosis-revealing) name
-            "clinic": sender_name_of(patient.clinic),
-            "attempt": reminder.attempt,
-            "valid_days": rules.link_valid_days,
-        }
-        with translation.override(patient.preferred_language):
-            subject = render_to_string("followup/email/reminder_subject.txt", context).strip()
-            message = EmailMultiAlternatives(
-                subject,
-                render_to_string("followup/email/reminder.txt", context),
-                from_email=sender_of(patient.clinic),
-                to=[patient.email],
-                headers={"Message-ID": message_id("reminder", slot.pk, reminder.attempt)},
+    prepared = [_reminder(row, now) for row in rows]
+    QuestionnaireLink.objects.bulk_create([link for _outgoing, link in prepared])
+    emailed: list[int] = []
+
+    def flush(at: dt.datetime | None = None) -> None:
+        if emailed:
+            ReminderSend.objects.filter(pk__in=emailed, claim=claim).update(
+                status=SendStatus.SENT, sent_at=at or timezone.now()
             )
-            message.attach_alternative(
-                render_to_string("followup/email/reminder.html", context), "text/html"
+            emailed.clear()
+
+    def renew(at: dt.datetime) -> None:
+        flush(at)
+        ReminderSend.objects.filter(claim=claim, status=SendStatus.PENDING).update(claimed_at=at)
+
+    lease = LeaseKeeper(renew)
+    channels = {kind: cls() for kind, cls in CHANNELS.items()}
+    sent, instead = 0, []
+    try:
+        for row, (outgoing, _link) in zip(rows, prepared, strict=True):
+            lease.keep()
+            outcome = deliver(channels[row.channel], outgoing)
+            sent += outcome.sent
+            if outcome.sent and row.channel == Channel.EMAIL:
+                emailed.append(row.pk)
+                continue
+            mine = ReminderSend.objects.filter(pk=row.pk, claim=claim)
+            record_outcome(mine, outcome, claimed_at=now)
+            if outcome.status == SendStatus.FAILED and row.channel != Channel.EMAIL:
+                instead += _email_instead(row, claim)
+        flush()
+    finally:
+        for channel in channels.values():
+            channel.close()
+    return sent + _send_rows(instead, claim, now)
+
+
+def _email_instead(row: ReminderSend, claim: uuid.UUID) -> list[ReminderSend]:
+    """A text that can never go (an invalid number): the e-mail still goes, if she has one."""
+    if not row.slot.patient.email:
+        return []
+    created = ReminderSend.objects.bulk_create(
+        [
+            ReminderSend(
+                slot=row.slot,
+                attempt=row.attempt,
+                channel=Channel.EMAIL,
+                claim=claim,
+                claimed_at=timezone.now(),
             )
-        messages.append(message)
-    QuestionnaireLink.objects.bulk_create(links)
-    sent = get_connection().send_messages(messages) or 0
-    ReminderSend.objects.filter(claim=claim, sent_at__isnull=True).update(sent_at=timezone.now())
-    logger.info("reminder sweep %s sent %s e-mails", claim, sent)
-    return len(claimed)
+        ],
+        ignore_conflicts=True,
+    )
+    fallback = ReminderSend.objects.filter(
+        slot=row.slot,
+        attempt=row.attempt,
+        channel=Channel.EMAIL,
+        claim=claim,
+        status=SendStatus.PENDING,
+    ).select_related("slot__patient__clinic")
+    return list(fallback) if created else []
 
 
 def reminders_send_due(*, now: dt.datetime | None = None) -> int:
-    """Send every reminder attempt that fell due and was not sent; returns how many."""
+    """Send every reminder attempt that fell due and was not sent; returns how many went."""
     now = now or timezone.now()
     sent = 0
     for attempt, offset_days in enumerate(REMINDER_DAYS):
@@ -298,22 +378,24 @@ def reminders_send_due(*, now: dt.datetime | None = None) -> int:
             sent += _send_claimed(claim, now)
             if seen < BATCH or claimed == 0:
                 break
-    sent += _resend_lost(now)
+    sent += reminders_resend_lost(now=now)
     return sent
 
 
-def _resend_lost(now: dt.datetime) -> int:
-    """Reminders claimed by a sweep that died before sending them: claim anew and send."""
+def reminders_resend_lost(*, now: dt.datetime | None = None) -> int:
+    """Reminders whose claim lapsed (a worker that died mid-batch, or a send deferred by an
+    outage): claim them anew and send."""
+    now = now or timezone.now()
     stale = list(
         ReminderSend.objects.filter(
-            sent_at__isnull=True, claimed_at__lt=now - claim_lease()
+            status=SendStatus.PENDING, claimed_at__lt=now - claim_lease()
         ).values_list("pk", "claim")[:BATCH]
     )
     if not stale:
         return 0
     claim = uuid.uuid4()
     for pk, old_claim in stale:
-        ReminderSend.objects.filter(pk=pk, claim=old_claim, sent_at__isnull=True).update(
+        ReminderSend.objects.filter(pk=pk, claim=old_claim, status=SendStatus.PENDING).update(
             claim=claim, claimed_at=now
         )
     return _send_claimed(claim, now)

@@ -12,16 +12,13 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from adherence.models import EventKind, TreatmentEvent
@@ -35,6 +32,7 @@ from .models import (
     CARE_ACTIONS,
     KIND_PRIORITY,
     ActionKind,
+    Channel,
     Flag,
     FlagAction,
     FlagKind,
@@ -44,8 +42,10 @@ from .models import (
     NotificationReason,
     Priority,
     ReassessmentSlot,
+    SendStatus,
     SystemReason,
 )
+from .notify import CHANNELS, Outgoing, channels_of, claim_lease, deliver, record_outcome
 from .selectors import awake, queue_changed
 
 logger = logging.getLogger(__name__)
@@ -59,20 +59,6 @@ CARE_STOP_REASONS = {
     EventKind.RECURRENCE: SystemReason.RECURRENCE,
     EventKind.DEATH: SystemReason.DEATH,
 }
-
-
-def message_id(*parts: object) -> str:
-    """A Message-ID fixed by what the e-mail is (e.g. reminder, slot, attempt): should a
-    worker die after the mail server took a batch but before it was marked sent, the batch is
-    sent again by the lease sweep with the same ids, so mail systems discard the copies."""
-    domain = urlsplit(settings.AIMSS_BASE_URL).hostname or "localhost"
-    return f"<{'-'.join(str(p) for p in parts)}@{domain}>"
-
-
-def claim_lease() -> dt.timedelta:
-    """An e-mail claimed this long ago but never marked sent is assumed lost (its worker died
-    between claim and send) and is sent again by the sweep (``AIMSS_CLAIM_LEASE_SECONDS``)."""
-    return dt.timedelta(seconds=settings.AIMSS_CLAIM_LEASE_SECONDS)
 
 
 class FlagConflict(Exception):
@@ -179,27 +165,39 @@ def _recipients(flag: Flag, reason: str) -> list[User]:
 
 
 def notifications_create(*, flag: Flag, reason: str) -> list[FlagNotification]:
-    """One notification per recipient for this flag and reason; sent after commit."""
-    recipients = _recipients(flag, reason)
+    """One notification per recipient and channel she chose for this flag and reason; sent
+    after commit."""
     FlagNotification.objects.bulk_create(
-        [FlagNotification(flag=flag, recipient=user, reason=reason) for user in recipients],
+        [
+            FlagNotification(flag=flag, recipient=user, reason=reason, channel=channel)
+            for user in _recipients(flag, reason)
+            for channel in channels_of(user, user.flag_alert_channels)
+        ],
         ignore_conflicts=True,
     )
-    created = list(FlagNotification.objects.filter(flag=flag, reason=reason, sent_at__isnull=True))
-    if created:  # one task sends the flag's e-mails, however many recipients
+    created = list(
+        FlagNotification.objects.filter(flag=flag, reason=reason, status=SendStatus.PENDING)
+    )
+    if created:  # one task sends the flag's messages, however many recipients
         send_on_commit("followup.tasks.send_flag_notifications_task", flag.pk)
     return created
 
 
-def notification_send(*, notification_id: int) -> bool:
-    """Claim the notification, send its e-mail, mark it sent. False if not ours to send.
+def _unclaimed_or_lapsed(now: dt.datetime) -> Q:
+    return Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_lease())
 
-    The e-mail names no patient and no score: only that a flag waits in the queue.
+
+def notification_send(*, notification_id: int) -> bool:
+    """Claim the notification, send it by its channel, record how it went. False if it was
+    not ours to send or did not go.
+
+    The message names no patient and no score: only that a flag waits in the queue. A text
+    that can never go (an invalid number) is recorded failed and an e-mail goes instead.
     """
     now = timezone.now()
     claimed = (
-        FlagNotification.objects.filter(pk=notification_id, sent_at__isnull=True)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_lease()))
+        FlagNotification.objects.filter(pk=notification_id, status=SendStatus.PENDING)
+        .filter(_unclaimed_or_lapsed(now))
         .update(claimed_at=now)
     )
     if claimed != 1:
@@ -207,53 +205,63 @@ def notification_send(*, notification_id: int) -> bool:
     notification = FlagNotification.objects.select_related(
         "recipient", "flag__patient__clinic"
     ).get(pk=notification_id)
-    recipient = notification.recipient
-    if not recipient.email:
-        FlagNotification.objects.filter(pk=notification_id).update(sent_at=timezone.now())
-        return False
     base = settings.AIMSS_BASE_URL.rstrip("/")
-    context = {
-        "recipient": recipient,
-        "clinic": notification.flag.patient.clinic.name,
-        "reason": notification.reason,
-        "url": f"{base}{reverse('followup:flag', args=[notification.flag_id])}",
-        "queue_url": f"{base}{reverse('followup:queue')}",
-    }
-    with translation.override(recipient.preferred_language):
-        subject = render_to_string("followup/email/flag_subject.txt", context).strip()
-        text = render_to_string("followup/email/flag.txt", context)
-        html = render_to_string("followup/email/flag.html", context)
-    message = EmailMultiAlternatives(
-        subject,
-        text,
-        to=[recipient.email],
-        headers={
-            "Message-ID": message_id(
-                "flag", notification.flag_id, recipient.pk, notification.reason
-            )
+    outgoing = Outgoing(
+        what="flag",
+        key=f"flag-{notification.flag_id}-{notification.recipient_id}-{notification.reason}",
+        recipient=notification.recipient,
+        context={
+            "recipient": notification.recipient,
+            "clinic": notification.flag.patient.clinic.name,
+            "reason": notification.reason,
+            "url": f"{base}{reverse('followup:flag', args=[notification.flag_id])}",
+            "queue_url": f"{base}{reverse('followup:queue')}",
         },
     )
-    message.attach_alternative(html, "text/html")
-    message.send()
-    FlagNotification.objects.filter(pk=notification_id).update(sent_at=timezone.now())
-    logger.info("notification %s sent for flag %s", notification_id, notification.flag_id)
-    return True
+    channel = CHANNELS[notification.channel]()
+    try:
+        outcome = deliver(channel, outgoing)
+    finally:
+        channel.close()
+    # Only the claim we made may finish the row (a sweep may have taken a lapsed one over).
+    mine = FlagNotification.objects.filter(pk=notification_id, claimed_at=now)
+    record_outcome(mine, outcome, claimed_at=now)
+    logger.info(
+        "notification %s for flag %s: %s", notification_id, notification.flag_id, outcome.status
+    )
+    if outcome.status == SendStatus.FAILED and notification.channel != Channel.EMAIL:
+        _fall_back_to_email(notification)
+    return outcome.sent
+
+
+def _fall_back_to_email(notification: FlagNotification) -> None:
+    if not notification.recipient.email:
+        return
+    fallback, created = FlagNotification.objects.get_or_create(
+        flag_id=notification.flag_id,
+        recipient_id=notification.recipient_id,
+        reason=notification.reason,
+        channel=Channel.EMAIL,
+    )
+    if created:
+        notification_send(notification_id=fallback.pk)
 
 
 def flag_notifications_send(*, flag_id: int) -> int:
-    """Send every unsent notification of one flag (each claimed on its own); returns how many."""
-    ids = FlagNotification.objects.filter(flag_id=flag_id, sent_at__isnull=True).values_list(
+    """Send every pending notification of one flag (each claimed on its own); returns how many
+    went."""
+    ids = FlagNotification.objects.filter(flag_id=flag_id, status=SendStatus.PENDING).values_list(
         "pk", flat=True
     )
     return sum(notification_send(notification_id=pk) for pk in list(ids))
 
 
 def notifications_pending(*, now: dt.datetime | None = None) -> list[int]:
-    """Ids of notifications never sent, or claimed by a worker that died."""
+    """Ids of notifications never sent, deferred, or claimed by a worker that died."""
     now = now or timezone.now()
     return list(
-        FlagNotification.objects.filter(sent_at__isnull=True)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_lease()))
+        FlagNotification.objects.filter(status=SendStatus.PENDING)
+        .filter(_unclaimed_or_lapsed(now))
         .values_list("pk", flat=True)[:1000]
     )
 

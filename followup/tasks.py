@@ -14,9 +14,13 @@ def send_flag_notifications_task(flag_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def notifications_sweep_task() -> None:
-    """Send what a lost task or a broker outage left unsent."""
+    """Send what a lost task, a dead worker or an outage left unsent: flag notifications, and
+    reminders whose claim lapsed (every minute, so a dead worker's sends go within 2)."""
+    from .schedules import reminders_resend_lost
+
     for notification_id in services.notifications_pending():
         services.notification_send(notification_id=notification_id)
+    reminders_resend_lost()
 
 
 @shared_task(ignore_result=True)

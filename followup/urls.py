@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import sms_views, views
 
 app_name = "followup"
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("queue/burden/", views.burden, name="burden"),
     path("queue/burden.csv", views.burden_csv, name="burden_csv"),
     path("q/<str:token>/", views.questionnaire_link, name="questionnaire_link"),
+    path("sms/inbound/", sms_views.sms_inbound, name="sms_inbound"),
+    path("sms/stop/<str:token>/", sms_views.sms_stop, name="sms_stop"),
 ]

@@ -41,6 +41,7 @@ class PatientSerializer(serializers.ModelSerializer):
             "hr_status",
             "aimss_diagnosis_date",
             "phone",
+            "reminder_channels",
             "preferred_language",
             "time_zone",
         ]

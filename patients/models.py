@@ -53,6 +53,23 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
 
 
+class ContactChannels(models.TextChoices):
+    """How someone wants to hear from the application: a patient of her reminders, a nurse of
+    high-priority flags."""
+
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("Text message (SMS)")
+    BOTH = "both", _("E-mail and text message")
+
+
+def wants_sms(channels: str) -> bool:
+    return channels in (ContactChannels.SMS, ContactChannels.BOTH)
+
+
+def wants_email(channels: str) -> bool:
+    return channels in (ContactChannels.EMAIL, ContactChannels.BOTH)
+
+
 # Roles that care for identified patients of their clinics.
 CARE_ROLES = frozenset({Role.NURSE, Role.CLINICIAN})
 
@@ -301,6 +318,14 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
     invited_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When the last invitation e-mail was sent.")
     )
+    # A staff member's own mobile, for the text messages she chose for high-priority flags.
+    phone = PhoneNumberField(_("mobile phone"), blank=True)
+    flag_alert_channels = models.CharField(
+        _("high-priority flags reach me by"),
+        max_length=8,
+        choices=ContactChannels.choices,
+        default=ContactChannels.EMAIL,
+    )
 
     class Meta:
         ordering = ["username"]
@@ -483,12 +508,22 @@ class Patient(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC")
     quiet_hours_start = models.TimeField(default=rules.QUIET_HOURS_START)
     quiet_hours_end = models.TimeField(default=rules.QUIET_HOURS_END)
+    reminder_channels = models.CharField(
+        _("reminders by"),
+        max_length=8,
+        choices=ContactChannels.choices,
+        default=ContactChannels.EMAIL,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["family_name", "given_name", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(reminder_channels__in=ContactChannels.values),
+                name="patient_reminder_channels_known",
+            ),
             models.UniqueConstraint(
                 fields=["clinic", "record_number"], name="unique_record_number_per_clinic"
             ),
@@ -568,8 +603,46 @@ class Patient(models.Model):
                 errors.setdefault("aimss_diagnosis_date", []).append(
                     _("The AIMSS diagnosis date must come after the birth date.")
                 )
+        if wants_sms(self.reminder_channels) and not self.phone:
+            errors.setdefault("reminder_channels", []).append(
+                _("Text-message reminders need her mobile phone number.")
+            )
         if errors:
             raise ValidationError(errors)
+
+
+class OptOutVia(models.TextChoices):
+    REPLY = "reply", _("Replied with a stop keyword")
+    LINK = "link", _("Opened the stop link")
+    PROFILE = "profile", _("Changed her profile")
+
+
+class SmsOptOut(models.Model):
+    """A stop of text messages: whose number, when and how. Append-only by use: the
+    application only ever adds rows."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, null=True, blank=True, related_name="sms_opt_outs"
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="sms_opt_outs"
+    )
+    phone = PhoneNumberField(blank=True)
+    via = models.CharField(max_length=8, choices=OptOutVia.choices)
+    keyword = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(patient__isnull=False) | Q(user__isnull=False),
+                name="sms_opt_out_of_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"SMS opt-out {self.pk} ({self.via})"
 
 
 class AccessRecord(models.Model):

@@ -7,12 +7,24 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aimss_tracker.dispatch import PATIENT_CLINIC_CHANGED, run_in_transaction
 
-from .models import Clinic, Patient, Role, StaffMembership, User
+from .models import (
+    Clinic,
+    ContactChannels,
+    OptOutVia,
+    Patient,
+    Role,
+    SmsOptOut,
+    StaffMembership,
+    User,
+    wants_sms,
+)
 
 
 @transaction.atomic
@@ -138,3 +150,60 @@ def clinic_update(*, clinic: Clinic, **fields: Any) -> Clinic:
     clinic.full_clean()
     clinic.save()
     return clinic
+
+
+@transaction.atomic
+def sms_opt_out(
+    *, patient: Patient | None = None, user: User | None = None, via: str, keyword: str = ""
+) -> SmsOptOut:
+    """Stop texts to her: a patient's reminders, or a staff member's flag alerts, switch to
+    e-mail, and the stop is recorded (whose number, when, how)."""
+    person = patient or user
+    assert person is not None
+    if patient is not None:
+        Patient.objects.filter(pk=patient.pk).update(reminder_channels=ContactChannels.EMAIL)
+        patient.reminder_channels = ContactChannels.EMAIL
+    if user is not None:
+        User.objects.filter(pk=user.pk).update(flag_alert_channels=ContactChannels.EMAIL)
+        user.flag_alert_channels = ContactChannels.EMAIL
+    return SmsOptOut.objects.create(
+        patient=patient, user=user, phone=person.phone or "", via=OptOutVia(via), keyword=keyword
+    )
+
+
+def sms_opt_out_number(*, phone: str, keyword: str) -> int:
+    """A stop keyword replied from ``phone``: whoever is texted at that number stops getting
+    texts. Returns how many people that was."""
+    stopped = 0
+    for patient in Patient.objects.filter(phone=phone).exclude(reminder_channels="email"):
+        sms_opt_out(patient=patient, via=OptOutVia.REPLY, keyword=keyword)
+        stopped += 1
+    for user in User.objects.filter(phone=phone).exclude(flag_alert_channels="email"):
+        sms_opt_out(user=user, via=OptOutVia.REPLY, keyword=keyword)
+        stopped += 1
+    return stopped
+
+
+@transaction.atomic
+def contact_preferences_update(*, user: User, channels: str, phone: str | None = None) -> None:
+    """Her own choice of how she hears from us (a patient: reminders; staff: high-priority
+    flags, and her mobile number). Dropping texts is recorded as a stop."""
+    patient = getattr(user, "patient", None) if user.is_patient_role else None
+    if patient is not None:
+        had_sms = wants_sms(patient.reminder_channels)
+        patient_update(patient=patient, reminder_channels=channels)
+        if had_sms and not wants_sms(channels):
+            SmsOptOut.objects.create(
+                patient=patient, phone=patient.phone or "", via=OptOutVia.PROFILE
+            )
+        return
+    had_sms = wants_sms(user.flag_alert_channels)
+    user.flag_alert_channels = channels
+    if phone is not None:
+        user.phone = phone
+    if wants_sms(channels) and not user.phone:
+        raise ValidationError({"phone": [_("Text messages need your mobile phone number.")]})
+    user.full_clean(exclude=["password", "username"])
+    user.save(update_fields=["flag_alert_channels", "phone"])
+    if had_sms and not wants_sms(channels):
+        SmsOptOut.objects.create(user=user, phone=user.phone or "", via=OptOutVia.PROFILE)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from axes.utils import reset as axes_reset
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, logout
@@ -23,8 +24,10 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
+from phonenumber_field.formfields import PhoneNumberField
 
 from aimss_tracker.security import session_mark_login
 
@@ -39,9 +42,14 @@ from .mfa import (
     totp_device_confirm,
     totp_device_pending,
 )
-from .models import Clinic, Language, User
+from .models import Clinic, ContactChannels, Language, User
 from .selectors import clinics_of, cohort_summary
-from .services import clinic_update, language_store, user_sessions_revoke
+from .services import (
+    clinic_update,
+    contact_preferences_update,
+    language_store,
+    user_sessions_revoke,
+)
 
 
 @login_required
@@ -249,4 +257,45 @@ def mfa_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
             "error": error,
             "next": _safe_next(request),
         },
+    )
+
+
+class ContactPreferencesForm(forms.Form):
+    channels = forms.ChoiceField(choices=ContactChannels.choices, widget=forms.RadioSelect)
+    phone = PhoneNumberField(label=_lazy("Your mobile phone"), required=False)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    """How she hears from us: a patient chooses e-mail, texts or both for her reminders (her
+    number is the one her clinic keeps); staff choose how high-priority flags reach them and
+    give their own mobile number."""
+    user: User = request.user  # type: ignore[assignment]
+    patient = getattr(user, "patient", None) if user.is_patient_role else None
+    current = patient.reminder_channels if patient else user.flag_alert_channels
+    form = ContactPreferencesForm(
+        request.POST or None, initial={"channels": current, "phone": user.phone}
+    )
+    if patient is not None:
+        del form.fields["phone"]
+        form.fields["channels"].label = _("Send my reminders by")
+    else:
+        form.fields["channels"].label = _("Tell me of high-priority flags by")
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact_preferences_update(
+                user=user,
+                channels=form.cleaned_data["channels"],
+                phone=None if patient else str(form.cleaned_data.get("phone") or ""),
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error("channels" if field == "reminder_channels" else field, errors)
+        else:
+            messages.success(request, _("Your choice is saved."))
+            return redirect("profile")
+    status = 400 if form.errors else 200
+    return render(
+        request, "patients/profile.html", {"form": form, "patient": patient}, status=status
     )

@@ -16,6 +16,7 @@ from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 
+from aimss_tracker import sms
 from aimss_tracker.db_roles import app_role_grant
 from followup.schedules import reminders_send_due, schedules_sync
 from patients.models import Clinic, Patient, Role, User
@@ -109,6 +110,13 @@ def _fresh_caches() -> None:
     """API throttling counts and the kept current instrument are in the cache; each test starts
     with none spent and none kept (its database may have been emptied since the last test)."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _sms_outbox(settings: Any) -> None:
+    """Texts go to ``aimss_tracker.sms.outbox`` (like Django's mail.outbox), empty per test."""
+    settings.SMS_BACKEND = "locmem"
+    sms.outbox.clear()
 
 
 @pytest.fixture

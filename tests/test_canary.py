@@ -1,4 +1,4 @@
-"""No health information in logs, task arguments, Redis, URLs, error pages or e-mails:
+"""No health information in logs, task arguments, Redis, URLs, error pages, e-mails or texts:
 marker strings planted in a patient's name and free-text answers are looked
 for everywhere after the main flows ran on the real broker and a real worker."""
 
@@ -17,10 +17,11 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from aimss_tracker import sms
 from aimss_tracker.celery import app
 from followup.models import Flag
 from followup.schedules import reminders_send_due, schedules_sync
-from patients.models import Patient
+from patients.models import Patient, User
 from tests.conftest import World, client_for
 
 NAME_MARKER = "Zzcanaryname"
@@ -59,7 +60,7 @@ def _assert_clean(where: str, text: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_markers_appear_in_no_log_task_redis_url_error_page_or_e_mail(
+def test_markers_appear_in_no_log_task_redis_url_error_page_e_mail_or_text(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     from celery.contrib.testing.worker import start_worker
@@ -71,6 +72,12 @@ def test_markers_appear_in_no_log_task_redis_url_error_page_or_e_mail(
         aimss_diagnosis_date=timezone.localdate() - dt.timedelta(days=1),
         quiet_hours_start=dt.time(0, 0),
         quiet_hours_end=dt.time(0, 0),
+        phone="+447911123456",
+        reminder_channels="both",
+    )
+    # (her nurse hears of flags by text too)
+    User.objects.filter(pk=world.nurse_a.pk).update(
+        phone="+447400654321", flag_alert_channels="both"
     )
     patient = Patient.objects.get(pk=world.patient_a.pk)
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
@@ -111,7 +118,7 @@ def test_markers_appear_in_no_log_task_redis_url_error_page_or_e_mail(
         while time.monotonic() < deadline and Flag.objects.count() < 2:
             time.sleep(0.1)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and len(mail.outbox) < 2:
+        while time.monotonic() < deadline and (len(mail.outbox) < 2 or len(sms.outbox) < 2):
             time.sleep(0.1)
     assert set(Flag.objects.values_list("kind", flat=True)) == {
         "high_interference",
@@ -144,6 +151,13 @@ def test_markers_appear_in_no_log_task_redis_url_error_page_or_e_mail(
         alternatives = " ".join(str(a[0]) for a in getattr(message, "alternatives", []))
         _assert_clean("e-mail", f"{message.subject} {message.body} {alternatives}")
         seen_urls += re.findall(r"https?://\S+", str(message.body))
+    assert {m.to for m in sms.outbox} == {"+447911123456", "+447400654321"}, (
+        "the flows sent no text to her or her nurse: the test would prove nothing"
+    )
+    for text in sms.outbox:
+        _assert_clean("SMS", text.body)
+        assert world.clinic_a.name not in text.body, "a text names the clinic"
+        seen_urls += re.findall(r"https?://\S+", text.body)
     for url in seen_urls:
         _assert_clean("URL", url)
     remaining = b" ".join(str(broker.dump(key)).encode() for key in broker.keys("*"))

@@ -56,7 +56,7 @@ def test_celery_follows_the_reliability_settings() -> None:
     assert conf.task_time_limit
     assert conf.task_soft_time_limit
     assert conf.task_soft_time_limit < conf.task_time_limit
-    assert conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert conf.beat_scheduler == "aimss_tracker.beat:SingleBeatScheduler"
 
 
 def test_tests_run_on_the_production_parts() -> None:

@@ -5,7 +5,9 @@ machine's shared Redis and PostgreSQL are left as they were found."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -13,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,6 +42,11 @@ ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / "var" / "fault-logs"  # the celery processes' output, for a failing run
 LOG_DIR.mkdir(parents=True, exist_ok=True)
 REDIS_PORT = urlsplit(settings.CELERY_BROKER_URL).port or 6379
+LOGS: dict[int, Path] = {}  # each celery process's log, by pid
+
+
+def _log_of(process: subprocess.Popen[bytes]) -> str:
+    return LOGS[process.pid].read_text(errors="replace")
 
 
 def _wait(condition: Callable[[], bool], seconds: float, what: str) -> None:
@@ -114,9 +122,28 @@ class Inbox:
         return "250 OK"
 
 
+@dataclass
+class SlowInbox(Inbox):
+    """A mail server that takes ``delay`` seconds a message, so a batch lasts a while."""
+
+    delay: float = 0.25
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def slow_inbox() -> Iterator[tuple[Inbox, int]]:
+    yield from _smtp(SlowInbox())
+
+
 @pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
+    yield from _smtp(Inbox())
+
+
+def _smtp(handler: Inbox) -> Iterator[tuple[Inbox, int]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -137,7 +164,6 @@ def _env(smtp_port: int, **extra: str) -> dict[str, str]:
         "DJANGO_EMAIL_HOST": "127.0.0.1",
         "DJANGO_EMAIL_PORT": str(smtp_port),
         "AIMSS_CLAIM_LEASE_SECONDS": "2",
-        "AIMSS_SWEEP_GRACE_SECONDS": "0",
         "DJANGO_LOG_LEVEL": "WARNING",
         **extra,
     }
@@ -149,7 +175,8 @@ def processes() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (LOG_DIR / f"{args[0]}-{len(started)}.log").open("wb")
+        path = LOG_DIR / f"{args[0]}-{len(started)}.log"
+        log = path.open("wb")
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "celery", "-A", "aimss_tracker", *args, "--loglevel=WARNING"],
             cwd=ROOT,
@@ -158,6 +185,7 @@ def processes() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
             stderr=subprocess.STDOUT,
         )
         started.append(process)
+        LOGS[process.pid] = path
         return process
 
     yield start
@@ -336,3 +364,188 @@ def test_two_beats_send_each_reminder_once(
     assert sorted(to for _id, to in handler.messages) == sorted(p.email for p in patients)
     assert Clinic.objects.exists()
     connection.close()
+
+
+# --- delivery under faults: leases, a hung broker, missed sweeps, one beat ---------------------
+
+
+def _reminders_sent() -> bool:
+    return not ReminderSend.objects.filter(status="pending").exists()
+
+
+def test_a_dead_worker_s_sends_are_taken_over_one_lease_after_it_died_and_none_twice(
+    world: World, redis_server: OwnRedis, slow_inbox: tuple[Inbox, int], processes: Any
+) -> None:
+    handler, smtp_port = slow_inbox
+    patients = _patients_due(60, world)
+    # A 6 s lease (45 s in production), renewed every 2 s while a batch is sending; the mail
+    # server takes a quarter of a second a message, so the batch lasts about 15 s.
+    env = _env(smtp_port, AIMSS_CLAIM_LEASE_SECONDS="6")
+    sender = _worker(processes, env, 6)
+    _send("followup.tasks.reminders_sweep_task")
+    _wait(lambda: len(handler.messages) >= 4, 60, "the first reminders")
+    # given a second worker sweeping for lapsed claims every second while the first sends
+    _worker(processes, env, 7)
+    for _ in range(8):
+        _send("followup.tasks.notifications_sweep_task")
+        time.sleep(1)
+    # then it took nothing over: the lease is renewed while the first worker lives
+    before_kill = [message_id for message_id, _to in handler.messages]
+    assert len(before_kill) == len(set(before_kill)), "a live worker's sends were taken over"
+    # when the sending worker is killed in the middle of its batch
+    sender.send_signal(signal.SIGKILL)
+    sender.wait(timeout=10)
+    killed_at = time.monotonic()
+    assert len(handler.messages) < 60, "the batch finished before it could be killed"
+    # then the other worker's sweep takes its sends over once the lease lapses, and sends each
+    while not _reminders_sent() and time.monotonic() - killed_at < 60:
+        _send("followup.tasks.notifications_sweep_task")
+        time.sleep(1)
+    taken_over_in = time.monotonic() - killed_at
+    assert _reminders_sent(), "the dead worker's reminders were never sent"
+    # (lease + a sweep interval + the rest of the batch at a quarter second a message)
+    assert taken_over_in < 6 + 2 + 60 * 0.25, taken_over_in
+    # once: every patient has her one reminder; a copy of a message the server took just
+    # before the kill carries the same Message-ID, which mail systems discard
+    assert len({message_id for message_id, _to in handler.messages}) == 60
+    assert {to for _id, to in handler.messages} == {p.email for p in patients}
+
+
+def _api_submission(port_url: str, token: str) -> tuple[int, float]:
+    body = json.dumps(
+        {
+            "recall_period": "24h",
+            "has_pain_today": True,
+            "pain_locations": ["knees_left"],
+            "worst_location": "knees_left",
+            "treatments": "",
+            "relief_percent": 10,
+            "worst_pain": 6,
+            "least_pain": 2,
+            "average_pain": 4,
+            "pain_now": 3,
+            "interference": dict.fromkeys(
+                [
+                    "general_activity",
+                    "mood",
+                    "walking_ability",
+                    "normal_work",
+                    "relations_with_others",
+                    "sleep",
+                    "enjoyment_of_life",
+                ],
+                4,
+            ),
+        }
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - the test's own live server
+        f"{port_url}{reverse('api:assessment-list')}",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+    )
+    started = time.monotonic()
+    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+        return answer.status, time.monotonic() - started
+
+
+def test_under_a_hung_broker_twenty_submissions_at_once_each_answer_within_2_s(
+    world: World, redis_server: OwnRedis, live_server: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from interop.tokens import api_token_issue
+    from tests.factories import PatientFactory
+
+    # given twenty patients, each with an API token, and a server that has published before
+    users = [PatientFactory.create(clinic=world.clinic_a).user for _ in range(20)]
+    tokens = [api_token_issue(user=u, second_factor=False)[1] for u in users if u is not None]
+    _send("followup.tasks.notifications_sweep_task")
+    # when Redis hangs (stopped with SIGSTOP: connections are accepted, nothing answers) and
+    # all twenty submit at once
+    assert redis_server.process is not None
+    redis_server.process.send_signal(signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(pool.map(lambda t: _api_submission(live_server.url, t), tokens))
+    finally:
+        redis_server.process.send_signal(signal.SIGCONT)
+    # then each answered, saved, within 2 seconds
+    assert [status for status, _took in answers] == [201] * 20
+    slowest = max(took for _status, took in answers)
+    assert slowest < 2.0, sorted(took for _status, took in answers)
+    from assessments.models import Response
+
+    assert Response.objects.count() == 20
+
+
+def _queued_tasks(port: int) -> list[str]:
+    import redis
+
+    client = redis.Redis(port=port, socket_timeout=1)
+    return [json.loads(raw)["headers"]["task"] for raw in client.lrange("celery", 0, -1)]
+
+
+def test_a_sweep_missed_while_redis_was_down_runs_as_soon_as_it_is_back_and_does_all(
+    world: World,
+    redis_server: OwnRedis,
+    inbox: tuple[Inbox, int],
+    processes: Any,
+    tmp_path: Path,
+) -> None:
+    from tests.factories import PatientFactory
+
+    _handler, smtp_port = inbox
+    interval = 15  # the evaluation sweep's (120 s in production)
+    env = _env(
+        smtp_port,
+        AIMSS_EVALUATION_SWEEP_SECONDS=str(interval),
+        AIMSS_NOTIFICATION_SWEEP_SECONDS="600",
+        AIMSS_REMINDER_SWEEP_SECONDS="600",
+    )
+    patients = [PatientFactory.create(clinic=world.clinic_a) for _ in range(3)]
+    # given a beat running while Redis is down when the evaluation sweep falls due
+    redis_server.stop()
+    beat = processes("beat", f"--schedule={tmp_path / 'beat'}", env=env)
+    _wait(
+        lambda: "could not queue evaluations-sweep" in _log_of(beat),
+        interval + 30,
+        "the evaluation sweep to fall due with Redis down",
+    )
+    # and three high-interference questionnaires submitted meanwhile (the last just before
+    # Redis returns: a sweep that skipped work younger than its interval would leave it)
+    for patient in patients:
+        world.patient_a = patient
+        _submit_while_redis_is_down(world)
+    # when Redis comes back
+    redis_server.start()
+    back_at = time.monotonic()
+    # then beat queues the missed sweep at once, not at its next interval
+    _wait(
+        lambda: "followup.tasks.evaluations_sweep_task" in _queued_tasks(REDIS_PORT),
+        5,
+        "the missed sweep to be queued",
+    )
+    assert time.monotonic() - back_at < interval / 2
+    # and that one sweep evaluates every questionnaire the outage left (their own tasks were
+    # never queued, but for a publish still retrying as Redis came back)
+    _worker(processes, env, 8)
+    _wait(lambda: Flag.objects.count() == 3, interval, "every missed evaluation")
+    assert time.monotonic() - back_at < interval + 5
+
+
+def test_a_second_beat_stands_by_behind_the_database_lock_and_takes_over(
+    redis_server: OwnRedis, processes: Any, tmp_path: Path
+) -> None:
+    env = _env(25, AIMSS_NOTIFICATION_SWEEP_SECONDS="1")
+    first = processes("beat", f"--schedule={tmp_path / 'b1'}", env=env)
+    _wait(lambda: "running the periodic tasks" in _log_of(first), 30, "the first beat")
+    second = processes("beat", f"--schedule={tmp_path / 'b2'}", env=env)
+    # given a second beat: it says it stands by, and runs nothing
+    _wait(lambda: "standing by" in _log_of(second), 30, "the second beat to stand by")
+    time.sleep(3)
+    assert "running the periodic tasks" not in _log_of(second)
+    # when the first one dies, the second takes over within a few seconds
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    _wait(lambda: "running the periodic tasks" in _log_of(second), 15, "the takeover")

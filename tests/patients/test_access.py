@@ -170,6 +170,7 @@ EXEMPT_NAMESPACES = ("admin:",)
 # Routes whose parameter is a secret, not an object id, each with the test that covers it.
 TOKEN_ROUTES = {
     "followup:questionnaire_link": "tests/followup/test_schedules.py (forged, expired, used)",
+    "followup:sms_stop": "tests/followup/test_notify.py (signed; forged is a 404)",
     "invitation_confirm": "tests/patients/test_accounts.py (works once, expires, not a reset)",
     "password_reset_confirm": "tests/patients/test_accounts.py (Django's reset tokens)",
 }
