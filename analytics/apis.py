@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from patients.access import can_run_analytics
 
 from .disclosure import REFUSALS
+from .eligibility import CRITERIA, OTHER_STOP_SETTINGS
 from .forms import CohortFilterForm
 from .models import JobStatus, ReportJob
 from .services import (
@@ -46,6 +47,20 @@ class ReportRequestSerializer(serializers.Serializer[Any]):
     )
     date_from = serializers.DateField(required=False, allow_null=True)
     date_to = serializers.DateField(required=False, allow_null=True)
+    as_of = serializers.DateField(
+        required=False, allow_null=True, help_text="Read the records as known on this day."
+    )
+    other_stop = serializers.ChoiceField(
+        choices=list(OTHER_STOP_SETTINGS),
+        required=False,
+        help_text="AI stopped for another reason: censored at that date, or excluded.",
+    )
+    criteria = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(CRITERIA)),
+        required=False,
+        max_length=len(CRITERIA),
+        help_text="The eligibility criteria applied (absent: all of them).",
+    )
 
 
 class ReportJobSerializer(serializers.ModelSerializer[ReportJob]):
@@ -119,6 +134,11 @@ class ReportListView(APIView):
                 "clinics": given.get("clinics") or [],
                 "date_from": given.get("date_from") or "",
                 "date_to": given.get("date_to") or "",
+                "as_of": given.get("as_of") or "",
+                "other_stop": given.get("other_stop") or "",
+                "skip_criteria": [
+                    c for c in CRITERIA if c not in given.get("criteria", list(CRITERIA))
+                ],
             },
             clinics=clinics_for(user),
             user=user,

@@ -254,6 +254,18 @@ def _evidence(out: dict[str, Any]) -> None:
         )
 
 
+def _flow(out: dict[str, Any]) -> None:
+    """The CONSORT flow: each step's removed count as ``excluded`` (suppressed with its
+    complement); only the first and last ``remaining`` are kept, since any two consecutive
+    ones would give a suppressed step back."""
+    steps = out.get("flow") or []
+    for index, step in enumerate(steps):
+        if step["removed"] is not None:
+            step["removed"] = out["excluded"].get(step["step"])
+        if 0 < index < len(steps) - 1 or is_small(step["remaining"]):
+            step["remaining"] = None
+
+
 def suppress_report(report: dict[str, Any]) -> dict[str, Any]:
     """A copy of a cohort report (:mod:`analytics.report`) fit for a controlled user."""
     out = copy.deepcopy(report)
@@ -262,6 +274,9 @@ def suppress_report(report: dict[str, Any]) -> dict[str, Any]:
     _evidence(out)
     # those left out add up to (cohort size - n analysed), both of which are shown
     out["excluded"] = suppress_cells(out.get("excluded") or {})
+    _flow(out)
+    # the censored add up to (n analysed - events), both shown
+    out["censoring"] = suppress_cells(out.get("censoring") or {})
     group_n = {g: e.get("n") for g, e in (out.get("groups") or {}).items()}
     if out.get("table1"):
         _table1(out["table1"], group_n)

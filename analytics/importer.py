@@ -18,7 +18,9 @@ What each row becomes:
   (7, 6, 5 or 4 answered items, whichever reproduces it to two decimals), scored by
   :mod:`assessments.scoring`;
 - the event: ``aimss_discontinuation`` is a permanent discontinuation for AIMSS with explicit
-  termination; ``recurrence`` and ``death`` are those events;
+  termination; ``recurrence`` and ``death`` are those events; ``other_discontinuation`` is a
+  permanent discontinuation for another reason (not an event: censored on its date, or
+  excluded, as the report's setting says);
 - her last follow-up date, an :class:`adherence.models.ExternalFollowUp` the survival selector
   reads as a contact.
 """
@@ -103,7 +105,7 @@ TNM = {
     "III": TnmStage.STAGE_III,
 }
 YES_NO = {"yes": True, "no": False}
-EVENT_TYPES = ("none", "aimss_discontinuation", "recurrence", "death")
+EVENT_TYPES = ("none", "aimss_discontinuation", "recurrence", "death", "other_discontinuation")
 # A representative measure of each category (adherence.models.Measure, the maintained list).
 CATEGORY_MEASURE = {
     InterventionCategory.ANALGESIC: Measure.CELECOXIB,
@@ -381,6 +383,15 @@ def _create(row: ImportRow, user: User, instrument: Any) -> int:
             kind=EventKind.DISCONTINUATION,
             reason=StopReason.AIMSS,
             explicit_aimss_termination=True,
+            start_date=when,
+            note="imported",
+        )
+    elif event == "other_discontinuation":
+        # not an event of the endpoint: she is censored on this date (adherence.selectors)
+        TreatmentEvent.objects.create(
+            patient=patient,
+            kind=EventKind.DISCONTINUATION,
+            reason=StopReason.OTHER,
             start_date=when,
             note="imported",
         )

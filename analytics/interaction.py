@@ -126,7 +126,10 @@ def interaction_model(
             + "; ".join(f"{c['strategy']}, {c['stratum']} ({c['events']})" for c in sparse)
             + ": ordinary estimates are unreliable; Firth-penalised estimates are shown instead."
         )
-        return result | _firth_strata(frame, terms)
+        try:
+            return result | _firth_strata(frame, terms)
+        except (np.linalg.LinAlgError, ValueError) as error:  # no information at all
+            return result | {"error": f"the penalised model could not be fitted ({error})"}
     options: dict[str, Any] = {"strata": strata} if strata else {}
     full, caught = fit_cox_recorded(frame, terms, **options)
     reduced_terms = [t for t in terms if t != "strategy_x_high_interference"]

@@ -18,7 +18,15 @@ import pandas as pd
 
 from . import disclosure, stats
 from .cohort import HIGH_INTERFERENCE, Cohort, CohortFilter, build_cohort
+from .eligibility import (
+    BASELINE_RULE,
+    CRITERIA,
+    MIN_FOLLOW_UP_DAYS,
+    OTHER_STOP_EXCLUDE,
+    OTHER_STOP_LABEL,
+)
 from .evidence import evidence
+from .versions import software_versions
 
 Progress = Callable[[int], None]
 
@@ -93,6 +101,40 @@ def report_from_data(
     return report
 
 
+CENSORING_LABELS = {
+    "last_follow_up": "at the last follow-up",
+    "other_discontinuation": "at a permanent discontinuation for another reason",
+    "switch_non_ai": "at a switch to a non-AI endocrine therapy",
+    "open_aimss_stop": "at the as-of date, during an AIMSS interruption shorter than 91 days "
+    "so far (a later report may count it as an event)",
+}
+
+
+def report_settings(cohort_filter: CohortFilter) -> dict[str, Any]:
+    """What the report applied, in words: the criteria, the other-stop rule, the baseline."""
+    excluded = cohort_filter.other_stop == OTHER_STOP_EXCLUDE
+    return {
+        "as_of": cohort_filter.as_of.isoformat() if cohort_filter.as_of else None,
+        "criteria": [
+            {"criterion": name, "label": label, "applied": name in cohort_filter.criteria}
+            for name, label in CRITERIA.items()
+        ],
+        "min_follow_up_days": MIN_FOLLOW_UP_DAYS,
+        "other_stop": cohort_filter.other_stop,
+        "other_stop_rule": OTHER_STOP_LABEL
+        + (": excluded from the analysis" if excluded else ": censored at that date"),
+        "baseline_rule": BASELINE_RULE,
+    }
+
+
+def censoring_counts(data: pd.DataFrame) -> dict[str, int]:
+    """Censored patients by why (see :data:`CENSORING_LABELS`)."""
+    if "censoring" not in data or not len(data):
+        return {}
+    censored = data.loc[data["event"] == 0, "censoring"]
+    return {key: int((censored == key).sum()) for key in CENSORING_LABELS}
+
+
 def cohort_report(
     *,
     cohort_filter: CohortFilter,
@@ -105,6 +147,7 @@ def cohort_report(
     years top-coded at 90, a cohort, group or stratum under 11 patients raises
     :class:`~analytics.disclosure.ReportRefused` before any analysis runs, and the result is
     suppressed (:func:`~analytics.disclosure.suppress_report`)."""
+    cohort_filter = cohort_filter.resolved()
     cohort: Cohort = build_cohort(cohort_filter)
     data = cohort.data
     if disclosure_control:
@@ -114,7 +157,15 @@ def cohort_report(
             raise disclosure.ReportRefused(reason)
     progress(5)
     report = report_from_data(data, excluded=cohort.excluded, progress=progress)
-    report = {"filter": cohort_filter.as_json(), **report}
+    report = {
+        "as_of": cohort_filter.as_of.isoformat() if cohort_filter.as_of else None,
+        "filter": cohort_filter.selection_json(),
+        "settings": report_settings(cohort_filter),
+        "versions": software_versions(),
+        "flow": cohort.flow,
+        "censoring": censoring_counts(data),
+        **report,
+    }
     return disclosure.suppress_report(report) if disclosure_control else report
 
 

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics import disclosure
 from analytics.cohort import CohortFilter
+from analytics.eligibility import CRITERIA, OTHER_STOP_CENSOR, OTHER_STOP_SETTINGS
 from analytics.forms import QUARTERS_ONLY
 from analytics.report import cohort_report, report_csv
 from analytics.services import clinics_for, under_disclosure_control
@@ -38,6 +39,22 @@ class Command(BaseCommand):
         )
         parser.add_argument("--from", dest="date_from", type=_date, help="diagnosed on or after")
         parser.add_argument("--to", dest="date_to", type=_date, help="diagnosed on or before")
+        parser.add_argument(
+            "--as-of", dest="as_of", type=_date, help="read the records as known on this day"
+        )
+        parser.add_argument(
+            "--other-stop",
+            choices=OTHER_STOP_SETTINGS,
+            default=OTHER_STOP_CENSOR,
+            help="AI stopped for another reason: censored at that date (default) or excluded",
+        )
+        parser.add_argument(
+            "--skip-criterion",
+            action="append",
+            default=[],
+            choices=list(CRITERIA),
+            help="an eligibility criterion not to apply (repeatable)",
+        )
         parser.add_argument("--format", choices=("json", "csv"), default="json")
         parser.add_argument(
             "--user", help="run as this user (username): her clinics, her disclosure control"
@@ -67,14 +84,20 @@ class Command(BaseCommand):
             clinic_ids=tuple(sorted(clinic_ids)) if clinic_ids else None,
             date_from=options["date_from"],
             date_to=options["date_to"],
-        )
+            as_of=options["as_of"],
+            other_stop=options["other_stop"],
+            criteria=tuple(c for c in CRITERIA if c not in options["skip_criterion"]),
+        ).resolved()
         controlled = options["deidentified"] or (
             user is not None and under_disclosure_control(user, cohort_filter)
         )
         if controlled:
             start, end = cohort_filter.date_from, cohort_filter.date_to
-            if (start and not disclosure.is_quarter_start(start)) or (
-                end and not disclosure.is_quarter_end(end)
+            as_of = options["as_of"]
+            if (
+                (start and not disclosure.is_quarter_start(start))
+                or (end and not disclosure.is_quarter_end(end))
+                or (as_of and not disclosure.is_quarter_end(as_of))
             ):
                 raise CommandError(str(QUARTERS_ONLY))
         try:
