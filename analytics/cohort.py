@@ -95,6 +95,7 @@ COLUMNS = [
     "event_type",
     "censoring",
     "open_stop_days",
+    "strategy_window_days",
 ]
 
 
@@ -166,6 +167,7 @@ class Cohort:
     data: pd.DataFrame
     excluded: dict[str, int] = field(default_factory=dict)
     flow: list[dict[str, Any]] = field(default_factory=list)
+    clinics: list[dict[str, Any]] = field(default_factory=list)  # each clinic's strategy window
 
 
 def cohort_patients(cohort_filter: CohortFilter) -> Any:
@@ -301,6 +303,7 @@ def build_cohort(cohort_filter: CohortFilter) -> Cohort:
                 "censoring": record.censoring or "none",
                 "open_stop_days": record.open_stop_days,
                 "first_intervention_day": (first - dx).days if first else np.nan,
+                "strategy_window_days": p.clinic.strategy_window_days,
                 # eligibility (analytics.eligibility)
                 "stage_iv": p.stage_iv,
                 "recurrence_before_aimss": record.recurrence_before_origin,
@@ -324,7 +327,11 @@ def build_cohort(cohort_filter: CohortFilter) -> Cohort:
     data = frame.loc[keep, COLUMNS].reset_index(drop=True)
     for column in ("combined", "high_interference", "time_days", "event"):
         data[column] = data[column].astype(int)
-    return Cohort(data, excluded, steps)
+    windows = {p.clinic_id: p.clinic.strategy_window_days for p in patients}
+    clinics = [
+        {"clinic_id": cid, "strategy_window_days": days} for cid, days in sorted(windows.items())
+    ]
+    return Cohort(data, excluded, steps, clinics)
 
 
 def _add_scores(frame: pd.DataFrame, ids: list[int], as_of: dt.date) -> None:

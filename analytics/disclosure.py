@@ -277,6 +277,9 @@ def suppress_report(report: dict[str, Any]) -> dict[str, Any]:
     _flow(out)
     # the censored add up to (n analysed - events), both shown
     out["censoring"] = suppress_cells(out.get("censoring") or {})
+    # those before the landmark add up to (n analysed - n at the landmark), both shown
+    if out.get("landmark"):
+        out["landmark"]["removed"] = suppress_cells(out["landmark"]["removed"])
     group_n = {g: e.get("n") for g, e in (out.get("groups") or {}).items()}
     if out.get("table1"):
         _table1(out["table1"], group_n)

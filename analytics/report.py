@@ -67,6 +67,7 @@ def report_from_data(
                 "stratified",
                 "trajectory",
                 "competing_risks",
+                "landmark",
             )
         }
     report["strata"] = {
@@ -87,16 +88,20 @@ def report_from_data(
         for name, value in STRATA.items()
     }
     progress(30)
-    report["cox_univariate"] = stats.cox_univariate(frame)
+    # more than one clinic: each clinic its own baseline hazard in every Cox model
+    strata = ["clinic_id"] if frame["clinic_id"].nunique() > 1 else None
+    report["clinic_strata"] = bool(strata)
+    report["cox_univariate"] = stats.cox_univariate(frame, strata)
     progress(50)
-    report["cox_multivariable"] = stats.cox(frame, stats.MULTIVARIABLE, ph_check=True)
-    report["stratified"] = stats.stratified(frame)
+    report["cox_multivariable"] = stats.cox(frame, stats.MULTIVARIABLE, strata=strata)
+    report["stratified"] = stats.stratified(frame, strata)
+    report["landmark"] = landmark(frame, strata)
     progress(65)
     report["trajectory"] = stats.trajectory(frame)
     progress(85)
-    report["competing_risks"] = stats.competing_risks(frame)
+    report["competing_risks"] = stats.competing_risks(frame, strata)
     progress(90)
-    report["evidence"] = evidence(frame)
+    report["evidence"] = evidence(frame, strata)
     progress(100)
     return report
 
@@ -135,6 +140,35 @@ def censoring_counts(data: pd.DataFrame) -> dict[str, int]:
     return {key: int((censored == key).sum()) for key in CENSORING_LABELS}
 
 
+def landmark(frame: pd.DataFrame, strata: list[str] | None) -> dict[str, Any]:
+    """Sensitivity analysis: follow-up restarted at the end of each patient's strategy window
+    (the landmark), among those still event-free and followed then, so that no one is
+    classified by a management she had not yet received when her follow-up began (guarding
+    against immortal-time bias)."""
+    window = (
+        frame["strategy_window_days"]
+        if "strategy_window_days" in frame
+        else pd.Series(14, index=frame.index)
+    )
+    at_risk = frame[frame["time_days"] > window]
+    moved = at_risk.assign(time_days=at_risk["time_days"] - window[at_risk.index])
+    return {
+        "method": "landmark at the end of each clinic's strategy window: patients still "
+        "event-free and followed then, time counted from the landmark",
+        "landmark_days": sorted({int(w) for w in window.unique()}),
+        "removed": {
+            "events_before": int(
+                (frame["event"].astype(bool) & ~frame.index.isin(at_risk.index)).sum()
+            ),
+            "censored_before": int(
+                (~frame["event"].astype(bool) & ~frame.index.isin(at_risk.index)).sum()
+            ),
+        },
+        "univariate": stats.cox(moved, ["strategy"], strata=strata),
+        "multivariable": stats.cox(moved, stats.MULTIVARIABLE, strata=strata),
+    }
+
+
 def cohort_report(
     *,
     cohort_filter: CohortFilter,
@@ -159,6 +193,7 @@ def cohort_report(
     report = report_from_data(data, excluded=cohort.excluded, progress=progress)
     report = {
         "as_of": cohort_filter.as_of.isoformat() if cohort_filter.as_of else None,
+        "clinics": cohort.clinics,
         "filter": cohort_filter.selection_json(),
         "settings": report_settings(cohort_filter),
         "versions": software_versions(),
