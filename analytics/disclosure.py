@@ -147,6 +147,10 @@ def _curve(curve: dict[str, Any]) -> None:
     for key in CURVE_KEYS:
         if isinstance(curve.get(key), list):
             curve[key] = curve[key][:keep]
+    if "censored_days" in curve:  # marks only where the curve is still shown
+        curve["censored_days"] = [
+            d for d in curve["censored_days"] if keep and (cut_day is None or d < cut_day)
+        ]
     for point in curve.get("at_months") or []:
         if keep == 0 or (cut_day is not None and point["month"] * DAYS_PER_MONTH >= cut_day):
             point["cif"] = None

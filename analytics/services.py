@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from aimss_tracker.dispatch import send_on_commit
+from patients.access import record_list_access
 from patients.models import Clinic
 
 from . import disclosure
@@ -160,3 +161,17 @@ def report_job_run(*, job_id: int) -> bool:
     )
     logger.info("cohort report job %s done", job_id)
     return True
+
+
+def report_dataset(*, job: ReportJob, user: Any) -> Any:
+    """The de-identified analysis dataset of a done job's cohort (as the job was filtered and
+    controlled), its patients' access recorded; ReportRefused under disclosure control for a
+    cohort the report would refuse."""
+    from .downloads import analysis_dataset
+
+    frame = analysis_dataset(
+        cohort_filter=CohortFilter.from_json(job.filter),
+        disclosure_control=job.disclosure_control,
+    )
+    record_list_access(user, patient_ids=frame.attrs["patient_ids"], what="analysis dataset")
+    return frame

@@ -220,6 +220,8 @@ def kaplan_meier(data: pd.DataFrame) -> dict[str, Any]:
             "ci_low": [_num(v) for v in table.iloc[:, 1]],
             "ci_high": [_num(v) for v in table.iloc[:, 2]],
             "at_risk": at_risk(part["time_days"].to_numpy()),
+            # days on which someone was censored: the curve's censoring marks
+            "censored_days": sorted({int(t) for t in part.loc[part["event"] == 0, "time_days"]}),
         }
     return curves
 
