@@ -127,6 +127,21 @@ def _categorical_test(table: np.ndarray) -> tuple[float | None, str]:
     return float(result.pvalue), "Fisher-Freeman-Halton (Monte Carlo)"
 
 
+def percentages(counts: Sequence[int] | np.ndarray) -> list[float | None]:
+    """Percentages to one decimal, rounded once, that add up to exactly 100.0 (largest
+    remainder: the tenths lost to rounding go to the largest remainders)."""
+    counts = np.asarray(counts, dtype=int)
+    total = int(counts.sum())
+    if total == 0:
+        return [None] * len(counts)
+    tenths = counts * 1000 / total
+    floors = np.floor(tenths).astype(int)
+    short = 1000 - int(floors.sum())
+    for i in np.argsort(-(tenths - floors), kind="stable")[:short]:
+        floors[i] += 1
+    return [round(int(f) / 10, 1) for f in floors]
+
+
 def table1(data: pd.DataFrame) -> list[dict[str, Any]]:
     """Table 1 by strategy (monotherapy vs combined)."""
     rows: list[dict[str, Any]] = []
@@ -157,6 +172,7 @@ def table1(data: pd.DataFrame) -> list[dict[str, Any]]:
         counts = np.array(
             [[int((by[g][column] == level).sum()) for g in GROUPS] for level in levels]
         )
+        percents = np.column_stack([percentages(counts[:, j]) for j in range(len(GROUPS))])
         p, test = _categorical_test(counts)
         rows.append(
             {
@@ -169,7 +185,7 @@ def table1(data: pd.DataFrame) -> list[dict[str, Any]]:
                         "groups": {
                             g: {
                                 "n": int(counts[i, j]),
-                                "percent": _num(100 * counts[i, j] / max(len(by[g]), 1), 2),
+                                "percent": percents[i, j],
                             }
                             for j, g in enumerate(GROUPS)
                         },

@@ -74,6 +74,8 @@ def job(request: HttpRequest, pk: int) -> HttpResponse:
             if report_job.status == JobStatus.REFUSED
             else None,
             "charts": report_charts(report) if report else {},
+            "table_names": list(report_tables(report)) if report else [],
+            "figure_names": FIGURES,
             "poll_seconds": POLL_SECONDS
             if report_job.status in (JobStatus.PENDING, JobStatus.RUNNING)
             else None,

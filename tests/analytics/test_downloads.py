@@ -195,3 +195,17 @@ def test_the_cache_key_changes_with_the_settings_and_the_library_versions(
     versions = services.software_versions() | {"lifelines": "0.0.1"}
     monkeypatch.setattr(services, "software_versions", lambda: versions)
     assert cache_key(base) != key
+
+
+def test_the_report_page_states_its_population_and_offers_the_downloads(
+    job: ReportJob, researcher: User
+) -> None:
+    page = client_for(researcher).get(reverse("analytics:job", kwargs={"pk": job.pk}))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert f"As of {(job.result or {})['as_of']}" in text
+    assert "Patient flow (CONSORT)" in text
+    assert "never after the day the first intervention started" in text
+    assert reverse("analytics:dataset", kwargs={"pk": job.pk, "fmt": "csv"}) in text
+    assert "Proportional hazards (Schoenfeld, global)" in text
+    assert "landmark" in text
