@@ -172,7 +172,8 @@ def table1(data: pd.DataFrame) -> list[dict[str, Any]]:
         counts = np.array(
             [[int((by[g][column] == level).sum()) for g in GROUPS] for level in levels]
         )
-        percents = np.column_stack([percentages(counts[:, j]) for j in range(len(GROUPS))])
+        # per group: its levels' percentages (rounded once, adding up to 100.0)
+        percents = [percentages(counts[:, j]) for j in range(len(GROUPS))]
         p, test = _categorical_test(counts)
         rows.append(
             {
@@ -185,7 +186,7 @@ def table1(data: pd.DataFrame) -> list[dict[str, Any]]:
                         "groups": {
                             g: {
                                 "n": int(counts[i, j]),
-                                "percent": percents[i, j],
+                                "percent": percents[j][i],
                             }
                             for j, g in enumerate(GROUPS)
                         },
