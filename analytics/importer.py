@@ -337,9 +337,12 @@ def _patient(row: ImportRow) -> Patient:
         aimss_diagnosis_date=v["aimss_diagnosis_date"],
         time_zone=v["clinic"].time_zone,
     )
-    # Field rules row by row; uniqueness was checked for the whole file above, and the
-    # database's constraints hold the transaction to it (one query, not one per row).
-    patient.full_clean(exclude=["user"], validate_unique=False, validate_constraints=False)
+    # Field rules row by row; the clinic was looked up once for the file, uniqueness checked
+    # for the whole file above, and the database's constraints hold the transaction to it
+    # (no query per row).
+    patient.full_clean(
+        exclude=["user", "clinic"], validate_unique=False, validate_constraints=False
+    )
     return patient
 
 
@@ -372,7 +375,12 @@ def _create_all(rows: list[ImportRow], user: User, instrument: Any) -> list[int]
     makes it all or nothing); the new patients' ids."""
     patients = [_patient(row) for row in rows]
     Patient.objects.bulk_create(patients, batch_size=BULK_BATCH)
-    courses, interventions, responses, events, follow_ups, records = [], [], [], [], [], []
+    courses: list[AiCourse] = []
+    interventions: list[Intervention] = []
+    responses: list[Response] = []
+    events: list[TreatmentEvent] = []
+    follow_ups: list[ExternalFollowUp] = []
+    records: list[ImportedPatient] = []
     for row, patient in zip(rows, patients, strict=True):
         v = row.values
         dx: dt.date = v["aimss_diagnosis_date"]
@@ -417,15 +425,12 @@ def _create_all(rows: list[ImportRow], user: User, instrument: Any) -> list[int]
             ExternalFollowUp(patient=patient, last_follow_up_date=v["last_followup_date"])
         )
         records.append(ImportedPatient(patient=patient, row_sha256=row.sha256))
-    for model, objects in (
-        (AiCourse, courses),
-        (Intervention, interventions),
-        (Response, responses),
-        (TreatmentEvent, events),
-        (ExternalFollowUp, follow_ups),
-        (ImportedPatient, records),
-    ):
-        model._default_manager.bulk_create(objects, batch_size=BULK_BATCH)
+    AiCourse.objects.bulk_create(courses, batch_size=BULK_BATCH)
+    Intervention.objects.bulk_create(interventions, batch_size=BULK_BATCH)
+    Response.objects.bulk_create(responses, batch_size=BULK_BATCH)
+    TreatmentEvent.objects.bulk_create(events, batch_size=BULK_BATCH)
+    ExternalFollowUp.objects.bulk_create(follow_ups, batch_size=BULK_BATCH)
+    ImportedPatient.objects.bulk_create(records, batch_size=BULK_BATCH)
     return [int(p.pk) for p in patients]
 
 
