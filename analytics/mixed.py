@@ -41,21 +41,24 @@ def _long(frame: pd.DataFrame, outcome: str) -> pd.DataFrame:
 
 
 def _design(data: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """Intercept, months 1-3, combined, and month x combined (treatment coding)."""
+    """Intercept, later months, combined, and month x combined (treatment coding)."""
     strategy = data["strategy"]
     # "combined"/"monotherapy" in the analysis dataset, 1/0 in the design frame
     combined = (
         (strategy == "combined") if strategy.dtype == object else (strategy.astype(float) == 1)
     ).to_numpy(dtype=float)
     months = data["month"].to_numpy()
+    # the visits present (an imported cohort has baseline and month 3 only); the first is the
+    # reference, as in the formula C(month)
+    later = sorted(set(months.tolist()))[1:]
     columns = [np.ones(len(data))]
     names = ["intercept"]
-    for month in MONTHS[1:]:
+    for month in later:
         columns.append((months == month).astype(float))
         names.append(f"month{month}")
     columns.append(combined)
     names.append("combined")
-    for month in MONTHS[1:]:
+    for month in later:
         columns.append((months == month) * combined)
         names.append(f"month{month}:combined")
     return np.column_stack(columns), names

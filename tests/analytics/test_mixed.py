@@ -58,3 +58,18 @@ def test_a_large_cohort_uses_the_closed_form(monkeypatch: pytest.MonkeyPatch) ->
     result = mixed.mixed_model(_trajectories(300, 3, 0.4), "average_pain")
     assert "closed-form" in result["method"]
     assert result["time_x_group"]["p"] < 0.001
+
+
+def test_a_cohort_with_baseline_and_month_3_only_is_fitted_on_those_visits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given an imported cohort: baseline and month 3, nothing in between
+    frame = _trajectories(300, 4, 0.4)
+    frame["average_pain_m1"] = frame["average_pain_m2"] = np.nan
+    monkeypatch.setattr(mixed, "MIXEDLM_MAX_PATIENTS", 100)
+    closed = mixed.mixed_model(frame, "average_pain")["time_x_group"]
+    monkeypatch.setattr(mixed, "MIXEDLM_MAX_PATIENTS", 1000)
+    library = mixed.mixed_model(frame, "average_pain")["time_x_group"]
+    # then the time x group test has one degree of freedom in both paths, and they agree
+    assert closed["df"] == library["df"] == 1
+    assert closed["chi2"] == pytest.approx(library["chi2"], rel=1e-3)
