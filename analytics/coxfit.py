@@ -63,9 +63,9 @@ def fit_cox(frame: pd.DataFrame, terms: Sequence[str], **options: Any) -> tuple[
     return fitter, _messages(caught)
 
 
-def _global_test(fitter: Any, data: pd.DataFrame) -> dict[str, Any]:
-    """The global Grambsch-Therneau test on rank time (see the module's docstring)."""
-    residuals = fitter.compute_residuals(data, kind="schoenfeld")
+def _global_test(fitter: Any, data: pd.DataFrame, residuals: pd.DataFrame) -> dict[str, Any]:
+    """The global Grambsch-Therneau test on rank time (see the module's docstring), from the
+    unscaled Schoenfeld ``residuals``."""
     names = list(fitter.params_.index)
     r = residuals[names].to_numpy(dtype=float)
     times = data.loc[residuals.index, "time_days"].to_numpy(dtype=float)
@@ -97,8 +97,17 @@ def schoenfeld(fitter: Any, frame: pd.DataFrame, labels: dict[str, str] | None =
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = proportional_hazard_test(fitter, data, time_transform="rank")
-            out["global"] = _global_test(fitter, data)
+            # the residuals once: lifelines' scaled ones are d * (unscaled) V
+            residuals = fitter.compute_residuals(data, kind="schoenfeld")
+            names = list(fitter.params_.index)
+            scaled = fitter.event_observed.sum() * residuals[names].dot(
+                fitter.variance_matrix_.loc[names, names]
+            )
+            scaled.columns = names
+            result = proportional_hazard_test(
+                fitter, data, time_transform="rank", precomputed_residuals=scaled
+            )
+            out["global"] = _global_test(fitter, data, residuals)
     except (ValueError, np.linalg.LinAlgError, KeyError, ZeroDivisionError) as error:
         return out | {"error": f"not computable ({type(error).__name__})"}
     out["warnings"] = _messages(caught)
