@@ -96,6 +96,9 @@ class RegimenChangeKind(models.TextChoices):
     DOSE_REDUCTION = "dose_reduction", _("Dose reduction")
     INTERMITTENT_DOSING = "intermittent_dosing", _("Intermittent dosing")
     SWITCH_AGENT = "switch_agent", _("Switch of agent")
+    # Leaving AI therapy for tamoxifen or another non-AI endocrine therapy: the study's
+    # endpoint is about the AI, so she is censored on that day (see adherence.selectors).
+    SWITCH_NON_AI = "switch_non_ai", _("Switch to a non-AI endocrine therapy")
 
 
 @audited()

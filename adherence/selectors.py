@@ -17,10 +17,22 @@ Definitions (documented once, tested in ``tests/adherence/test_survival.py``):
   for her (treatment events and their ends, interventions and their ends, regimen changes,
   check-ins, answers, an imported chart's last visit; see :data:`FOLLOW_UP_SOURCES`), never
   "today", so a patient lost to follow-up is not counted as event-free until now.
+- **Other stops censor**: a permanent discontinuation for another reason (progression, organ
+  dysfunction, her choice not due to AIMSS) or a switch to a non-AI endocrine therapy is not an
+  event: she is censored on its date (``censoring`` names which) unless an event came first.
+  (The study excluded such patients; analytics offers that as a setting.)
+- **As-of date** (reports): with ``as_of``, nothing recorded after it is read, and an AIMSS
+  stop still open is counted up to ``as_of``: 91 days or more is the event; shorter, she is
+  censored at ``as_of`` with ``censoring="open_aimss_stop"`` and ``open_stop_days`` (a later
+  report may then count it as an event). Without ``as_of`` (the patient's pages) an open stop
+  is counted to the last follow-up, as before.
+- **Recurrence before the AIMSS diagnosis** is not an event of the follow-up (it precedes the
+  origin); ``recurrence_before_origin`` records it for the study's eligibility criterion.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +55,7 @@ from .models import (
     ExternalFollowUp,
     Intervention,
     RegimenChange,
+    RegimenChangeKind,
     StopReason,
     TreatmentEvent,
 )
@@ -67,6 +80,13 @@ class SurvivalRecord:
     censored_at: dt.date | None
     origin: dt.date | None
     event_date: dt.date | None = None
+    # why she is censored: "last_follow_up", "other_discontinuation", "switch_non_ai",
+    # "open_aimss_stop" (at the as-of date); None with an event
+    censoring: str | None = None
+    # the date she stopped the AI for another reason or switched to a non-AI therapy, if ever
+    other_stop_date: dt.date | None = None
+    open_stop_days: int | None = None  # days off so far of an AIMSS stop open at the as-of date
+    recurrence_before_origin: bool = False
 
 
 @dataclass
@@ -77,6 +97,7 @@ class PatientData:
     events: list[TreatmentEvent] = field(default_factory=list)
     interventions: list[tuple[str, dt.date, dt.date | None]] = field(default_factory=list)
     last_dates: list[dt.date] = field(default_factory=list)
+    non_ai_switches: list[dt.date] = field(default_factory=list)
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -142,9 +163,68 @@ def last_follow_up(data: PatientData) -> dt.date | None:
     return max(dates) if dates else None
 
 
-def derive_survival(data: PatientData) -> SurvivalRecord:
-    """The survival record from one patient's loaded data (no queries)."""
+CENSOR_LAST_FOLLOW_UP = "last_follow_up"
+CENSOR_OTHER_DISCONTINUATION = "other_discontinuation"
+CENSOR_SWITCH_NON_AI = "switch_non_ai"
+CENSOR_OPEN_AIMSS_STOP = "open_aimss_stop"
+
+
+def _as_of_view(data: PatientData, as_of: dt.date) -> PatientData:
+    """What was known on ``as_of``: later records dropped, stops still open on that day open."""
+    events = []
+    for event in data.events:
+        if event.start_date > as_of:
+            continue
+        if event.end_date is not None and event.end_date > as_of:
+            event = copy.copy(event)
+            event.end_date = None
+        events.append(event)
+    return PatientData(
+        patient=data.patient,
+        events=events,
+        interventions=[
+            (c, s, e if e is None or e <= as_of else None)
+            for c, s, e in data.interventions
+            if s <= as_of
+        ],
+        last_dates=[d for d in data.last_dates if d <= as_of],
+        non_ai_switches=[d for d in data.non_ai_switches if d <= as_of],
+    )
+
+
+def _other_stop(data: PatientData, origin: dt.date) -> tuple[dt.date, str] | None:
+    """Her first stop of the AI that is not for AIMSS: a discontinuation for another reason or
+    a switch to a non-AI endocrine therapy (one before the diagnosis counts on the diagnosis)."""
+    stops = [
+        (e.start_date, CENSOR_OTHER_DISCONTINUATION)
+        for e in data.events
+        if e.kind == EventKind.DISCONTINUATION and e.reason == StopReason.OTHER
+    ] + [(d, CENSOR_SWITCH_NON_AI) for d in data.non_ai_switches]
+    if not stops:
+        return None
+    when, kind = min(stops)
+    return max(when, origin), kind
+
+
+def _open_aimss_stop(events: Sequence[TreatmentEvent]) -> dt.date | None:
+    """The start of an AIMSS stop still open (an interruption without an end, or a
+    discontinuation for AIMSS), or None."""
+    starts = [
+        e.start_date
+        for e in events
+        if e.reason == StopReason.AIMSS
+        and (e.kind == EventKind.DISCONTINUATION or e.end_date is None)
+        and e.kind in (EventKind.INTERRUPTION, EventKind.DISCONTINUATION)
+    ]
+    return min(starts) if starts else None
+
+
+def derive_survival(data: PatientData, as_of: dt.date | None = None) -> SurvivalRecord:
+    """The survival record from one patient's loaded data (no queries); ``as_of``: as known
+    on that day (reports), with an open AIMSS stop counted up to it."""
     patient = data.patient
+    if as_of is not None:
+        data = _as_of_view(data, as_of)
     origin = patient.aimss_diagnosis_date
     strategy, categories = strategy_at_diagnosis(
         diagnosis=origin,
@@ -154,36 +234,85 @@ def derive_survival(data: PatientData) -> SurvivalRecord:
     if origin is None:
         return SurvivalRecord(patient.pk, strategy, categories, None, False, None, None, None)
     last = last_follow_up(data) or origin
+    # an open stop runs to the as-of date in a report (she is still off the drug on that day)
+    open_until = max(as_of, last) if as_of is not None else last
+    recurrences = [e.start_date for e in data.events if e.kind == EventKind.RECURRENCE]
     candidates: list[tuple[dt.date, str]] = [
         (e.start_date, EVENT_DEATH) for e in data.events if e.kind == EventKind.DEATH
-    ] + [(e.start_date, EVENT_RECURRENCE) for e in data.events if e.kind == EventKind.RECURRENCE]
-    aimss_date = aimss_stop_event_date(data.events, last)
+    ] + [(day, EVENT_RECURRENCE) for day in recurrences if day >= origin]
+    aimss_date = aimss_stop_event_date(data.events, open_until)
     if aimss_date is not None:
         candidates.append((aimss_date, EVENT_AIMSS_DISCONTINUATION))
+    other = _other_stop(data, origin)
+    other_date = other[0] if other else None
+    before = any(day < origin for day in recurrences)
     if candidates:
         when, kind = min(candidates, key=lambda c: (c[0], EVENT_PRIORITY[c[1]]))
+        if other is None or other[0] >= when:
+            return SurvivalRecord(
+                patient.pk,
+                strategy,
+                categories,
+                (when - origin).days,
+                True,
+                kind,
+                None,
+                origin,
+                when,
+                other_stop_date=other_date,
+                recurrence_before_origin=before,
+            )
+    if other is not None:
         return SurvivalRecord(
-            patient.pk, strategy, categories, (when - origin).days, True, kind, None, origin, when
+            patient.pk,
+            strategy,
+            categories,
+            (other[0] - origin).days,
+            False,
+            None,
+            other[0],
+            origin,
+            censoring=other[1],
+            other_stop_date=other_date,
+            recurrence_before_origin=before,
+        )
+    open_start = _open_aimss_stop(data.events) if as_of is not None else None
+    if open_start is not None and as_of is not None:
+        return SurvivalRecord(
+            patient.pk,
+            strategy,
+            categories,
+            (as_of - origin).days,
+            False,
+            None,
+            as_of,
+            origin,
+            censoring=CENSOR_OPEN_AIMSS_STOP,
+            open_stop_days=(as_of - open_start).days + 1,
+            other_stop_date=other_date,
+            recurrence_before_origin=before,
         )
     return SurvivalRecord(
-        patient.pk, strategy, categories, (last - origin).days, False, None, last, origin
+        patient.pk,
+        strategy,
+        categories,
+        (last - origin).days,
+        False,
+        None,
+        last,
+        origin,
+        censoring=CENSOR_LAST_FOLLOW_UP,
+        other_stop_date=other_date,
+        recurrence_before_origin=before,
     )
 
 
 # --- loading ----------------------------------------------------------------------------------
 
 # Sources of the last follow-up: each gives {patient_id: latest date} for a set of patient ids
-# in one query. Events and interventions are loaded anyway and counted in ``last_follow_up``.
+# in one query. Events, interventions and regimen changes are loaded anyway and counted in
+# ``last_follow_up``.
 FollowUpSource = Callable[[list[int], dict[int, Patient]], dict[int, dt.date]]
-
-
-def _regimen_change_dates(ids: list[int], _patients: dict[int, Patient]) -> dict[int, dt.date]:
-    rows = (
-        RegimenChange.objects.filter(course__patient_id__in=ids)
-        .values("course__patient_id")
-        .annotate(last=Max("date"))
-    )
-    return {row["course__patient_id"]: row["last"] for row in rows}
 
 
 def _check_in_dates(ids: list[int], patients: dict[int, Patient]) -> dict[int, dt.date]:
@@ -215,7 +344,6 @@ def _external_follow_up_dates(ids: list[int], _patients: dict[int, Patient]) -> 
 
 
 FOLLOW_UP_SOURCES: tuple[FollowUpSource, ...] = (
-    _regimen_change_dates,
     _check_in_dates,
     _response_dates,
     _external_follow_up_dates,
@@ -234,6 +362,12 @@ def load_patient_data(patients: Iterable[Patient]) -> list[PatientData]:
         "patient_id", "category", "start_date", "end_date"
     ):
         by_id[pid].interventions.append((category, start, end))
+    for pid, date, kind in RegimenChange.objects.filter(course__patient_id__in=ids).values_list(
+        "course__patient_id", "date", "kind"
+    ):
+        by_id[pid].last_dates.append(date)  # a regimen change is a contact
+        if kind == RegimenChangeKind.SWITCH_NON_AI:
+            by_id[pid].non_ai_switches.append(date)
     patient_map = {pid: data.patient for pid, data in by_id.items()}
     for source in FOLLOW_UP_SOURCES:
         for pid, date in source(ids, patient_map).items():
@@ -241,9 +375,12 @@ def load_patient_data(patients: Iterable[Patient]) -> list[PatientData]:
     return list(by_id.values())
 
 
-def survival_records(patients: QuerySet[Patient]) -> list[SurvivalRecord]:
-    """Survival records of a cohort, in a fixed number of queries whatever its size."""
-    return [derive_survival(d) for d in load_patient_data(patients.select_related("clinic"))]
+def survival_records(
+    patients: QuerySet[Patient], *, as_of: dt.date | None = None
+) -> list[SurvivalRecord]:
+    """Survival records of a cohort, in a fixed number of queries whatever its size (as known
+    on ``as_of``, if given)."""
+    return [derive_survival(d, as_of) for d in load_patient_data(patients.select_related("clinic"))]
 
 
 def survival_record(patient: Patient) -> SurvivalRecord:

@@ -50,6 +50,26 @@ api_patterns = [
         analytics_apis.ReportDetailView.as_view(),
         name="analytics-report",
     ),
+    path(
+        "analytics/reports/<int:pk>/tables/<slug:name>/",
+        analytics_apis.ReportTableView.as_view(),
+        name="analytics-report-table",
+    ),
+    path(
+        "analytics/reports/<int:pk>/figures/<slug:name>.<str:fmt>",
+        analytics_apis.ReportFigureView.as_view(),
+        name="analytics-report-figure",
+    ),
+    path(
+        "analytics/reports/<int:pk>/dataset.<str:fmt>",
+        analytics_apis.ReportDatasetView.as_view(),
+        name="analytics-report-dataset",
+    ),
+    path(
+        "analytics/data-dictionary/",
+        analytics_apis.DataDictionaryView.as_view(),
+        name="analytics-data-dictionary",
+    ),
     *interop_api_patterns,
     *router.urls,
 ]

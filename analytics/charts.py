@@ -27,21 +27,93 @@ def _layout(title: str, y_title: str, y_range: list[float] | None = None) -> dic
     }
 
 
+AT_RISK_MONTHS = (0, 6, 12, 18, 24, 30, 36)
+
+
+def _step_at(days: list[int], values: list[float], day: float) -> float:
+    """The value of a step curve (starting at 1) on ``day``."""
+    value = 1.0
+    for step, v in zip(days, values, strict=False):
+        if step > day:
+            break
+        value = v
+    return value
+
+
 def km_figure(curves: dict[str, Any], title: str) -> go.Figure:
-    figure = go.Figure(layout=_layout(title, "Interruption-free survival", [0, 1.02]))
-    for group, curve in curves.items():
-        if not curve or not curve["time_days"]:  # none, or hidden by disclosure control
-            continue
+    """Kaplan-Meier steps with their 95 % confidence band, censoring marks, and the numbers
+    at risk as rows of text under the x axis, each number under its month."""
+    layout = _layout(title, "Interruption-free survival", [0, 1.02])
+    layout["xaxis"] |= {"range": [0, max(AT_RISK_MONTHS)], "tickvals": list(AT_RISK_MONTHS)}
+    shown = [(g, c) for g, c in curves.items() if c and c["time_days"]]
+    layout["margin"] = {"l": 60, "r": 20, "t": 50, "b": 70 + 22 * len(shown)}
+    figure = go.Figure(layout=layout)
+    annotations = []
+    for row, (group, curve) in enumerate(shown):
         size = f" (n = {curve['n']})" if curve["n"] is not None else ""
+        months = [0.0, *_months(curve["time_days"])]
+        colour = COLOURS[group]
+        if curve.get("ci_low"):
+            for bound, fill in (("ci_high", None), ("ci_low", "tonexty")):
+                figure.add_trace(
+                    go.Scatter(
+                        x=months,
+                        y=[1.0, *curve[bound]],
+                        mode="lines",
+                        line={"shape": "hv", "width": 0, "color": colour},
+                        fill=fill,
+                        opacity=0.2,
+                        hoverinfo="skip",
+                        showlegend=False,
+                    )
+                )
         figure.add_trace(
             go.Scatter(
-                x=_months(curve["time_days"]),
-                y=curve["survival"],
+                x=months,
+                y=[1.0, *curve["survival"]],
                 mode="lines",
-                line={"shape": "hv", "color": COLOURS[group]},
+                line={"shape": "hv", "color": colour},
                 name=f"{LABELS[group]}{size}",
             )
         )
+        censored = curve.get("censored_days") or []
+        if censored:
+            figure.add_trace(
+                go.Scatter(
+                    x=_months(censored),
+                    y=[_step_at(curve["time_days"], curve["survival"], d) for d in censored],
+                    mode="markers",
+                    marker={"symbol": "line-ns-open", "size": 8, "color": colour},
+                    name=f"{LABELS[group]}: censored",
+                    showlegend=False,
+                )
+            )
+        y = -0.22 - 0.09 * row
+        annotations.append(
+            {
+                "x": 0,
+                "y": y,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "right",
+                "text": LABELS[group],
+                "showarrow": False,
+                "font": {"size": 10},
+            }
+        )
+        for point in curve.get("at_risk") or []:
+            annotations.append(
+                {
+                    "x": point["month"],
+                    "y": y,
+                    "xref": "x",
+                    "yref": "paper",
+                    "text": "–" if point["n"] is None else str(point["n"]),
+                    "showarrow": False,
+                    "font": {"size": 10},
+                }
+            )
+    figure.update_layout(annotations=annotations)
     return figure
 
 

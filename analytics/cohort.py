@@ -9,16 +9,18 @@ Definitions (Liang et al.):
 
 - **origin, strategy, time and event** come from :func:`adherence.selectors.survival_records`
   (strategy at diagnosis; the composite endpoint; censoring at the last follow-up).
-- **baseline BPI**: the current version of the 24-hour-recall response nearest the AIMSS
-  diagnosis within 14 days either side (ties: the earlier one); average pain is item 5, the
-  interference score the stored mean of item 9.
+- **baseline BPI**: :data:`analytics.eligibility.BASELINE_RULE` (the current version of the
+  24-hour-recall response nearest the diagnosis from 14 days before to 7 days after it, never
+  after the first intervention's day); average pain is item 5, the interference score the
+  stored mean of item 9.
 - **month m (1-3)**: the response nearest ``diagnosis + round(m * 30.4375)`` days within 14 days
   either side (the windows do not overlap).
 - **high interference**: baseline interference score >= 7 (the study's constant; a clinic's own
   ``high_interference_from`` drives its flags, not the cohort analysis).
 
-Patients without an AIMSS diagnosis, a strategy (no intervention in the window) or a baseline
-response are left out and counted in ``excluded``.
+The study's eligibility criteria (:mod:`analytics.eligibility`) and the analysis's own needs (a
+strategy, a baseline response) leave patients out, each step counted in ``flow`` and
+``excluded``. Everything is read as known on the filter's ``as_of`` date.
 
 Dates are compared as UTC calendar days (responses are stored in UTC); a day's shift for a
 patient far from UTC cannot move a response across the 14-day windows in a way that matters.
@@ -29,12 +31,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Min, Q
+from django.utils import timezone
 
 from adherence.models import (
     AdherenceCheckIn,
@@ -47,8 +50,18 @@ from adherence.selectors import COMBINED, survival_records
 from assessments.models import RecallPeriod, Response
 from patients.models import Patient, TnmStage
 
+from .eligibility import (
+    BASELINE_AFTER_DAYS,
+    BASELINE_BEFORE_DAYS,
+    CRITERIA,
+    MIN_FOLLOW_UP_DAYS,
+    OTHER_STOP_CENSOR,
+    OTHER_STOP_CENSORINGS,
+    OTHER_STOP_SETTINGS,
+    flow,
+)
+
 HIGH_INTERFERENCE = 7.0  # BPI interference score >= 7 (Serlin 1995; Shi 2017; the study)
-BASELINE_WINDOW_DAYS = 14  # days either side of the diagnosis
 MONTH_WINDOW_DAYS = 14  # days either side of months 1-3
 DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
@@ -80,26 +93,54 @@ COLUMNS = [
     "time_days",
     "event",
     "event_type",
+    "censoring",
+    "open_stop_days",
+    "strategy_window_days",
 ]
 
 
 @dataclass(frozen=True)
 class CohortFilter:
-    """Which patients: clinics and AIMSS diagnosis dates.
+    """Which patients (clinics, AIMSS diagnosis dates), as known on which day, under which of
+    the study's criteria: everything that decides a report's numbers besides the data.
 
     ``clinic_ids=None`` is every clinic (the operator's command, an administrator); an empty
-    tuple is no clinic at all: an empty grant never means "all"."""
+    tuple is no clinic at all: an empty grant never means "all". ``as_of=None`` is today,
+    resolved when the report runs (:meth:`resolved`). ``criteria``: the eligibility criteria
+    applied (all by default); ``other_stop``: "censor" or "exclude" (see
+    :mod:`analytics.eligibility`)."""
 
     clinic_ids: tuple[int, ...] | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    as_of: dt.date | None = None
+    other_stop: str = OTHER_STOP_CENSOR
+    criteria: tuple[str, ...] = tuple(CRITERIA)
+
+    def __post_init__(self) -> None:
+        if self.other_stop not in OTHER_STOP_SETTINGS:
+            raise ValueError(f"other_stop must be one of {OTHER_STOP_SETTINGS}")
+        unknown = set(self.criteria) - set(CRITERIA)
+        if unknown:
+            raise ValueError(f"unknown criteria: {sorted(unknown)}")
+        object.__setattr__(self, "criteria", tuple(c for c in CRITERIA if c in self.criteria))
+
+    def resolved(self) -> CohortFilter:
+        """The same filter with ``as_of`` fixed (today if not given)."""
+        return replace(self, as_of=self.as_of or timezone.localdate())
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["clinic_ids"] = None if self.clinic_ids is None else sorted(self.clinic_ids)
-        for key in ("date_from", "date_to"):
+        data["criteria"] = list(self.criteria)
+        for key in ("date_from", "date_to", "as_of"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
+
+    def selection_json(self) -> dict[str, Any]:
+        """Clinics and diagnosis dates only (the report's ``filter``)."""
+        data = self.as_json()
+        return {key: data[key] for key in ("clinic_ids", "date_from", "date_to")}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CohortFilter:
@@ -107,10 +148,14 @@ class CohortFilter:
             return dt.date.fromisoformat(value) if value else None
 
         clinics = data.get("clinic_ids")
+        criteria = data.get("criteria")
         return cls(
             clinic_ids=None if clinics is None else tuple(sorted(int(c) for c in clinics)),
             date_from=day(data.get("date_from")),
             date_to=day(data.get("date_to")),
+            as_of=day(data.get("as_of")),
+            other_stop=data.get("other_stop") or OTHER_STOP_CENSOR,
+            criteria=tuple(CRITERIA) if criteria is None else tuple(criteria),
         )
 
     def key(self) -> str:
@@ -121,6 +166,8 @@ class CohortFilter:
 class Cohort:
     data: pd.DataFrame
     excluded: dict[str, int] = field(default_factory=dict)
+    flow: list[dict[str, Any]] = field(default_factory=list)
+    clinics: list[dict[str, Any]] = field(default_factory=list)  # each clinic's strategy window
 
 
 def cohort_patients(cohort_filter: CohortFilter) -> Any:
@@ -172,6 +219,9 @@ def _nearest(responses: pd.DataFrame, target: pd.Series, window: int) -> pd.Data
 
 def build_cohort(cohort_filter: CohortFilter) -> Cohort:
     """The analysis dataset for ``cohort_filter`` in a fixed number of queries."""
+    cohort_filter = cohort_filter.resolved()
+    as_of = cohort_filter.as_of
+    assert as_of is not None
     patients = list(
         cohort_patients(cohort_filter)
         .select_related("clinic")
@@ -188,18 +238,40 @@ def build_cohort(cohort_filter: CohortFilter) -> Cohort:
             "chemotherapy",
             "radiotherapy",
             "aimss_diagnosis_date",
+            "stage_iv",
+            "rheumatic_disease",
+            "long_term_immunosuppression",
         )
     )
     if not patients:
-        return Cohort(pd.DataFrame(columns=COLUMNS), {})
+        return Cohort(pd.DataFrame(columns=COLUMNS), {}, [])
     ids = [p.pk for p in patients]
-    records = {r.patient_id: r for r in survival_records(Patient.objects.filter(pk__in=ids))}
+    records = {
+        r.patient_id: r for r in survival_records(Patient.objects.filter(pk__in=ids), as_of=as_of)
+    }
     courses = {
         pid: (drug, start)
         for pid, drug, start in AiCourse.objects.filter(patient_id__in=ids).values_list(
             "patient_id", "drug", "start_date"
         )
     }
+    # the first intervention on or after the diagnosis: a baseline answer may not follow it
+    interventions = {
+        row["patient_id"]: row
+        for row in Intervention.objects.filter(patient_id__in=ids, start_date__lte=as_of)
+        .values("patient_id")
+        .annotate(n=Count("id"))
+    }
+    first_starts = dict(
+        Intervention.objects.filter(
+            patient_id__in=ids,
+            start_date__gte=F("patient__aimss_diagnosis_date"),
+            start_date__lte=as_of,
+        )
+        .values("patient_id")
+        .annotate(first=Min("start_date"))
+        .values_list("patient_id", "first")
+    )
 
     rows = []
     for p in patients:
@@ -208,6 +280,7 @@ def build_cohort(cohort_filter: CohortFilter) -> Cohort:
         record = records[p.pk]
         drug, start = courses.get(p.pk, (None, None))
         height_m = float(p.height_cm) / 100
+        first = first_starts.get(p.pk)
         rows.append(
             {
                 "patient_id": p.pk,
@@ -227,16 +300,47 @@ def build_cohort(cohort_filter: CohortFilter) -> Cohort:
                 "time_days": record.time_days,
                 "event": int(record.event),
                 "event_type": record.event_type or "none",
+                "censoring": record.censoring or "none",
+                "open_stop_days": record.open_stop_days,
+                "first_intervention_day": (first - dx).days if first else np.nan,
+                "strategy_window_days": p.clinic.strategy_window_days,
+                # eligibility (analytics.eligibility)
+                "stage_iv": p.stage_iv,
+                "recurrence_before_aimss": record.recurrence_before_origin,
+                "rheumatic_disease": p.rheumatic_disease,
+                "long_term_immunosuppression": p.long_term_immunosuppression,
+                "no_intervention": p.pk not in interventions,
+                "short_follow_up": (as_of - dx).days < MIN_FOLLOW_UP_DAYS,
+                "other_stop": record.censoring in OTHER_STOP_CENSORINGS,
             }
         )
     frame = pd.DataFrame(rows).set_index("patient_id", drop=False)
     frame.index.name = None
+    _add_scores(frame, ids, as_of)
+    frame["high_interference"] = np.where(
+        frame["interference"].isna(), np.nan, (frame["interference"] >= HIGH_INTERFERENCE) * 1.0
+    )
+    frame["no_strategy"] = frame["strategy"].isna()
+    frame["no_baseline"] = frame["interference"].isna() | frame["average_pain"].isna()
+    steps, keep = flow(frame, criteria=cohort_filter.criteria, other_stop=cohort_filter.other_stop)
+    excluded = {step["step"]: step["removed"] for step in steps if step["removed"] is not None}
+    data = frame.loc[keep, COLUMNS].reset_index(drop=True)
+    for column in ("combined", "high_interference", "time_days", "event"):
+        data[column] = data[column].astype(int)
+    windows = {p.clinic_id: p.clinic.strategy_window_days for p in patients}
+    clinics = [
+        {"clinic_id": cid, "strategy_window_days": days} for cid, days in sorted(windows.items())
+    ]
+    return Cohort(data, excluded, steps, clinics)
 
+
+def _add_scores(frame: pd.DataFrame, ids: list[int], as_of: dt.date) -> None:
+    """Baseline (``average_pain``, ``interference``) and month 1-3 scores, in place."""
     window_end = dt.timedelta(
         days=round(max(TRAJECTORY_MONTHS) * DAYS_PER_MONTH) + MONTH_WINDOW_DAYS
     )
-    first = min(frame["diagnosis"]) - dt.timedelta(days=BASELINE_WINDOW_DAYS + 1)
-    last = max(frame["diagnosis"]) + window_end + dt.timedelta(days=1)
+    first = min(frame["diagnosis"]) - dt.timedelta(days=BASELINE_BEFORE_DAYS + 1)
+    last = min(max(frame["diagnosis"]) + window_end + dt.timedelta(days=1), as_of)
     answers = pd.DataFrame.from_records(
         Response.objects.current()
         .filter(
@@ -252,31 +356,26 @@ def build_cohort(cohort_filter: CohortFilter) -> Cohort:
         frame[column] = np.nan
         for month in TRAJECTORY_MONTHS:
             frame[f"{column}_m{month}"] = np.nan
-    if not answers.empty:
-        submitted = pd.to_datetime(answers["submitted_at"], utc=True).dt.tz_convert(None)
-        diagnosis = pd.to_datetime(answers["patient_id"].map(frame["diagnosis"]))
-        answers["day"] = (submitted.dt.normalize() - diagnosis).dt.days
-        answers["interference"] = answers["interference"].astype(float)
-        answers["average_pain"] = answers["average_pain"].astype(float)
-        targets = {0: (0, BASELINE_WINDOW_DAYS)} | {
-            m: (round(m * DAYS_PER_MONTH), MONTH_WINDOW_DAYS) for m in TRAJECTORY_MONTHS
-        }
-        for month, (day, window) in targets.items():
-            target = pd.Series(day, index=frame.index)
-            near = _nearest(answers, target, window)
-            suffix = "" if month == 0 else f"_m{month}"
-            frame.loc[near.index, f"average_pain{suffix}"] = near["average_pain"]
-            frame.loc[near.index, f"interference{suffix}"] = near["interference"]
-    frame["high_interference"] = np.where(
-        frame["interference"].isna(), np.nan, (frame["interference"] >= HIGH_INTERFERENCE) * 1.0
-    )
-
-    excluded = {
-        "no_strategy": int(frame["strategy"].isna().sum()),
-        "no_baseline": int((frame["strategy"].notna() & frame["interference"].isna()).sum()),
-    }
-    keep = frame["strategy"].notna() & frame["interference"].notna() & frame["average_pain"].notna()
-    data = frame.loc[keep, COLUMNS].reset_index(drop=True)
-    for column in ("combined", "high_interference", "time_days", "event"):
-        data[column] = data[column].astype(int)
-    return Cohort(data, excluded)
+    if answers.empty:
+        return
+    submitted = pd.to_datetime(answers["submitted_at"], utc=True).dt.tz_convert(None)
+    diagnosis = pd.to_datetime(answers["patient_id"].map(frame["diagnosis"]))
+    answers["day"] = (submitted.dt.normalize() - diagnosis).dt.days
+    answers["interference"] = answers["interference"].astype(float)
+    answers["average_pain"] = answers["average_pain"].astype(float)
+    # Baseline: from 14 days before to 7 after the diagnosis, on or before the first
+    # intervention's day (a score after treatment began is no baseline).
+    limit = answers["patient_id"].map(frame["first_intervention_day"]).fillna(np.inf)
+    candidates = answers[
+        (answers["day"] >= -BASELINE_BEFORE_DAYS)
+        & (answers["day"] <= BASELINE_AFTER_DAYS)
+        & (answers["day"] <= limit)
+    ]
+    near = _nearest(candidates, pd.Series(0, index=frame.index), BASELINE_BEFORE_DAYS)
+    frame.loc[near.index, "average_pain"] = near["average_pain"]
+    frame.loc[near.index, "interference"] = near["interference"]
+    for month in TRAJECTORY_MONTHS:
+        target = pd.Series(round(month * DAYS_PER_MONTH), index=frame.index)
+        near = _nearest(answers, target, MONTH_WINDOW_DAYS)
+        frame.loc[near.index, f"average_pain_m{month}"] = near["average_pain"]
+        frame.loc[near.index, f"interference_m{month}"] = near["interference"]

@@ -31,9 +31,19 @@ from scipy import stats as sps
 
 CAUSE_OF_INTEREST = 1  # AIMSS discontinuation
 CENSORED = 0
+COMPETING = 2  # recurrence or death: either removes the chance of stopping for AIMSS
+EVENT_OF_INTEREST = "aimss_discontinuation"
+ENDPOINT_EVENTS = ("aimss_discontinuation", "recurrence", "death")  # the composite endpoint
+# The one coding of the composite endpoint's events for every competing-risks analysis.
+CAUSES = {"aimss_discontinuation": CAUSE_OF_INTEREST, "recurrence": COMPETING, "death": COMPETING}
 MAX_ITERATIONS = 50  # Newton-Raphson steps for the Fine-Gray score
 TOLERANCE = 1e-9  # largest coefficient step at convergence
 Z_95 = float(sps.norm.ppf(0.975))
+
+
+def cause_codes(event_type: pd.Series) -> pd.Series:
+    """0 censored, 1 AIMSS discontinuation, 2 recurrence or death (see :data:`CAUSES`)."""
+    return event_type.map(CAUSES).fillna(CENSORED).astype(int)
 
 
 def gray_test(time: np.ndarray, cause: np.ndarray, group: np.ndarray, rho: float = 0.0) -> dict:

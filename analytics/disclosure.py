@@ -147,6 +147,10 @@ def _curve(curve: dict[str, Any]) -> None:
     for key in CURVE_KEYS:
         if isinstance(curve.get(key), list):
             curve[key] = curve[key][:keep]
+    if "censored_days" in curve:  # marks only where the curve is still shown
+        curve["censored_days"] = [
+            d for d in curve["censored_days"] if keep and (cut_day is None or d < cut_day)
+        ]
     for point in curve.get("at_months") or []:
         if keep == 0 or (cut_day is not None and point["month"] * DAYS_PER_MONTH >= cut_day):
             point["cif"] = None
@@ -254,6 +258,18 @@ def _evidence(out: dict[str, Any]) -> None:
         )
 
 
+def _flow(out: dict[str, Any]) -> None:
+    """The CONSORT flow: each step's removed count as ``excluded`` (suppressed with its
+    complement); only the first and last ``remaining`` are kept, since any two consecutive
+    ones would give a suppressed step back."""
+    steps = out.get("flow") or []
+    for index, step in enumerate(steps):
+        if step["removed"] is not None:
+            step["removed"] = out["excluded"].get(step["step"])
+        if 0 < index < len(steps) - 1 or is_small(step["remaining"]):
+            step["remaining"] = None
+
+
 def suppress_report(report: dict[str, Any]) -> dict[str, Any]:
     """A copy of a cohort report (:mod:`analytics.report`) fit for a controlled user."""
     out = copy.deepcopy(report)
@@ -262,6 +278,12 @@ def suppress_report(report: dict[str, Any]) -> dict[str, Any]:
     _evidence(out)
     # those left out add up to (cohort size - n analysed), both of which are shown
     out["excluded"] = suppress_cells(out.get("excluded") or {})
+    _flow(out)
+    # the censored add up to (n analysed - events), both shown
+    out["censoring"] = suppress_cells(out.get("censoring") or {})
+    # those before the landmark add up to (n analysed - n at the landmark), both shown
+    if out.get("landmark"):
+        out["landmark"]["removed"] = suppress_cells(out["landmark"]["removed"])
     group_n = {g: e.get("n") for g, e in (out.get("groups") or {}).items()}
     if out.get("table1"):
         _table1(out["table1"], group_n)

@@ -11,17 +11,14 @@ from typing import Any
 import pandas as pd
 
 from . import stats
-from .competing import fine_gray, gray_test
+from .competing import cause_codes, fine_gray, gray_test
 from .interaction import interaction_model
 from .mixed import ancova_month3, mixed_model
 from .weighting import weighted_analysis
 
-# recurrence and death compete with stopping the AI for AIMSS (coded 2 for the competing models)
-COMPETING_CAUSES = {"aimss_discontinuation": 1, "recurrence": 2, "death": 2}
-
 
 def _competing(frame: pd.DataFrame) -> dict[str, Any]:
-    cause = frame["event_type"].map(COMPETING_CAUSES).fillna(0).astype(int)
+    cause = cause_codes(frame["event_type"])
     data = frame.assign(cause=cause)
     if not (cause == 1).any() or data["strategy"].nunique() < 2:
         return {"error": "no AIMSS discontinuation in both groups"}
@@ -40,13 +37,13 @@ def _competing(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def evidence(frame: pd.DataFrame) -> dict[str, Any]:
-    """The reviewer's analyses on the design frame (one row per patient)."""
-    strata = ["clinic_id"] if frame["clinic_id"].nunique() > 1 else None
+def evidence(frame: pd.DataFrame, strata: list[str] | None = None) -> dict[str, Any]:
+    """The reviewer's analyses on the design frame (one row per patient), every Cox model
+    stratified by ``strata`` (the clinic, when the report spans several)."""
     result: dict[str, Any] = {
         "clinic_strata": bool(strata),
         "interaction_model": interaction_model(frame, stats.MULTIVARIABLE, strata=strata),
-        "iptw": weighted_analysis(frame),
+        "iptw": weighted_analysis(frame, strata),
         "competing_risks": _competing(frame),
         "trajectory_models": {
             outcome: {

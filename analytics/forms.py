@@ -4,12 +4,14 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Clinic
 
 from . import disclosure
 from .cohort import CohortFilter
+from .eligibility import CRITERIA, OTHER_STOP_CENSOR, OTHER_STOP_EXCLUDE
 
 QUARTERS_ONLY = _(
     "Without access to identified data, dates are whole calendar quarters: from the first day "
@@ -33,6 +35,33 @@ class CohortFilterForm(forms.Form):
         label=_("to"),
         widget=forms.DateInput({"type": "date"}),
         help_text=QUARTERS_ONLY,
+    )
+    as_of = forms.DateField(
+        required=False,
+        label=_("As of"),
+        widget=forms.DateInput({"type": "date"}),
+        help_text=_(
+            "Records after this day are not read, and an AIMSS interruption still open on it "
+            "is counted up to it. Empty: today. Without access to identified data: the last "
+            "day of a quarter."
+        ),
+    )
+    other_stop = forms.ChoiceField(
+        choices=[
+            (OTHER_STOP_CENSOR, _("censored at that date")),
+            (OTHER_STOP_EXCLUDE, _("excluded, as the study did")),
+        ],
+        initial=OTHER_STOP_CENSOR,
+        required=False,
+        widget=forms.RadioSelect,
+        label=_("AI stopped for another reason or switched to a non-AI endocrine therapy"),
+    )
+    skip_criteria = forms.MultipleChoiceField(
+        choices=[(name, _(label)) for name, label in CRITERIA.items()],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Eligibility criteria not to apply"),
+        help_text=_("None ticked: every criterion of the study is applied."),
     )
 
     def __init__(
@@ -58,12 +87,21 @@ class CohortFilterForm(forms.Form):
                 self.add_error("date_from", QUARTERS_ONLY)
             if end and not disclosure.is_quarter_end(end):
                 self.add_error("date_to", QUARTERS_ONLY)
+            as_of = data.get("as_of")
+            if as_of and not disclosure.is_quarter_end(as_of):
+                self.add_error("as_of", QUARTERS_ONLY)
+        if data.get("as_of") and data["as_of"] > timezone.localdate():
+            self.add_error("as_of", _("The as-of date is in the future."))
         return data
 
     def cohort_filter(self) -> CohortFilter:
         chosen = self.cleaned_data.get("clinics") or self.allowed
+        skipped = set(self.cleaned_data.get("skip_criteria") or ())
         return CohortFilter(
             clinic_ids=tuple(sorted(c.pk for c in chosen)),
             date_from=self.cleaned_data.get("date_from"),
             date_to=self.cleaned_data.get("date_to"),
-        )
+            as_of=self.cleaned_data.get("as_of"),
+            other_stop=self.cleaned_data.get("other_stop") or OTHER_STOP_CENSOR,
+            criteria=tuple(c for c in CRITERIA if c not in skipped),
+        ).resolved()

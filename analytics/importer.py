@@ -18,7 +18,9 @@ What each row becomes:
   (7, 6, 5 or 4 answered items, whichever reproduces it to two decimals), scored by
   :mod:`assessments.scoring`;
 - the event: ``aimss_discontinuation`` is a permanent discontinuation for AIMSS with explicit
-  termination; ``recurrence`` and ``death`` are those events;
+  termination; ``recurrence`` and ``death`` are those events; ``other_discontinuation`` is a
+  permanent discontinuation for another reason (not an event: censored on its date, or
+  excluded, as the report's setting says);
 - her last follow-up date, an :class:`adherence.models.ExternalFollowUp` the survival selector
   reads as a contact.
 """
@@ -104,7 +106,7 @@ TNM = {
     "III": TnmStage.STAGE_III,
 }
 YES_NO = {"yes": True, "no": False}
-EVENT_TYPES = ("none", "aimss_discontinuation", "recurrence", "death")
+EVENT_TYPES = ("none", "aimss_discontinuation", "recurrence", "death", "other_discontinuation")
 # A representative measure of each category (adherence.models.Measure, the maintained list).
 CATEGORY_MEASURE = {
     InterventionCategory.ANALGESIC: Measure.CELECOXIB,
@@ -115,6 +117,7 @@ CATEGORY_MEASURE = {
 MONTH_3_DAYS = 91  # the month-3 response: 91 days after the diagnosis
 ANSWER_TIME = dt.time(10, 0)  # UTC
 IMPORT_USERNAME = "cohort-import"
+BULK_BATCH = 2000  # rows per INSERT of a bulk write
 FIELD_MAX_CHARS = 100  # no column of the study's shape needs more (record numbers take 32)
 KEY_NAMESPACE = uuid.UUID("5f1f3d0e-55a4-4f51-9a53-7d1d0c4c2a11")
 
@@ -318,9 +321,8 @@ def _response(
     return response
 
 
-def _create(row: ImportRow, user: User, instrument: Any) -> int:
+def _patient(row: ImportRow) -> Patient:
     v = row.values
-    dx: dt.date = v["aimss_diagnosis_date"]
     patient = Patient(
         clinic=v["clinic"],
         record_number=v["patient_ref"],
@@ -333,14 +335,58 @@ def _create(row: ImportRow, user: User, instrument: Any) -> int:
         surgery=v["surgery"],
         chemotherapy=v["chemotherapy"],
         radiotherapy=v["radiotherapy"],
-        aimss_diagnosis_date=dx,
+        aimss_diagnosis_date=v["aimss_diagnosis_date"],
         time_zone=v["clinic"].time_zone,
     )
-    patient.full_clean(exclude=["user"])
-    patient.save()
-    AiCourse.objects.create(patient=patient, drug=v["ai_drug"], start_date=v["ai_start_date"])
-    Intervention.objects.bulk_create(
-        [
+    # Field rules row by row; the clinic was looked up once for the file, uniqueness checked
+    # for the whole file above, and the database's constraints hold the transaction to it
+    # (no query per row).
+    patient.full_clean(
+        exclude=["user", "clinic"], validate_unique=False, validate_constraints=False
+    )
+    return patient
+
+
+def _event(patient: Patient, event: str, when: dt.date) -> TreatmentEvent | None:
+    if event == "aimss_discontinuation":
+        return TreatmentEvent(
+            patient=patient,
+            kind=EventKind.DISCONTINUATION,
+            reason=StopReason.AIMSS,
+            explicit_aimss_termination=True,
+            start_date=when,
+            note="imported",
+        )
+    if event == "other_discontinuation":
+        # not an event of the endpoint: she is censored on this date (adherence.selectors)
+        return TreatmentEvent(
+            patient=patient,
+            kind=EventKind.DISCONTINUATION,
+            reason=StopReason.OTHER,
+            start_date=when,
+            note="imported",
+        )
+    if event in ("recurrence", "death"):
+        return TreatmentEvent(patient=patient, kind=event, start_date=when, note="imported")
+    return None
+
+
+def _create_all(rows: list[ImportRow], user: User, instrument: Any) -> list[int]:
+    """Every new row's records, written model by model in bulk (the caller's transaction
+    makes it all or nothing); the new patients' ids."""
+    patients = [_patient(row) for row in rows]
+    Patient.objects.bulk_create(patients, batch_size=BULK_BATCH)
+    courses: list[AiCourse] = []
+    interventions: list[Intervention] = []
+    responses: list[Response] = []
+    events: list[TreatmentEvent] = []
+    follow_ups: list[ExternalFollowUp] = []
+    records: list[ImportedPatient] = []
+    for row, patient in zip(rows, patients, strict=True):
+        v = row.values
+        dx: dt.date = v["aimss_diagnosis_date"]
+        courses.append(AiCourse(patient=patient, drug=v["ai_drug"], start_date=v["ai_start_date"]))
+        interventions += [
             Intervention(
                 patient=patient,
                 category=c,
@@ -350,46 +396,43 @@ def _create(row: ImportRow, user: User, instrument: Any) -> int:
             )
             for c in v["initial_categories"]
         ]
-    )
-    responses = [
-        _response(
-            patient,
-            day=dx,
-            average=v["baseline_average_pain"],
-            interference=v["baseline_interference"],
-            kind="baseline",
-            user=user,
-            instrument=instrument,
-        )
-    ]
-    if v["month3_average_pain"] is not None:
         responses.append(
             _response(
                 patient,
-                day=dx + dt.timedelta(days=MONTH_3_DAYS),
-                average=v["month3_average_pain"],
-                interference=v["month3_interference"],
-                kind="month3",
+                day=dx,
+                average=v["baseline_average_pain"],
+                interference=v["baseline_interference"],
+                kind="baseline",
                 user=user,
                 instrument=instrument,
             )
         )
-    Response.objects.bulk_create(responses)
-    event, when = v["event_type"], v["event_date"]
-    if event == "aimss_discontinuation":
-        TreatmentEvent.objects.create(
-            patient=patient,
-            kind=EventKind.DISCONTINUATION,
-            reason=StopReason.AIMSS,
-            explicit_aimss_termination=True,
-            start_date=when,
-            note="imported",
+        if v["month3_average_pain"] is not None:
+            responses.append(
+                _response(
+                    patient,
+                    day=dx + dt.timedelta(days=MONTH_3_DAYS),
+                    average=v["month3_average_pain"],
+                    interference=v["month3_interference"],
+                    kind="month3",
+                    user=user,
+                    instrument=instrument,
+                )
+            )
+        event = _event(patient, v["event_type"], v["event_date"])
+        if event is not None:
+            events.append(event)
+        follow_ups.append(
+            ExternalFollowUp(patient=patient, last_follow_up_date=v["last_followup_date"])
         )
-    elif event in ("recurrence", "death"):
-        TreatmentEvent.objects.create(patient=patient, kind=event, start_date=when, note="imported")
-    ExternalFollowUp.objects.create(patient=patient, last_follow_up_date=v["last_followup_date"])
-    ImportedPatient.objects.create(patient=patient, row_sha256=row.sha256)
-    return patient.pk
+        records.append(ImportedPatient(patient=patient, row_sha256=row.sha256))
+    AiCourse.objects.bulk_create(courses, batch_size=BULK_BATCH)
+    Intervention.objects.bulk_create(interventions, batch_size=BULK_BATCH)
+    Response.objects.bulk_create(responses, batch_size=BULK_BATCH)
+    TreatmentEvent.objects.bulk_create(events, batch_size=BULK_BATCH)
+    ExternalFollowUp.objects.bulk_create(follow_ups, batch_size=BULK_BATCH)
+    ImportedPatient.objects.bulk_create(records, batch_size=BULK_BATCH)
+    return [int(p.pk) for p in patients]
 
 
 def _read_text(path: Path, errors: list[str]) -> str | None:
@@ -499,10 +542,9 @@ def cohort_import(*, path: Path) -> ImportResult:
     with transaction.atomic():
         user = _import_user() if new_rows else None
         instrument = instrument_current() if new_rows else None
-        created = []
-        for row in new_rows:
+        if new_rows:
             assert user is not None
-            created.append(_create(row, user, instrument))
-        score_summaries_refresh(patient_ids=created)
+            created = _create_all(new_rows, user, instrument)
+            score_summaries_refresh(patient_ids=created)
     result.created = len(new_rows)
     return result

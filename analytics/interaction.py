@@ -20,7 +20,6 @@ never silenced.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,38 +27,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .coxfit import TERM_LABELS, fit_cox, schoenfeld
 from .firth import firth_cox
 
 SPARSE_EVENTS = 5  # events in a strategy x stratum cell under which estimates are unreliable
 Z_95 = float(sps.norm.ppf(0.975))
 STRATUM_LABELS = {0: "low interference (< 7)", 1: "high interference (>= 7)"}
-TERM_LABELS = {
-    "strategy": "combined vs monotherapy",
-    "high_interference": "high vs low interference",
-    "strategy_x_high_interference": "interaction: combined x high interference (ratio of HRs)",
-    "average_pain": "average pain, per point",
-    "age": "age, per year",
-    "stage_ii_iii": "TNM II/III vs 0/I",
-}
-
-
-def fit_cox_recorded(
-    frame: pd.DataFrame, terms: Sequence[str], **options: Any
-) -> tuple[Any, list[str]]:
-    """A lifelines Cox fit and the warnings it raised (kept for the report, not silenced)."""
-    from lifelines import CoxPHFitter
-
-    extra = [options.get("weights_col"), *(options.get("strata") or [])]
-    columns = list(dict.fromkeys([*terms, "time_days", "event", *[c for c in extra if c]]))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fitter = CoxPHFitter().fit(
-            frame[columns],
-            duration_col="time_days",
-            event_col="event",
-            **options,
-        )
-    return fitter, sorted({str(w.message).strip().split("\n")[0] for w in caught})
 
 
 def events_per_cell(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -126,12 +99,16 @@ def interaction_model(
             + "; ".join(f"{c['strategy']}, {c['stratum']} ({c['events']})" for c in sparse)
             + ": ordinary estimates are unreliable; Firth-penalised estimates are shown instead."
         )
-        return result | _firth_strata(frame, terms)
+        try:
+            return result | _firth_strata(frame, terms)
+        except (np.linalg.LinAlgError, ValueError) as error:  # no information at all
+            return result | {"error": f"the penalised model could not be fitted ({error})"}
     options: dict[str, Any] = {"strata": strata} if strata else {}
-    full, caught = fit_cox_recorded(frame, terms, **options)
+    full, caught = fit_cox(frame, terms, **options)
     reduced_terms = [t for t in terms if t != "strategy_x_high_interference"]
-    reduced, caught_reduced = fit_cox_recorded(frame, reduced_terms, **options)
+    reduced, caught_reduced = fit_cox(frame, reduced_terms, **options)
     interaction = full.summary.loc["strategy_x_high_interference"]
+    result["ph_check"] = schoenfeld(full, frame, TERM_LABELS)
     result["warnings"] = sorted({*caught, *caught_reduced})
     result["method"] = "Cox, Efron ties" + (
         f", stratified by {', '.join(strata)}" if strata else ""

@@ -18,7 +18,15 @@ import pandas as pd
 
 from . import disclosure, stats
 from .cohort import HIGH_INTERFERENCE, Cohort, CohortFilter, build_cohort
+from .eligibility import (
+    BASELINE_RULE,
+    CRITERIA,
+    MIN_FOLLOW_UP_DAYS,
+    OTHER_STOP_EXCLUDE,
+    OTHER_STOP_LABEL,
+)
 from .evidence import evidence
+from .versions import software_versions
 
 Progress = Callable[[int], None]
 
@@ -59,6 +67,7 @@ def report_from_data(
                 "stratified",
                 "trajectory",
                 "competing_risks",
+                "landmark",
             )
         }
     report["strata"] = {
@@ -79,18 +88,85 @@ def report_from_data(
         for name, value in STRATA.items()
     }
     progress(30)
-    report["cox_univariate"] = stats.cox_univariate(frame)
+    # more than one clinic: each clinic its own baseline hazard in every Cox model
+    strata = ["clinic_id"] if frame["clinic_id"].nunique() > 1 else None
+    report["clinic_strata"] = bool(strata)
+    report["cox_univariate"] = stats.cox_univariate(frame, strata)
     progress(50)
-    report["cox_multivariable"] = stats.cox(frame, stats.MULTIVARIABLE, ph_check=True)
-    report["stratified"] = stats.stratified(frame)
+    report["cox_multivariable"] = stats.cox(frame, stats.MULTIVARIABLE, strata=strata)
+    report["stratified"] = stats.stratified(frame, strata)
+    report["landmark"] = landmark(frame, strata)
     progress(65)
     report["trajectory"] = stats.trajectory(frame)
     progress(85)
-    report["competing_risks"] = stats.competing_risks(frame)
+    report["competing_risks"] = stats.competing_risks(frame, strata)
     progress(90)
-    report["evidence"] = evidence(frame)
+    report["evidence"] = evidence(frame, strata)
     progress(100)
     return report
+
+
+CENSORING_LABELS = {
+    "last_follow_up": "at the last follow-up",
+    "other_discontinuation": "at a permanent discontinuation for another reason",
+    "switch_non_ai": "at a switch to a non-AI endocrine therapy",
+    "open_aimss_stop": "at the as-of date, during an AIMSS interruption shorter than 91 days "
+    "so far (a later report may count it as an event)",
+}
+
+
+def report_settings(cohort_filter: CohortFilter) -> dict[str, Any]:
+    """What the report applied, in words: the criteria, the other-stop rule, the baseline."""
+    excluded = cohort_filter.other_stop == OTHER_STOP_EXCLUDE
+    return {
+        "as_of": cohort_filter.as_of.isoformat() if cohort_filter.as_of else None,
+        "criteria": [
+            {"criterion": name, "label": label, "applied": name in cohort_filter.criteria}
+            for name, label in CRITERIA.items()
+        ],
+        "min_follow_up_days": MIN_FOLLOW_UP_DAYS,
+        "other_stop": cohort_filter.other_stop,
+        "other_stop_rule": OTHER_STOP_LABEL
+        + (": excluded from the analysis" if excluded else ": censored at that date"),
+        "baseline_rule": BASELINE_RULE,
+    }
+
+
+def censoring_counts(data: pd.DataFrame) -> dict[str, int]:
+    """Censored patients by why (see :data:`CENSORING_LABELS`)."""
+    if "censoring" not in data or not len(data):
+        return {}
+    censored = data.loc[data["event"] == 0, "censoring"]
+    return {key: int((censored == key).sum()) for key in CENSORING_LABELS}
+
+
+def landmark(frame: pd.DataFrame, strata: list[str] | None) -> dict[str, Any]:
+    """Sensitivity analysis: follow-up restarted at the end of each patient's strategy window
+    (the landmark), among those still event-free and followed then, so that no one is
+    classified by a management she had not yet received when her follow-up began (guarding
+    against immortal-time bias)."""
+    window = (
+        frame["strategy_window_days"]
+        if "strategy_window_days" in frame
+        else pd.Series(14, index=frame.index)
+    )
+    at_risk = frame[frame["time_days"] > window]
+    moved = at_risk.assign(time_days=at_risk["time_days"] - window[at_risk.index])
+    return {
+        "method": "landmark at the end of each clinic's strategy window: patients still "
+        "event-free and followed then, time counted from the landmark",
+        "landmark_days": sorted({int(w) for w in window.unique()}),
+        "removed": {
+            "events_before": int(
+                (frame["event"].astype(bool) & ~frame.index.isin(at_risk.index)).sum()
+            ),
+            "censored_before": int(
+                (~frame["event"].astype(bool) & ~frame.index.isin(at_risk.index)).sum()
+            ),
+        },
+        "univariate": stats.cox(moved, ["strategy"], strata=strata),
+        "multivariable": stats.cox(moved, stats.MULTIVARIABLE, strata=strata),
+    }
 
 
 def cohort_report(
@@ -105,6 +181,7 @@ def cohort_report(
     years top-coded at 90, a cohort, group or stratum under 11 patients raises
     :class:`~analytics.disclosure.ReportRefused` before any analysis runs, and the result is
     suppressed (:func:`~analytics.disclosure.suppress_report`)."""
+    cohort_filter = cohort_filter.resolved()
     cohort: Cohort = build_cohort(cohort_filter)
     data = cohort.data
     if disclosure_control:
@@ -114,7 +191,16 @@ def cohort_report(
             raise disclosure.ReportRefused(reason)
     progress(5)
     report = report_from_data(data, excluded=cohort.excluded, progress=progress)
-    report = {"filter": cohort_filter.as_json(), **report}
+    report = {
+        "as_of": cohort_filter.as_of.isoformat() if cohort_filter.as_of else None,
+        "clinics": cohort.clinics,
+        "filter": cohort_filter.selection_json(),
+        "settings": report_settings(cohort_filter),
+        "versions": software_versions(),
+        "flow": cohort.flow,
+        "censoring": censoring_counts(data),
+        **report,
+    }
     return disclosure.suppress_report(report) if disclosure_control else report
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 from typing import Any
 
@@ -12,11 +13,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from aimss_tracker.dispatch import send_on_commit
+from patients.access import record_list_access
 from patients.models import Clinic
 
 from . import disclosure
 from .cohort import CohortFilter, cohort_patients, data_version
 from .models import JobStatus, ReportJob
+from .versions import software_versions
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +46,15 @@ def jobs_visible_to(user: Any) -> QuerySet[ReportJob]:
 
 
 def cache_key(cohort_filter: CohortFilter, *, disclosure_control: bool = False) -> str:
-    """The filter, the version of the data it reads (new data means a new key) and whether
-    the result is suppressed (a controlled user never reuses an uncontrolled result)."""
-    text = f"{cohort_filter.key()}:{data_version(cohort_filter)}:{int(disclosure_control)}"
+    """The filter with its as-of date and settings, the version of the data it reads (new data
+    means a new key), whether the result is suppressed (a controlled user never reuses an
+    uncontrolled result), and the versions of the app, lifelines, statsmodels and scipy (a
+    new release may compute differently)."""
+    cohort_filter = cohort_filter.resolved()
+    versions = json.dumps(software_versions(), sort_keys=True)
+    text = (
+        f"{cohort_filter.key()}:{data_version(cohort_filter)}:{int(disclosure_control)}:{versions}"
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -69,6 +78,7 @@ def report_job_request(*, user: Any, cohort_filter: CohortFilter) -> ReportJob:
     """A job for ``user``: done at once from the cache, computed now for a small cohort, or
     queued for the worker; refused at once, under disclosure control, for a cohort under 11
     patients. The caller has checked that the filter's clinics are hers and the rate."""
+    cohort_filter = cohort_filter.resolved()
     controlled = under_disclosure_control(user, cohort_filter)
     key = cache_key(cohort_filter, disclosure_control=controlled)
     cached = ReportJob.objects.filter(cache_key=key, status=JobStatus.DONE).first()
@@ -151,3 +161,17 @@ def report_job_run(*, job_id: int) -> bool:
     )
     logger.info("cohort report job %s done", job_id)
     return True
+
+
+def report_dataset(*, job: ReportJob, user: Any) -> Any:
+    """The de-identified analysis dataset of a done job's cohort (as the job was filtered and
+    controlled), its patients' access recorded; ReportRefused under disclosure control for a
+    cohort the report would refuse."""
+    from .downloads import analysis_dataset
+
+    frame = analysis_dataset(
+        cohort_filter=CohortFilter.from_json(job.filter),
+        disclosure_control=job.disclosure_control,
+    )
+    record_list_access(user, patient_ids=frame.attrs["patient_ids"], what="analysis dataset")
+    return frame

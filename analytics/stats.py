@@ -35,6 +35,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from .cohort import DAYS_PER_MONTH
+from .competing import ENDPOINT_EVENTS, EVENT_OF_INTEREST, cause_codes
+from .coxfit import TERM_LABELS, fit_cox, schoenfeld
 
 GROUPS = ("monotherapy", "combined")
 AT_RISK_MONTHS = (0, 6, 12, 18, 24, 30, 36)
@@ -125,6 +127,21 @@ def _categorical_test(table: np.ndarray) -> tuple[float | None, str]:
     return float(result.pvalue), "Fisher-Freeman-Halton (Monte Carlo)"
 
 
+def percentages(counts: Sequence[int] | np.ndarray) -> list[float | None]:
+    """Percentages to one decimal, rounded once, that add up to exactly 100.0 (largest
+    remainder: the tenths lost to rounding go to the largest remainders)."""
+    counts = np.asarray(counts, dtype=int)
+    total = int(counts.sum())
+    if total == 0:
+        return [None] * len(counts)
+    tenths = counts * 1000 / total
+    floors = np.floor(tenths).astype(int)
+    short = 1000 - int(floors.sum())
+    for i in np.argsort(-(tenths - floors), kind="stable")[:short]:
+        floors[i] += 1
+    return [round(int(f) / 10, 1) for f in floors]
+
+
 def table1(data: pd.DataFrame) -> list[dict[str, Any]]:
     """Table 1 by strategy (monotherapy vs combined)."""
     rows: list[dict[str, Any]] = []
@@ -155,6 +172,8 @@ def table1(data: pd.DataFrame) -> list[dict[str, Any]]:
         counts = np.array(
             [[int((by[g][column] == level).sum()) for g in GROUPS] for level in levels]
         )
+        # per group: its levels' percentages (rounded once, adding up to 100.0)
+        percents = [percentages(counts[:, j]) for j in range(len(GROUPS))]
         p, test = _categorical_test(counts)
         rows.append(
             {
@@ -167,7 +186,7 @@ def table1(data: pd.DataFrame) -> list[dict[str, Any]]:
                         "groups": {
                             g: {
                                 "n": int(counts[i, j]),
-                                "percent": _num(100 * counts[i, j] / max(len(by[g]), 1), 2),
+                                "percent": percents[j][i],
                             }
                             for j, g in enumerate(GROUPS)
                         },
@@ -218,6 +237,8 @@ def kaplan_meier(data: pd.DataFrame) -> dict[str, Any]:
             "ci_low": [_num(v) for v in table.iloc[:, 1]],
             "ci_high": [_num(v) for v in table.iloc[:, 2]],
             "at_risk": at_risk(part["time_days"].to_numpy()),
+            # days on which someone was censored: the curve's censoring marks
+            "censored_days": sorted({int(t) for t in part.loc[part["event"] == 0, "time_days"]}),
         }
     return curves
 
@@ -240,22 +261,13 @@ def logrank(data: pd.DataFrame) -> dict[str, Any]:
 # --- Cox --------------------------------------------------------------------------------------
 
 
-def _fit_cox(frame: pd.DataFrame, terms: Sequence[str]) -> Any:
-    from lifelines import CoxPHFitter
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return CoxPHFitter().fit(
-            frame[[*terms, "time_days", "event"]], duration_col="time_days", event_col="event"
-        )
-
-
 def hr_entries(fitter: Any) -> list[dict[str, Any]]:
-    """``{"term", "hr", "ci_low", "ci_high", "p"}`` for every term of a fitted model."""
+    """``{"term", "label", "hr", "ci_low", "ci_high", "p"}`` for every term of a fitted model."""
     summary = fitter.summary
     return [
         {
             "term": str(term),
+            "label": TERM_LABELS.get(str(term), str(term)),
             "hr": _num(row["exp(coef)"]),
             "ci_low": _num(row["exp(coef) lower 95%"]),
             "ci_high": _num(row["exp(coef) upper 95%"]),
@@ -275,66 +287,65 @@ def _usable(frame: pd.DataFrame, terms: Sequence[str]) -> str | None:
     return None
 
 
-def cox(frame: pd.DataFrame, terms: Sequence[str], *, ph_check: bool = False) -> dict[str, Any]:
-    """One Cox model: its HR entries, events per variable and (optionally) the PH check."""
+def cox(
+    frame: pd.DataFrame, terms: Sequence[str], *, strata: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """One Cox model (stratified by ``strata``, e.g. the clinic): its HR entries, events per
+    variable, the fitting library's warnings and the Schoenfeld test of proportional hazards."""
+    strata = list(strata or [])
     frame = frame.dropna(subset=[*terms, "time_days", "event"])
     events = int(frame["event"].sum())
     epv = events / len(terms) if terms else None
     model: dict[str, Any] = {
         "terms": list(terms),
+        "labels": [TERM_LABELS.get(t, t) for t in terms],
+        "strata": strata,
         "n": len(frame),
         "events": events,
         "epv": _num(epv, 2),
         "epv_warning": epv is not None and epv < EPV_MIN,
         "hr": [],
+        "warnings": [],
     }
     problem = _usable(frame, terms)
     if problem:
         model["error"] = problem
         return model
     try:
-        fitter = _fit_cox(frame, terms)
+        fitter, caught = fit_cox(frame, terms, **({"strata": strata} if strata else {}))
     except Exception as error:  # convergence failure (separation, collinearity)
         model["error"] = f"the model did not converge ({type(error).__name__})"
         return model
+    model["warnings"] = caught
     model["hr"] = hr_entries(fitter)
-    if ph_check:
-        model["ph_check"] = proportional_hazards(fitter, frame[[*terms, "time_days", "event"]])
+    model["ph_check"] = schoenfeld(fitter, frame, TERM_LABELS)
     return model
 
 
-def proportional_hazards(fitter: Any, frame: pd.DataFrame) -> dict[str, Any]:
-    """Schoenfeld-residual test per term (rank-transformed time)."""
-    from lifelines.statistics import proportional_hazard_test
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = proportional_hazard_test(fitter, frame, time_transform="rank")
-    except Exception as error:
-        return {"test": "Schoenfeld residuals", "error": type(error).__name__}
-    terms: list[dict[str, Any]] = [
-        {"term": str(term if isinstance(term, str) else term[0]), "p": _num(row["p"])}
-        for term, row in result.summary.iterrows()
-    ]
-    violated = [t["term"] for t in terms if t["p"] is not None and t["p"] < ALPHA]
-    return {
-        "test": "Schoenfeld residuals, rank time",
-        "terms": terms,
-        "violations": violated,
-    }
-
-
-def cox_univariate(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def cox_univariate(
+    frame: pd.DataFrame, strata: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Each baseline variable on its own, with its Schoenfeld test (``ph_p``, ``ph_flag``)."""
     entries = []
     for variable, terms in UNIVARIATE.items():
-        model = cox(frame, terms)
+        model = cox(frame, terms, strata=strata)
+        ph = {t["term"]: t for t in (model.get("ph_check") or {}).get("terms", [])}
         for entry in model["hr"]:
-            entries.append({**entry, "variable": variable})
+            term_ph = ph.get(entry["term"])
+            entries.append(
+                {
+                    **entry,
+                    "variable": variable,
+                    "ph_p": _num(term_ph["p"]) if term_ph else None,
+                    "ph_flag": bool(term_ph and term_ph["p"] < ALPHA),
+                    "warnings": model["warnings"],
+                }
+            )
         if model.get("error"):
             entries.append(
                 {
                     "term": variable,
+                    "label": TERM_LABELS.get(variable, variable),
                     "variable": variable,
                     "hr": None,
                     "ci_low": None,
@@ -346,11 +357,11 @@ def cox_univariate(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return entries
 
 
-def stratified(frame: pd.DataFrame) -> dict[str, Any]:
+def stratified(frame: pd.DataFrame, strata: Sequence[str] | None = None) -> dict[str, Any]:
     """Cox of strategy within each interference stratum, adjusted as the study did."""
     return {
-        "high": cox(frame[frame["high_interference"] == 1], STRATIFIED),
-        "low": cox(frame[frame["high_interference"] == 0], STRATIFIED),
+        "high": cox(frame[frame["high_interference"] == 1], STRATIFIED, strata=strata),
+        "low": cox(frame[frame["high_interference"] == 0], STRATIFIED, strata=strata),
     }
 
 
@@ -419,20 +430,19 @@ def _time_by_group(data: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
 
 # --- Competing risks --------------------------------------------------------------------------
 
-CAUSES = {"aimss_discontinuation": 1, "recurrence": 2, "death": 3}
 CIF_MONTHS = (6, 12, 18, 24, 30, 36)
 
 
-def competing_risks(frame: pd.DataFrame) -> dict[str, Any]:
+def competing_risks(frame: pd.DataFrame, strata: Sequence[str] | None = None) -> dict[str, Any]:
     """Aalen-Johansen cumulative incidence of AIMSS discontinuation (recurrence and death
     compete), per group, and the cause-specific Cox HR of combined management."""
     from lifelines import AalenJohansenFitter
 
-    causes = frame["event_type"].map(CAUSES).fillna(0).astype(int)
+    causes = cause_codes(frame["event_type"])
     result: dict[str, Any] = {
         "method": "Aalen-Johansen; recurrence and death as competing events",
-        "event_of_interest": "aimss_discontinuation",
-        "events": {k: int((causes == v).sum()) for k, v in CAUSES.items()},
+        "event_of_interest": EVENT_OF_INTEREST,
+        "events": {k: int((frame["event_type"] == k).sum()) for k in ENDPOINT_EVENTS},
         "groups": {},
     }
     for group in GROUPS:
@@ -440,11 +450,15 @@ def competing_risks(frame: pd.DataFrame) -> dict[str, Any]:
         if not mask.any() or not (causes[mask] == 1).any():
             result["groups"][group] = None
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             fitter = AalenJohansenFitter(calculate_variance=False, seed=0).fit(
                 frame.loc[mask, "time_days"], causes[mask], event_of_interest=1
             )
+        result.setdefault("warnings", [])
+        result["warnings"] = sorted(
+            {*result["warnings"], *(str(w.message).strip().split("\n")[0] for w in caught)}
+        )
         cif = fitter.cumulative_density_.iloc[:, 0]
         # the jitter lifelines adds to tied times is sub-day: whole days are shown
         days = np.floor(cif.index.to_numpy()).astype(int)
@@ -460,8 +474,9 @@ def competing_risks(frame: pd.DataFrame) -> dict[str, Any]:
             ],
         }
     cause_specific = frame.assign(event=(causes == 1).astype(int))
-    model = cox(cause_specific, ["strategy"])
+    model = cox(cause_specific, ["strategy"], strata=strata)
     result["cause_specific_hr"] = model["hr"]
+    result["cause_specific_ph_check"] = model.get("ph_check")
     if model.get("error"):
         result["cause_specific_error"] = model["error"]
     return result

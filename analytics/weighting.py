@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .interaction import fit_cox_recorded
+from .coxfit import fit_cox, schoenfeld
 
 PROPENSITY_COVARIATES = {
     "age": "age, years",
@@ -127,7 +127,7 @@ def e_value(hr: float, ci_low: float, ci_high: float, *, event_share: float) -> 
     }
 
 
-def weighted_analysis(frame: pd.DataFrame) -> dict[str, Any]:
+def weighted_analysis(frame: pd.DataFrame, strata: list[str] | None = None) -> dict[str, Any]:
     """Propensity model, Table 1b, IPTW Kaplan-Meier and Cox with robust SEs, and E-values."""
     from lifelines import KaplanMeierFitter
 
@@ -135,7 +135,8 @@ def weighted_analysis(frame: pd.DataFrame) -> dict[str, Any]:
     score, caught = propensity_scores(frame)
     weights = stabilised_weights(frame["strategy"].to_numpy(dtype=int), score)
     weighted = frame.assign(iptw=weights)
-    fitter, caught_cox = fit_cox_recorded(weighted, ["strategy"], weights_col="iptw", robust=True)
+    options: dict[str, Any] = {"strata": strata} if strata else {}
+    fitter, caught_cox = fit_cox(weighted, ["strategy"], weights_col="iptw", robust=True, **options)
     row = fitter.summary.loc["strategy"]
     hr: dict[str, Any] = {
         "term": "combined vs monotherapy (IPTW)",
@@ -179,5 +180,6 @@ def weighted_analysis(frame: pd.DataFrame) -> dict[str, Any]:
             event_share=event_share,
         ),
         "km": curves,
+        "ph_check": schoenfeld(fitter, weighted),
         "warnings": sorted({*caught, *caught_cox}),
     }

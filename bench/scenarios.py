@@ -286,4 +286,6 @@ SCENARIOS.append(
 # of its own: it reseeds with `seed_demo --reset`, which would erase the data above.
 TIMED_COMMANDS: list[list[str]] = [
     ["bench_followup", "sweep"],
+    # import_cohort of 100,000 patients, then cohort_report over them (issue 21)
+    ["bench_import", "--rows", "100000"],
 ]

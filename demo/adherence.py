@@ -5,13 +5,13 @@ the study (Liang et al.).
   category started within the first week after the AIMSS diagnosis; combined = two or three
   categories started within the first 10 days (the clinic window is 14 days). Some monotherapy
   patients escalate later (from day 30), which does not change the derived strategy.
-- Composite events: 68 of 253 (scaled to the cohort size), 31 among patients with high baseline
-  interference (>= 7) and 37 among the others, split between combined and monotherapy so that
-  the event rate of combined patients is 0.13 times that of monotherapy patients in the high
-  stratum and 0.73 times in the low one (the stratified HRs of the study); within each cell,
-  who has the event is drawn with a weight of 1.367 per point of baseline average pain (the
-  study's univariate HR), so that pain predicts the event as in the study. Most events are
-  AIMSS discontinuations (an explicit termination, or an AIMSS interruption running into a
+- Composite events are simulated, not allotted: each patient's time to the event is drawn from
+  a proportional-hazards model (exponential baseline) with the study's covariate effects
+  (:data:`LOG_HAZARD_RATIOS`: average pain, age, stage, chemotherapy, and strategy within each
+  interference stratum), and she has the event if it comes before her follow-up ends. The
+  baseline hazard is solved so that the expected number of events is the study's 68 of 253
+  (scaled to the cohort size); the number drawn varies around it. Most events are AIMSS
+  discontinuations (an explicit termination, or an AIMSS interruption running into a
   discontinuation), a few recurrences and deaths.
 - Follow-up: at least 18 months from diagnosis, ending between then and 2026-11-01, fixed by the
   seed and never by today's date. Check-ins at months 1, 2 and 3, then every 3 months, and one at
@@ -24,9 +24,10 @@ Everything draws from its own random stream (``"{seed}:adherence"``), so the bas
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from adherence.models import (
@@ -49,13 +50,27 @@ from patients.models import Patient
 from patients.rules import DEFAULT_RULES as RULES
 
 HIGH_INTERFERENCE = 7  # BPI interference >= 7 (Serlin 1995; Shi 2017; the study)
-STUDY_EVENTS = {"high": 31, "low": 37}  # composite events per interference stratum, of 253
+STUDY_EVENTS = 68  # composite events of 253 patients (the study)
+STUDY_HIGH_EVENTS = 31  # of them among patients with high baseline interference (>= 7)
 STUDY_TOTAL = 253
-HAZARD_RATIO = {"high": 0.125, "low": 0.731}  # combined vs monotherapy, stratified Cox
-PAIN_HAZARD_RATIO = 1.367  # per point of baseline average pain (univariate Cox, the study)
+# The hazard model the event times are drawn from (Liang et al.): the multivariable Cox model's
+# average pain (1.438 per point), age (1.064 per year) and TNM II/III (0.568); chemotherapy's
+# univariate HR (1.530); combined vs monotherapy 0.731 with low interference and 0.125 with
+# high (the stratified HRs). The effect of high interference under monotherapy is not
+# reported: it is solved, with the baseline hazard, so that the expected events are the
+# study's 68, 31 of them with high interference (:func:`_calibrate`).
+LOG_HAZARD_RATIOS = {
+    "average_pain": math.log(1.438),
+    "age": math.log(1.064),
+    "stage_ii_iii": math.log(0.568),
+    "chemotherapy": math.log(1.530),
+    "combined_low": math.log(0.731),
+    "combined_high": math.log(0.125),
+}
+CENTRES = {"average_pain": 5.7, "age": 63.0}  # the study's means, so the baseline is typical
+EVENT_FROM_DAY = 15  # events come after the strategy window (days from diagnosis)
 FOLLOW_UP_MIN_DAYS = 548  # 18 months (the study's inclusion)
 EVENT_TYPE_SHARES = (("aimss", 0.80), ("recurrence", 0.12), ("death", 0.08))
-MEAN_DAYS_TO_EVENT = 240
 SHARE_EXPLICIT_TERMINATION = 0.65  # of AIMSS discontinuations; the rest run from an interruption
 SHARE_TEMPORARY_INTERRUPTION = 0.08
 SHARE_ESCALATION = 0.35  # monotherapy patients given a second category later
@@ -100,28 +115,66 @@ class _Plan:
     off_periods: list[tuple[dt.date, dt.date]] = field(default_factory=list)
 
 
-def _events_per_cell(plans: Sequence[_Plan], n_patients: int) -> dict[tuple[str, str], int]:
-    """Events per (stratum, group): the stratum's total split by the study's hazard ratio."""
-    counts: dict[tuple[str, str], int] = {}
-    for stratum, study_events in STUDY_EVENTS.items():
-        total = round(study_events * n_patients / STUDY_TOTAL)
-        n_mono = sum(p.stratum == stratum and p.profile.group == "monotherapy" for p in plans)
-        n_comb = sum(p.stratum == stratum and p.profile.group == "combined" for p in plans)
-        weight = n_mono + HAZARD_RATIO[stratum] * n_comb
-        mono = min(n_mono, round(total * n_mono / weight)) if weight else 0
-        comb = min(n_comb, total - mono)
-        counts[(stratum, "monotherapy")], counts[(stratum, "combined")] = mono, comb
-    return counts
+def _relative_hazard(plan: _Plan, high_effect: float) -> float:
+    """exp(linear predictor) of the study's hazard model for one patient, with
+    ``high_effect`` the log HR of high interference (monotherapy)."""
+    profile, beta = plan.profile, LOG_HAZARD_RATIOS
+    age = (profile.aimss_diagnosis_date - profile.birth_date).days / 365.25
+    high = plan.stratum == "high"
+    combined = profile.group == "combined"
+    predictor = (
+        beta["average_pain"] * (profile.baseline_average_pain - CENTRES["average_pain"])
+        + beta["age"] * (age - CENTRES["age"])
+        + beta["stage_ii_iii"] * (profile.tnm_stage in ("II", "III"))
+        + beta["chemotherapy"] * profile.chemotherapy
+        + high_effect * high
+        + (beta["combined_high"] if high else beta["combined_low"]) * combined
+    )
+    return math.exp(predictor)
 
 
-def _weighted_sample(cell: Sequence[_Plan], k: int, rng: random.Random) -> list[_Plan]:
-    """``k`` plans without replacement, each weighted by the study's hazard ratio per point of
-    baseline average pain (Efraimidis-Spirakis keys), so that more pain means more events."""
-    keys = [
-        (rng.random() ** (1 / PAIN_HAZARD_RATIO ** (p.profile.baseline_average_pain - 5)), i)
-        for i, p in enumerate(cell)
-    ]
-    return [cell[i] for _key, i in sorted(keys, reverse=True)[:k]]
+def _expected(rate: float, risks: Sequence[float], spans: Sequence[int]) -> float:
+    return sum(1 - math.exp(-rate * r * s) for r, s in zip(risks, spans, strict=True))
+
+
+def _bisect(function: Callable[[float], float], target: float, low: float, high: float) -> float:
+    """x in [low, high] with function(x) = target, for an increasing function (geometric
+    bisection: the arguments are positive rates or relative hazards)."""
+    for _ in range(60):
+        middle = math.sqrt(low * high)
+        low, high = (middle, high) if function(middle) < target else (low, middle)
+    return math.sqrt(low * high)
+
+
+def _calibrate(plans: Sequence[_Plan], spans: Sequence[int]) -> tuple[float, list[float]]:
+    """The baseline hazard (per day) and each patient's relative hazard such that the expected
+    events are the study's (68 of 253, 31 with high interference, scaled to the cohort)."""
+    scale = len(plans) / STUDY_TOTAL
+    high = [p.stratum == "high" for p in plans]
+
+    def solved(hr_high: float) -> tuple[float, list[float]]:
+        risks = [_relative_hazard(p, math.log(hr_high)) for p in plans]
+        rate = _bisect(lambda r: _expected(r, risks, spans), STUDY_EVENTS * scale, 1e-9, 1.0)
+        return rate, risks
+
+    def high_events(hr_high: float) -> float:
+        rate, risks = solved(hr_high)
+        chosen = [(r, s) for r, s, h in zip(risks, spans, high, strict=True) if h]
+        return _expected(rate, [r for r, _ in chosen], [s for _, s in chosen])
+
+    return solved(_bisect(high_events, STUDY_HIGH_EVENTS * scale, 0.05, 50.0))
+
+
+def _simulate_events(plans: Sequence[_Plan], spans: Sequence[int], rng: random.Random) -> None:
+    """Draw each patient's event time from the hazard model; an event before her follow-up
+    ends is her composite event."""
+    at_risk = [max(span - EVENT_FROM_DAY, 1) for span in spans]
+    rate, risks = _calibrate(plans, at_risk)
+    for plan, risk, days in zip(plans, risks, at_risk, strict=True):
+        time = rng.expovariate(rate * risk)
+        if time < days:
+            plan.event = _event_type(rng)
+            plan.event_day = EVENT_FROM_DAY + int(time)
 
 
 def _pick(rng: random.Random, weights: dict[str, float], exclude: Sequence[str] = ()) -> str:
@@ -155,19 +208,19 @@ def seed_adherence(
         )
         for profile, patient in zip(profiles, patients, strict=True)
     ]
-    per_cell = _events_per_cell(plans, len(plans))
-    for (stratum, group), n_events in per_cell.items():
-        cell = [p for p in plans if p.stratum == stratum and p.profile.group == group]
-        for plan in _weighted_sample(cell, n_events, rng):
-            plan.event = _event_type(rng)
+    spans = []
+    for plan in plans:
+        dx = plan.profile.aimss_diagnosis_date
+        spans.append(rng.randint(FOLLOW_UP_MIN_DAYS, (FOLLOW_UP_END - dx).days))
+        plan.follow_up_end = dx + dt.timedelta(days=spans[-1])
+    _simulate_events(plans, spans, rng)
 
     courses, changes, interventions, events, check_ins = [], [], [], [], []
     for plan in plans:
         profile, patient = plan.profile, plan.patient
         dx = profile.aimss_diagnosis_date
-        censor = dx + dt.timedelta(days=rng.randint(FOLLOW_UP_MIN_DAYS, (FOLLOW_UP_END - dx).days))
+        censor = plan.follow_up_end
         span = (censor - dx).days
-        plan.follow_up_end = censor
         course = AiCourse(
             patient=patient,
             drug=profile.ai_drug,
@@ -178,7 +231,6 @@ def seed_adherence(
 
         # The composite event, if she has one.
         if plan.event:
-            plan.event_day = min(20 + int(rng.expovariate(1 / MEAN_DAYS_TO_EVENT)), span - 1)
             when = dx + dt.timedelta(days=plan.event_day)
             if plan.event == "death":
                 plan.follow_up_end = when

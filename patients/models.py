@@ -490,6 +490,23 @@ class Patient(models.Model):
         choices=HrStatus.choices,
         default=HrStatus.ER_PR_POSITIVE,
     )
+    # The study's exclusions (Liang et al.) that no other record derives: a cohort report may
+    # leave such patients out, criterion by criterion (analytics.eligibility).
+    stage_iv = models.BooleanField(
+        _("stage IV (metastatic) disease"),
+        default=False,
+        help_text=_("Distant metastases at the start of AI therapy."),
+    )
+    rheumatic_disease = models.BooleanField(
+        _("pre-existing rheumatic disease"),
+        default=False,
+        help_text=_("Rheumatoid arthritis or another rheumatic disease before the AI."),
+    )
+    long_term_immunosuppression = models.BooleanField(
+        _("long-term steroids or immunosuppressants"),
+        default=False,
+        help_text=_("Long-term systemic corticosteroids or immunosuppressive drugs."),
+    )
     aimss_diagnosis_date = models.DateField(
         _("AIMSS diagnosis date"),
         null=True,

@@ -320,8 +320,9 @@ def test_the_cohort_selector_uses_a_fixed_number_of_queries(
     # then each costs the same few queries, and agrees with the one-patient derivation
     for patients in (small, large):
         queryset = Patient.objects.filter(pk__in=[p.pk for p in patients])
-        # events, interventions and one query per follow-up source, whatever the cohort's size
-        with django_assert_max_num_queries(3 + len(FOLLOW_UP_SOURCES)):  # type: ignore[operator]
+        # patients, events, interventions, regimen changes and one query per follow-up source,
+        # whatever the cohort's size
+        with django_assert_max_num_queries(4 + len(FOLLOW_UP_SOURCES)):  # type: ignore[operator]
             records = survival_records(queryset)
         assert len(records) == len(patients)
         assert sorted(records, key=lambda r: r.patient_id) == sorted(

@@ -27,24 +27,27 @@ def test_the_default_seed_shows_the_studys_direction_on_the_analytics_page() -> 
     call_command("seed_demo", password="demo-secret-pw")
     # when the cohort report runs on it
     report = cohort_report(cohort_filter=CohortFilter())
-    # then the groups and events are the study's
+    # then the groups are the study's, and the simulated events about its 68
     assert report["groups"]["monotherapy"]["n"] == 182
     assert report["groups"]["combined"]["n"] == 71
-    assert report["n_events"] == 68
-    assert report["strata"]["high"]["events"] == 31
-    assert report["strata"]["low"]["events"] == 37
-    # and combined management does better overall
-    assert report["logrank"]["overall"]["p"] < 0.05
-    assert _hr(report["cox_univariate"], "strategy")["hr"] < 0.7  # type: ignore[operator]
-    # and the interaction HR is well below 1
-    interaction = _hr(report["cox_multivariable"]["hr"], "strategy_x_high_interference")
-    assert interaction["ci_high"] < 1  # type: ignore[operator]
-    # and the benefit is clear with high interference and absent with low
-    high = _hr(report["stratified"]["high"]["hr"], "strategy")
-    low = _hr(report["stratified"]["low"]["hr"], "strategy")
-    assert high["hr"] < 0.3  # type: ignore[operator]
-    assert high["p"] < 0.01  # type: ignore[operator]
-    assert low["p"] > 0.05  # type: ignore[operator]
+    assert 58 <= report["n_events"] <= 78
+    # and the four hazard ratios land inside the study's 95 % confidence intervals
+    univariate = _hr(report["cox_univariate"], "strategy")["hr"]
+    interaction = _hr(report["cox_multivariable"]["hr"], "strategy_x_high_interference")["hr"]
+    high = _hr(report["stratified"]["high"]["hr"], "strategy")["hr"]
+    low = _hr(report["stratified"]["low"]["hr"], "strategy")["hr"]
+    assert 0.283 <= univariate <= 0.986  # type: ignore[operator]
+    assert 0.051 <= interaction <= 0.722  # type: ignore[operator]
+    assert 0.042 <= high <= 0.378  # type: ignore[operator]
+    assert 0.322 <= low <= 1.659  # type: ignore[operator]
+    # and the covariates point the study's way
+    for term, above_one in [
+        ("average_pain", True),
+        ("age", True),
+        ("chemotherapy", True),
+        ("stage_ii_iii", False),
+    ]:
+        assert (_hr(report["cox_univariate"], term)["hr"] > 1) == above_one, term  # type: ignore[operator]
     # and the month-3 scores are near the study's (combined 2.75 / 2.51, mono 3.63 / 3.30)
     trajectory = report["trajectory"]
     for outcome, group, study in [

@@ -111,7 +111,7 @@ def test_a_known_file_reproduces_known_hazard_ratios(tmp_path: Path) -> None:
     # then the report's patients and events are the file's
     assert report["n_patients"] == 80
     assert report["n_events"] == sum(r["event_type"] != "none" for r in rows)
-    assert report["excluded"] == {"no_strategy": 0, "no_baseline": 0}
+    assert set(report["excluded"].values()) == {0}
     # and its hazard ratios are those of an independent fit on the rows
     univariate = {e["term"]: e for e in report["cox_univariate"]}
     for term in ("strategy", "average_pain"):

@@ -101,6 +101,42 @@ OBJECT_ROUTES: dict[str, Route] = {
         marker=lambda w: f'"clinic_ids":[{w.clinic_b.pk}]',
         identified=False,
     ),
+    "analytics:table": Route(
+        lambda w: {"pk": _report_job_of_clinician_b(w).pk, "name": "flow"},
+        "clinician_b",
+        marker=lambda w: "step,label,removed,remaining",
+        identified=False,
+    ),
+    "analytics:figure": Route(
+        lambda w: {"pk": _report_job_of_clinician_b(w).pk, "name": "km_overall", "fmt": "svg"},
+        "clinician_b",
+        marker=lambda w: "<svg",
+        identified=False,
+    ),
+    "analytics:dataset": Route(
+        lambda w: {"pk": _report_job_of_clinician_b(w).pk, "fmt": "csv"},
+        "clinician_b",
+        marker=lambda w: "patient,clinic,age,bmi",
+        identified=False,
+    ),
+    "api:analytics-report-table": Route(
+        lambda w: {"pk": _report_job_of_clinician_b(w).pk, "name": "flow"},
+        "clinician_b",
+        marker=lambda w: "step,label,removed,remaining",
+        identified=False,
+    ),
+    "api:analytics-report-figure": Route(
+        lambda w: {"pk": _report_job_of_clinician_b(w).pk, "name": "km_overall", "fmt": "svg"},
+        "clinician_b",
+        marker=lambda w: "<svg",
+        identified=False,
+    ),
+    "api:analytics-report-dataset": Route(
+        lambda w: {"pk": _report_job_of_clinician_b(w).pk, "fmt": "csv"},
+        "clinician_b",
+        marker=lambda w: "patient,clinic,age,bmi",
+        identified=False,
+    ),
     "api:patient-detail": Route(lambda w: {"pk": w.patient_b.pk}, "patient_b_user"),
     "api:assessment-detail": Route(
         lambda w: {"pk": response_of_b(w).pk}, "patient_b_user", marker=lambda w: RESPONSE_B_MARKER
