@@ -48,6 +48,7 @@ from adherence.models import (
 )
 from adherence.selectors import COMBINED, survival_records
 from assessments.models import RecallPeriod, Response
+from patients.clock import DAYS_PER_MONTH
 from patients.models import Patient, TnmStage
 
 from .eligibility import (
@@ -63,7 +64,6 @@ from .eligibility import (
 
 HIGH_INTERFERENCE = 7.0  # BPI interference score >= 7 (Serlin 1995; Shi 2017; the study)
 MONTH_WINDOW_DAYS = 14  # days either side of months 1-3
-DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
 TRAJECTORY_MONTHS = (1, 2, 3)  # the study's trajectory runs from baseline to month 3
 

@@ -28,7 +28,8 @@ from typing import Any
 import pandas as pd
 from django.utils.translation import gettext_noop as N_
 
-DAYS_PER_MONTH = 30.4375
+from patients.clock import DAYS_PER_MONTH
+
 MIN_FOLLOW_UP_DAYS = round(18 * DAYS_PER_MONTH)  # 18 months (the study's inclusion criterion)
 
 CRITERIA: dict[str, str] = {
