@@ -112,3 +112,27 @@ def test_every_beat_entry_runs_a_registered_task() -> None:
 def test_a_misspelt_name_is_not_registered() -> None:
     # The check above can fail: a name one letter off is not a task.
     assert "followup.tasks.evaluate_responses_task" not in _registered_tasks()
+
+
+def test_a_hung_broker_holds_one_caller_at_most_half_a_second_and_the_rest_not_at_all() -> None:
+    import time
+    from unittest import mock
+
+    from aimss_tracker import dispatch
+
+    # given a broker that hangs: each publish takes 1.5 s
+    with mock.patch.object(dispatch.app, "send_task", side_effect=lambda *a, **k: time.sleep(1.5)):
+        started = time.monotonic()
+        # when five requests hand on work one after the other
+        for n in range(5):
+            dispatch.send_now("followup.tasks.evaluate_response_task", n)
+        took = time.monotonic() - started
+        # then the first waits its half second and the others see the publisher hang
+        assert took < dispatch.PUBLISH_WAIT + 0.3, took
+        assert dispatch.publisher_stuck()
+        # and once the broker answers again (the five hung publishes done), callers wait again
+        deadline = time.monotonic() + 10
+        while dispatch.publisher_stuck() or dispatch._publisher._work_queue.qsize():
+            assert time.monotonic() < deadline, "the publishes never finished"
+            time.sleep(0.1)
+        time.sleep(1.6)

@@ -496,7 +496,7 @@ def test_a_sweep_missed_while_redis_was_down_runs_as_soon_as_it_is_back_and_does
     from tests.factories import PatientFactory
 
     _handler, smtp_port = inbox
-    interval = 15  # the evaluation sweep's (120 s in production)
+    interval = 30  # the evaluation sweep's (120 s in production); a worker starts within it
     env = _env(
         smtp_port,
         AIMSS_EVALUATION_SWEEP_SECONDS=str(interval),
