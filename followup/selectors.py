@@ -441,6 +441,7 @@ class PatientRow:
     flags: list[FlagItem]
     note_templates: list[str]
     colleagues: list[tuple[int, str]]
+    died_on: dt.date | None = None  # a nurse must not call a patient who died
 
     @property
     def overdue_to_resolve(self) -> int:
@@ -502,6 +503,7 @@ TRIAGE_FIELDS = (
     *("kind", "status", "priority", "opened_at", "last_triggered_at", "trigger_count"),
     *("claimed_by_id", "escalated_at", "snoozed_until", "snooze_reason", "patient_id"),
     *("patient__family_name", "patient__given_name", "patient__record_number", "patient__phone"),
+    "patient__died_on",
     *("clinic__code", "claimed_by__username", "claimed_by__first_name", "claimed_by__last_name"),
 )
 
@@ -563,6 +565,7 @@ def queue_rows(
                 flags=[_flag_item(flag, user, clinic_rules, now) for flag in hers],
                 note_templates=list(clinic_rules.note_templates or []),
                 colleagues=colleagues.get(clinic.pk, []),
+                died_on=patient.died_on,
             )
         )
     return rows

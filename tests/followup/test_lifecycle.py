@@ -289,3 +289,22 @@ def test_a_death_shows_on_every_staff_page_of_hers(db: None) -> None:
     for url in pages:
         body = client.get(url).content.decode()
         assert f"Died on {timezone.localdate():%Y-%m-%d}." in body, url
+
+
+def test_the_queue_card_of_a_patient_who_died_says_so_and_offers_no_call(db: None) -> None:
+    # given a patient with a phone and an open worsening flag, who died
+    patient = _on_ai()
+    Patient.objects.filter(pk=patient.pk).update(phone="+447911123456")
+    response = ResponseFactory.create(patient=patient)
+    flag_raise(
+        patient_id=patient.pk, kind=FlagKind.WORSENING, source="response", source_id=response.pk
+    )
+    _stop(patient, EventKind.DEATH)
+    nurse = UserFactory.create(role="nurse", clinics=[patient.clinic])
+    client = Client()
+    client.force_login(nurse)
+    # when her nurse opens the queue
+    body = client.get(reverse("followup:queue")).content.decode()
+    # then her card says she died, with no call link
+    assert f"Died on {timezone.localdate():%Y-%m-%d}." in body
+    assert 'href="tel:+447911123456"' not in body
