@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
@@ -27,6 +27,7 @@ from aimss_tracker.inputs import id_param
 from patients.access import get_patient_or_404, patients_visible_to
 from patients.access import scope_to_user as scope
 from patients.apis import RecordsAccess
+from patients.models import Patient
 from patients.permissions import IsCareStaff, PatientOrCareStaff
 
 from . import services
@@ -35,10 +36,10 @@ from .selectors import course_status, survival_record
 from .strategy import COMBINED, MONOTHERAPY
 
 
-class _PatientField(serializers.PrimaryKeyRelatedField):
+class _PatientField(serializers.PrimaryKeyRelatedField[Patient]):
     """A patient id, accepted only within the caller's reach (else "does not exist")."""
 
-    def get_queryset(self) -> QuerySet[Any]:
+    def get_queryset(self) -> QuerySet[Patient]:
         return patients_visible_to(self.context["request"].user)
 
 
@@ -52,17 +53,20 @@ def _call_service(service: Callable[..., Any], **kwargs: Any) -> Any:
         ) from error
 
 
+_R = TypeVar("_R", bound=Model)  # the kind of therapy record
+
+
 class _StaffRecordViewSet(
     RecordsAccess,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[_R],
 ):
     """List (``?patient=<id>``), retrieve and create one kind of therapy record."""
 
     permission_classes = [IsCareStaff]
-    model: type[Model]
+    model: type[_R]
     patient_path = "patient"
 
     def get_queryset(self) -> QuerySet[Any]:
@@ -106,7 +110,7 @@ class AiCourseSerializer(serializers.ModelSerializer[AiCourse]):
 
 
 @extend_schema(parameters=[_PATIENT_FILTER])
-class AiCourseViewSet(_StaffRecordViewSet):
+class AiCourseViewSet(_StaffRecordViewSet[AiCourse]):
     serializer_class = AiCourseSerializer
     model = AiCourse
 
@@ -127,7 +131,7 @@ class RegimenChangeSerializer(serializers.ModelSerializer[RegimenChange]):
 
 
 @extend_schema(parameters=[_PATIENT_FILTER])
-class RegimenChangeViewSet(_StaffRecordViewSet):
+class RegimenChangeViewSet(_StaffRecordViewSet[RegimenChange]):
     serializer_class = RegimenChangeSerializer
     model = RegimenChange
     patient_path = "course__patient"
@@ -164,7 +168,7 @@ class InterruptionEndSerializer(serializers.Serializer[Any]):
 
 
 @extend_schema(parameters=[_PATIENT_FILTER])
-class TreatmentEventViewSet(_StaffRecordViewSet):
+class TreatmentEventViewSet(_StaffRecordViewSet[TreatmentEvent]):
     serializer_class = TreatmentEventSerializer
     model = TreatmentEvent
 
@@ -202,7 +206,7 @@ class InterventionSerializer(serializers.ModelSerializer[Intervention]):
 
 
 @extend_schema(parameters=[_PATIENT_FILTER])
-class InterventionViewSet(_StaffRecordViewSet):
+class InterventionViewSet(_StaffRecordViewSet[Intervention]):
     serializer_class = InterventionSerializer
     model = Intervention
 
@@ -251,7 +255,7 @@ class CheckInViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[AdherenceCheckIn],
 ):
     """A patient submits and reads her own check-ins; staff read (and enter by telephone)
     those of their clinics' patients. A repeated ``submission_token`` stores nothing twice."""

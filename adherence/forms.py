@@ -28,28 +28,28 @@ def apply_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
             form.add_error(target, message)
 
 
-class AiCourseForm(forms.ModelForm):
+class AiCourseForm(forms.ModelForm[AiCourse]):
     class Meta:
         model = AiCourse
         fields = ["drug", "start_date", "planned_duration_years"]
         widgets = {"start_date": DATE_INPUT}
 
 
-class RegimenChangeForm(forms.ModelForm):
+class RegimenChangeForm(forms.ModelForm[RegimenChange]):
     class Meta:
         model = RegimenChange
         fields = ["kind", "date", "new_drug", "reason"]
         widgets = {"date": DATE_INPUT}
 
 
-class TreatmentEventForm(forms.ModelForm):
+class TreatmentEventForm(forms.ModelForm[TreatmentEvent]):
     class Meta:
         model = TreatmentEvent
         fields = ["kind", "start_date", "end_date", "reason", "explicit_aimss_termination", "note"]
         widgets = {"start_date": DATE_INPUT, "end_date": DATE_INPUT}
 
 
-class InterventionForm(forms.ModelForm):
+class InterventionForm(forms.ModelForm[Intervention]):
     class Meta:
         model = Intervention
         fields = ["measure", "category", "start_date", "end_date", "note"]

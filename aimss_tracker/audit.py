@@ -9,7 +9,7 @@ SQLite demo no trigger is installed and nothing is recorded.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pghistory
 
@@ -18,10 +18,14 @@ M = TypeVar("M")
 
 def audited(**options: Any) -> Callable[[type[M]], type[M]]:
     """Track inserts, updates (old values in the previous event) and deletes of a model."""
-    return pghistory.track(
-        pghistory.InsertEvent(),
-        pghistory.UpdateEvent(),
-        pghistory.DeleteEvent(),
-        append_only=True,
-        **options,
+    # pghistory is untyped: its decorator returns the model class it was given
+    return cast(
+        Callable[[type[M]], type[M]],
+        pghistory.track(
+            pghistory.InsertEvent(),
+            pghistory.UpdateEvent(),
+            pghistory.DeleteEvent(),
+            append_only=True,
+            **options,
+        ),
     )

@@ -9,8 +9,12 @@ and allowed hosts. See ``.env.example`` and the README's configuration table.
 import importlib.util
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+# Generic Django classes (ModelAdmin[Patient], ModelForm[Clinic], ...) subscriptable at runtime.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"

@@ -46,7 +46,9 @@ def cause_codes(event_type: pd.Series) -> pd.Series:
     return event_type.map(CAUSES).fillna(CENSORED).astype(int)
 
 
-def gray_test(time: np.ndarray, cause: np.ndarray, group: np.ndarray, rho: float = 0.0) -> dict:
+def gray_test(
+    time: np.ndarray, cause: np.ndarray, group: np.ndarray, rho: float = 0.0
+) -> dict[str, Any]:
     """Gray's K-sample test for the cumulative incidence of cause 1 (causes: 0 censored, 1 of
     interest, 2 competing); returns the chi-square statistic, degrees of freedom and p-value."""
     labels = np.unique(group)
@@ -169,7 +171,7 @@ class _FineGray:
         compensator = share.T.sum(axis=1)[:, None] * self.x - share.T @ xbar
         residuals = own - compensator
         inverse = np.linalg.inv(information)
-        return inverse @ (residuals.T @ residuals) @ inverse
+        return np.asarray(inverse @ (residuals.T @ residuals) @ inverse)
 
 
 def fine_gray(frame: pd.DataFrame, covariates: list[str]) -> dict[str, Any]:

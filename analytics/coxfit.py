@@ -82,7 +82,9 @@ def _global_test(fitter: Any, data: pd.DataFrame, residuals: pd.DataFrame) -> di
     return {"chi2": statistic, "df": len(names), "p": float(sps.chi2.sf(statistic, len(names)))}
 
 
-def schoenfeld(fitter: Any, frame: pd.DataFrame, labels: dict[str, str] | None = None) -> dict:
+def schoenfeld(
+    fitter: Any, frame: pd.DataFrame, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The proportional-hazards check of a fitted model, global and per term."""
     from lifelines.statistics import proportional_hazard_test
 

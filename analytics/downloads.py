@@ -140,7 +140,7 @@ def analysis_dataset(*, cohort_filter: CohortFilter, disclosure_control: bool) -
 
 
 def dataset_csv(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n", na_rep="")
+    return str(frame.to_csv(index=False, lineterminator="\n", na_rep=""))
 
 
 def dataset_json(frame: pd.DataFrame) -> str:

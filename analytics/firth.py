@@ -75,7 +75,7 @@ class _PartialLikelihood:
         s2 = np.cumsum((wx[:, :, None] * self.x[:, None, :])[::-1], axis=0)[::-1]
         s0e, s1e, s2e = s0[self.first], s1[self.first], s2[self.first]
         mean = s1e / s0e[:, None]
-        return (s2e / s0e[:, None, None]).sum(axis=0) - mean.T @ mean
+        return np.asarray((s2e / s0e[:, None, None]).sum(axis=0) - mean.T @ mean)
 
 
 def _maximise(

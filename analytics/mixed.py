@@ -90,7 +90,7 @@ def random_intercept_reml(
         a, b, c = pieces(gamma)
         quadratic = c - float(b @ np.linalg.solve(a, b))
         logdet = np.linalg.slogdet(a)[1]
-        return 0.5 * ((n - p) * np.log(quadratic) + np.log1p(sizes * gamma).sum() + logdet)
+        return float(0.5 * ((n - p) * np.log(quadratic) + np.log1p(sizes * gamma).sum() + logdet))
 
     best = minimize_scalar(minus_reml, bounds=(-20.0, 10.0), method="bounded")
     gamma = float(np.exp(best.x))

@@ -68,7 +68,7 @@ def stabilised_weights(treated: np.ndarray, score: np.ndarray) -> np.ndarray:
     share = treated.mean()
     weights = np.where(treated == 1, share / score, (1 - share) / (1 - score))
     low, high = np.percentile(weights, TRUNCATE_PERCENTILES)
-    return np.clip(weights, low, high)
+    return np.asarray(np.clip(weights, low, high))
 
 
 def standardized_difference(values: np.ndarray, treated: np.ndarray, weights: np.ndarray) -> float:
@@ -111,7 +111,7 @@ def e_value(hr: float, ci_low: float, ci_high: float, *, event_share: float) -> 
     def as_risk_ratio(value: float) -> float:
         if event_share < RARE_OUTCOME:
             return value
-        return (1 - 0.5 ** math.sqrt(value)) / (1 - 0.5 ** math.sqrt(1 / value))
+        return float((1 - 0.5 ** math.sqrt(value)) / (1 - 0.5 ** math.sqrt(1 / value)))
 
     def e(rr: float) -> float:
         rr = rr if rr >= 1 else 1 / rr

@@ -1,15 +1,18 @@
 """Admin: instruments and responses are read-only (responses are immutable; corrections are
 made on the staff pages, which record who and why)."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
+from django.db.models import Model
 from django.http import HttpRequest
 
 from .models import Instrument, Response
 
+_M = TypeVar("_M", bound=Model)
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(admin.ModelAdmin[_M]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -21,12 +24,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Instrument)
-class InstrumentAdmin(ReadOnlyAdmin):
+class InstrumentAdmin(ReadOnlyAdmin[Instrument]):
     list_display = ["code", "version", "loaded_at"]
 
 
 @admin.register(Response)
-class ResponseAdmin(ReadOnlyAdmin):
+class ResponseAdmin(ReadOnlyAdmin[Response]):
     list_display = [
         "id",
         "patient",

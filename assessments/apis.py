@@ -32,11 +32,11 @@ from .models import (
     TREATMENTS_MAX_CHARS,
     BodyRegion,
     EntryMode,
-    PainBand,
     RecallPeriod,
     Response,
     location_errors,
 )
+from .scoring import PainBand
 from .selectors import responses_visible_to
 from .services import Answers, ResponseAlreadyCorrected, response_correct, response_submit
 
@@ -70,7 +70,7 @@ def _scale(*, nullable: bool = False) -> StrictIntegerField:
     return StrictIntegerField(min_value=0, max_value=10)
 
 
-class InterferenceSerializer(serializers.Serializer):
+class InterferenceSerializer(serializers.Serializer[dict[str, Any]]):
     general_activity = _scale(nullable=True)
     mood = _scale(nullable=True)
     walking_ability = _scale(nullable=True)
@@ -80,7 +80,7 @@ class InterferenceSerializer(serializers.Serializer):
     enjoyment_of_life = _scale(nullable=True)
 
 
-class ResponseInputSerializer(serializers.Serializer):
+class ResponseInputSerializer(serializers.Serializer[dict[str, Any]]):
     """One BPI-SF as a patient submits it."""
 
     recall_period = serializers.ChoiceField(
@@ -128,7 +128,7 @@ class CorrectionInputSerializer(ResponseInputSerializer):
 # The fields document the answer (the OpenAPI schema); ``to_representation`` writes them out
 # directly, because DRF would otherwise rebuild all 23 for every response it renders
 # (docs/adr/0005-response-serializer-output.md). A test holds the two to the same output.
-class ResponseSerializer(serializers.Serializer):
+class ResponseSerializer(serializers.Serializer[Response]):
     """A stored response with its scores."""
 
     id = serializers.IntegerField(read_only=True)

@@ -102,7 +102,9 @@ class Instrument(models.Model):
         return f"{self.code} {self.version}"
 
 
-def _scale_field(verbose_name: Any, *, null: bool = False) -> models.PositiveSmallIntegerField:
+def _scale_field(
+    verbose_name: Any, *, null: bool = False
+) -> models.PositiveSmallIntegerField[Any, Any]:
     return models.PositiveSmallIntegerField(
         verbose_name, null=null, blank=null, validators=SCALE_VALIDATORS
     )

@@ -26,7 +26,7 @@ from patients.selectors import clinics_of
 from .selectors import Trajectory, patient_trajectory
 
 
-class TrajectoryPointSerializer(serializers.Serializer):
+class TrajectoryPointSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.IntegerField()
     date = serializers.DateField()
     months = serializers.IntegerField(
@@ -45,7 +45,7 @@ class TrajectoryPointSerializer(serializers.Serializer):
     interference_high = serializers.BooleanField()
 
 
-class TrajectoryEventSerializer(serializers.Serializer):
+class TrajectoryEventSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.IntegerField()
     kind = serializers.CharField(help_text="A treatment event kind, or regimen_change.")
     label = serializers.CharField()  # type: ignore[assignment]  # a field named "label"
@@ -54,7 +54,7 @@ class TrajectoryEventSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="Reason for stopping, or the new drug.")
 
 
-class TrajectoryInterventionSerializer(serializers.Serializer):
+class TrajectoryInterventionSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.IntegerField()
     category = serializers.CharField()
     category_label = serializers.CharField()
@@ -64,13 +64,13 @@ class TrajectoryInterventionSerializer(serializers.Serializer):
     end = serializers.DateField(allow_null=True)
 
 
-class TrajectoryCheckInSerializer(serializers.Serializer):
+class TrajectoryCheckInSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.IntegerField()
     date = serializers.DateField()
     days_taken = serializers.IntegerField()
 
 
-class TrajectorySerializer(serializers.Serializer):
+class TrajectorySerializer(serializers.Serializer[dict[str, Any]]):
     patient = serializers.IntegerField()
     diagnosis = serializers.DateField(allow_null=True)
     threshold = serializers.FloatField(help_text="The clinic's high-interference threshold.")
@@ -104,7 +104,7 @@ class TrajectoryView(APIView):
         return Response(TrajectorySerializer(trajectory_payload(trajectory)).data)
 
 
-class EnrolmentSerializer(serializers.ModelSerializer):
+class EnrolmentSerializer(serializers.ModelSerializer[Patient]):
     """What ``POST /api/v1/patients/`` takes: the enrolment page's fields."""
 
     clinic: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(

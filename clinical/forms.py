@@ -17,7 +17,7 @@ from patients.models import Clinic, ContactChannels, Patient
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class EnrolmentForm(forms.ModelForm):
+class EnrolmentForm(forms.ModelForm[Patient]):
     clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), label=_("Clinic"))
     ai_drug = forms.ChoiceField(label=_("Aromatase inhibitor"), choices=Drug.choices)
     ai_start_date = forms.DateField(label=_("AI start date"), widget=DATE_INPUT)

@@ -35,7 +35,7 @@ from .selectors import (
 )
 
 
-class FlagSerializer(serializers.ModelSerializer):
+class FlagSerializer(serializers.ModelSerializer[Flag]):
     patient: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
         read_only=True
     )
@@ -65,7 +65,7 @@ class FlagSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PatientFlagsSerializer(serializers.Serializer):
+class PatientFlagsSerializer(serializers.Serializer[dict[str, Any]]):
     """One patient's open flags, most urgent first (``?group=patient``)."""
 
     patient = serializers.IntegerField()
@@ -76,7 +76,7 @@ class PatientFlagsSerializer(serializers.Serializer):
     flags = FlagSerializer(many=True)
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(serializers.Serializer[dict[str, Any]]):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
@@ -84,12 +84,12 @@ class ActionSerializer(NoteSerializer):
     action = serializers.ChoiceField(choices=[(a.value, a.label) for a in CARE_ACTIONS])
 
 
-class SnoozeSerializer(serializers.Serializer):
+class SnoozeSerializer(serializers.Serializer[dict[str, Any]]):
     until = serializers.DateField(help_text="A date after today, at most 90 days away.")
     reason = serializers.CharField(max_length=services.SNOOZE_REASON_MAX_CHARS)
 
 
-class ReassignSerializer(serializers.Serializer):
+class ReassignSerializer(serializers.Serializer[dict[str, Any]]):
     to = serializers.IntegerField(
         min_value=1, help_text="The id of a nurse or clinician of the flag's clinic."
     )
@@ -114,7 +114,7 @@ _ACTION_ERRORS = {
 
 
 class FlagViewSet(
-    RecordsAccess, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    RecordsAccess, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Flag]
 ):
     """Flags of the caller's clinics. Filters: ``status``, ``kind``, ``patient``.
 

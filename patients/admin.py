@@ -75,7 +75,7 @@ PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
 
 
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(admin.ModelAdmin[Clinic]):
     """Clinics are created here; their rules and contact details are edited on the clinic's
     settings page, which validates them together and explains what each one means."""
 
@@ -88,13 +88,13 @@ class ClinicAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, _("Clinic settings"))
 
 
-class StaffMembershipInline(admin.TabularInline):
+class StaffMembershipInline(admin.TabularInline[StaffMembership, User]):
     model = StaffMembership
     fields = ["clinic", "deidentified"]
     extra = 1
 
 
-class UserInvitationForm(forms.ModelForm):
+class UserInvitationForm(forms.ModelForm[User]):
     """A new account: the role first (no default), then who she is; no password is typed:
     the invitation e-mail lets her choose it."""
 
@@ -125,7 +125,9 @@ class UserInvitationForm(forms.ModelForm):
         return user
 
 
-class MembershipInlineFormSet(forms.BaseInlineFormSet):
+class MembershipInlineFormSet(
+    forms.BaseInlineFormSet[StaffMembership, User, forms.ModelForm[StaffMembership]]
+):
     def clean(self) -> None:
         super().clean()
         clinics = [
@@ -145,7 +147,7 @@ class StaffMembershipFormsetInline(StaffMembershipInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin[User]):
     list_display = ["username", "role", "email", "is_active", "invitation", "last_login"]
     list_filter = ["role", "is_active", "clinics"]
     fieldsets = (
@@ -221,7 +223,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(admin.ModelAdmin[Patient]):
     """Patients; each change page opened is an access record, and its access history can be
     exported as CSV."""
 

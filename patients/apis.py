@@ -13,7 +13,7 @@ from .access import patient_id_of, patients_visible_to, record_access, record_li
 from .models import Patient
 
 
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(serializers.ModelSerializer[Patient]):
     age = serializers.IntegerField(read_only=True)
     bmi = serializers.DecimalField(max_digits=4, decimal_places=1, read_only=True)
     clinic: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
@@ -76,7 +76,7 @@ class RecordsAccess:
         return obj
 
 
-class PatientViewSet(RecordsAccess, viewsets.ReadOnlyModelViewSet):
+class PatientViewSet(RecordsAccess, viewsets.ReadOnlyModelViewSet[Patient]):
     """Patients within the caller's reach; anything else is 404."""
 
     serializer_class = PatientSerializer

@@ -65,7 +65,7 @@ class InitialMonthsField(forms.Field):
         return months
 
 
-class ClinicSettingsForm(forms.ModelForm):
+class ClinicSettingsForm(forms.ModelForm[Clinic]):
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
     initial_months = InitialMonthsField(
         label=_("First reassessments (months after diagnosis)"),

@@ -26,7 +26,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from .models import Clinic, User
+from .models import Clinic, Patient, User
 
 
 class InvitationTokenGenerator(PasswordResetTokenGenerator):
@@ -66,7 +66,7 @@ def sender_of(clinic: Clinic | None) -> str:
 
 def clinic_of(user: User) -> Clinic | None:
     """The clinic an account e-mail speaks for: hers, or the staff member's first."""
-    patient = getattr(user, "patient", None) if user.is_patient_role else None
+    patient: Patient | None = getattr(user, "patient", None) if user.is_patient_role else None
     if patient is not None:
         return patient.clinic
     return user.clinics.order_by("name").first()

@@ -29,7 +29,7 @@ def totp_device_pending(*, user: User) -> TOTPDevice:
 
 
 def has_confirmed_device(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def qr_svg(text: str) -> str:
@@ -71,4 +71,5 @@ def recovery_codes_renew(*, user: User) -> list[str]:
 
 def second_factor_match(*, user: User, token: str) -> object | None:
     """The confirmed device that accepts ``token`` (a recovery code is used up), if any."""
-    return match_token(user, token.strip().replace(" ", ""))
+    device: object | None = match_token(user, token.strip().replace(" ", ""))
+    return device

@@ -20,6 +20,7 @@ from analytics.downloads import DATA_DICTIONARY, report_tables
 from analytics.importer import cohort_import
 from analytics.models import JobStatus, ReportJob
 from analytics.services import cache_key, report_job_request
+from analytics.versions import software_versions
 from patients.models import AccessRecord, Clinic, Patient, Role, User
 from tests.analytics.test_import import _rows, _write
 from tests.conftest import client_for
@@ -192,7 +193,7 @@ def test_the_cache_key_changes_with_the_settings_and_the_library_versions(
     assert earlier is not None
     assert cache_key(CohortFilter(clinic_ids=(clinic.pk,), as_of=earlier.replace(year=2025))) != key
     # another lifelines: another key
-    versions = services.software_versions() | {"lifelines": "0.0.1"}
+    versions = software_versions() | {"lifelines": "0.0.1"}
     monkeypatch.setattr(services, "software_versions", lambda: versions)
     assert cache_key(base) != key
 

@@ -10,8 +10,8 @@ from django.core.management import call_command
 
 from adherence.models import AdherenceCheckIn, EventKind, TreatmentEvent
 from adherence.selectors import survival_records
-from demo.adherence import FOLLOW_UP_END, FOLLOW_UP_MIN_DAYS
-from demo.patients import demo_profiles
+from demo.adherence import FOLLOW_UP_MIN_DAYS
+from demo.patients import FOLLOW_UP_END, demo_profiles
 from patients.models import Patient
 
 pytestmark = pytest.mark.django_db
