@@ -7,7 +7,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from .cohort import DAYS_PER_MONTH
+from patients.clock import DAYS_PER_MONTH
 
 COLOURS = {"monotherapy": "#1f77b4", "combined": "#d62728"}
 LABELS = {"monotherapy": "Monotherapy", "combined": "Combined"}

@@ -35,6 +35,7 @@ import pandas as pd
 from django.utils.translation import gettext_lazy as _
 
 from patients.access import clinic_ids_of
+from patients.clock import DAYS_PER_MONTH
 from patients.disclosure import (
     MIN_CELL,
     TOP_AGE,
@@ -43,8 +44,6 @@ from patients.disclosure import (
     suppress_linked,
     top_coded_age,
 )
-
-from .cohort import DAYS_PER_MONTH
 
 # Keys of a dict that count patients (suppressed when 1-10) ...
 COUNT_KEYS = ("n", "events", "n_complete")

@@ -27,10 +27,11 @@ from typing import Any
 
 import pandas as pd
 
+from patients.clock import DAYS_PER_MONTH
 from patients.disclosure import MIN_CELL, top_coded_age
 
 from . import disclosure
-from .cohort import DAYS_PER_MONTH, CohortFilter, build_cohort
+from .cohort import CohortFilter, build_cohort
 
 PSEUDONYM_BYTES = 8  # 64 random bits: collisions negligible at any cohort's size
 SUPPRESSED = ""  # a blanked cell in the dataset

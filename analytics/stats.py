@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .cohort import DAYS_PER_MONTH
+from patients.clock import DAYS_PER_MONTH
+
 from .competing import ENDPOINT_EVENTS, EVENT_OF_INTEREST, cause_codes
 from .coxfit import TERM_LABELS, fit_cox, schoenfeld
 
