@@ -417,3 +417,27 @@ def test_api_groups_flags_by_patient_in_the_queues_order(world: World) -> None:
 def test_api_refuses_an_unknown_grouping(world: World) -> None:
     response = client_for(world.nurse_a).get("/api/v1/flags/", {"group": "clinic"})
     assert response.status_code == 400
+
+
+def test_a_snooze_without_javascript_explains_a_bad_date(world: World) -> None:
+    flag = _flag(world.patient_a, "high_interference", 1, value=8)
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    page = client_for(world.nurse_a).post(
+        reverse("followup:queue_flag", args=[flag.pk]),
+        {"op": "snooze", "until": yesterday.isoformat(), "reason": "x", "qs": "kind=worsening"},
+        follow=True,
+    )
+    assert page.redirect_chain[-1][0] == reverse("followup:queue") + "?kind=worsening"
+    assert "Choose a date after today." in page.content.decode()
+    flag.refresh_from_db()
+    assert flag.snoozed_until is None
+
+
+def test_a_snoozed_flag_does_not_escalate(world: World) -> None:
+    from followup.services import flags_escalate_due
+
+    flag = _flag(world.patient_a, "high_interference", 1, value=8, hours_ago=48)
+    flag_snooze(flag_id=flag.pk, user=world.nurse_a, until=_tomorrow(), reason="seen today")
+    assert flags_escalate_due() == []
+    flag.refresh_from_db()
+    assert flag.escalated_at is None
