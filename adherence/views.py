@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from patients.access import care_staff_required, get_patient_or_404
 from patients.models import Patient
+from patients.rules import rules_of
 
 from . import services
 from .forms import (
@@ -111,6 +112,7 @@ def therapy(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "patient": patient,
         "overview": therapy_overview(patient),
+        "rules": rules_of(patient.clinic),
         "forms": therapy_forms(bound),
         "end_form": bound.get("end_interruption"),
     }
