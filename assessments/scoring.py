@@ -79,6 +79,21 @@ def pain_band(
     return PainBand.SEVERE
 
 
+def in_pain_band(band: str, score: str, clinic: str = "clinic") -> models.Q:
+    """The same bands for a queryset: rows whose ``score`` field lies in ``band`` of the cut-points
+    of the clinic reached by the ``clinic`` path ("" when the rows are clinics)."""
+    prefix = f"{clinic}__" if clinic else ""
+    moderate = models.F(f"{prefix}pain_moderate_from")
+    severe = models.F(f"{prefix}pain_severe_from")
+    bands: dict[str, models.Q] = {
+        PainBand.NONE: models.Q(**{f"{score}__lte": 0}),
+        PainBand.MILD: models.Q(**{f"{score}__gt": 0, f"{score}__lt": moderate}),
+        PainBand.MODERATE: models.Q(**{f"{score}__gte": moderate, f"{score}__lt": severe}),
+        PainBand.SEVERE: models.Q(**{f"{score}__gte": severe}),
+    }
+    return bands.get(band, models.Q(pk__in=[]))
+
+
 def is_high_interference(
     score: Fraction | Decimal | None, thresholds: ClinicRules = DEFAULT_RULES
 ) -> bool:

@@ -25,7 +25,6 @@ from django.db.models import (
     IntegerField,
     Model,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
 )
@@ -51,7 +50,7 @@ from adherence.strategy import (
     strategy_of,
 )
 from assessments.models import Response
-from assessments.scoring import PainBand, pain_band, score_shown
+from assessments.scoring import PainBand, in_pain_band, pain_band, score_shown
 from followup.models import Flag, FlagStatus, ReassessmentSlot
 from patients.access import patients_visible_to
 from patients.clock import DAYS_PER_MONTH, zone_of
@@ -442,26 +441,14 @@ def patient_list(
     if filters.band == BAND_HIGH_INTERFERENCE:
         patients = patients.filter(latest_high=True)
     elif filters.band:
-        patients = patients.filter(average_in_band(filters.band))
+        # the band of the average pain the list shows beside it
+        patients = patients.filter(in_pain_band(filters.band, "latest_average"))
     if filters.open_flags:
         patients = patients.filter(Exists(_open_flags_of(OuterRef("pk"))))
     if filters.strategy in STRATEGIES:
         chosen = None if filters.strategy == STRATEGY_NONE else filters.strategy
         patients = patients.filter(strategy_filter(chosen))
     return patients.order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT]))
-
-
-def average_in_band(band: str) -> Q:
-    """Patients whose latest average pain (item 5, the list's column) lies in ``band`` of their
-    clinic's cut-points: the list filters on the same measure it shows beside the band."""
-    moderate, severe = F("clinic__pain_moderate_from"), F("clinic__pain_severe_from")
-    bands: dict[str, Q] = {
-        PainBand.NONE: Q(latest_average=0),
-        PainBand.MILD: Q(latest_average__gt=0, latest_average__lt=moderate),
-        PainBand.MODERATE: Q(latest_average__gte=moderate, latest_average__lt=severe),
-        PainBand.SEVERE: Q(latest_average__gte=severe),
-    }
-    return bands.get(band, Q(pk__in=[]))
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,15 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from django.db.models import DecimalField, Value
 from hypothesis import given
 from hypothesis import strategies as st
 
 from assessments import scoring
 from assessments.scoring import PainBand
+from patients.models import Clinic
 from patients.rules import ClinicRules
+from tests.factories import ClinicFactory
 
 item = st.integers(min_value=0, max_value=10)
 maybe_item = st.one_of(st.none(), item)
@@ -100,3 +103,22 @@ def test_a_clinic_can_move_the_cut_points() -> None:
 def test_item_9_must_have_seven_parts() -> None:
     with pytest.raises(ValueError, match="7 parts"):
         scoring.score(worst=1, least=1, average=1, now=1, interference_items=[1, 2, 3])
+
+
+@pytest.mark.django_db
+def test_the_queryset_form_of_the_bands_agrees_with_pain_band() -> None:
+    # given a clinic with cut-points of its own
+    clinic = ClinicFactory.create(pain_moderate_from=4, pain_severe_from=8)
+    rules = ClinicRules(pain_moderate_from=4, pain_severe_from=8)
+    for score in [Decimal(x) / 4 for x in range(0, 41)]:
+        # when a score is put in each band by SQL
+        in_sql = [
+            band
+            for band in PainBand
+            if Clinic.objects.filter(pk=clinic.pk)
+            .annotate(score=Value(score, output_field=DecimalField()))
+            .filter(scoring.in_pain_band(band, "score", clinic=""))
+            .exists()
+        ]
+        # then it is the one band pain_band gives it
+        assert in_sql == [scoring.pain_band(score, rules)], score
