@@ -52,10 +52,26 @@ AI_START_LAST = dt.date(2023, 11, 1)
 # The demo's data ends here, whatever today is, so that the same seed gives the same cohort.
 FOLLOW_UP_END = dt.date(2026, 11, 1)
 
+# Demo telephone numbers: the clinic in London is in Ofcom's drama range (020 7946 0xxx); mobiles
+# lie beside the phonenumbers library's example numbers (07400 123xxx, +86 10 1234 5678), because
+# its validation refuses Ofcom's fictional mobile range. The demo's text messages go to the
+# console backend only.
 CLINICS = [
-    {"code": "rbc", "name": "Riverside Breast Centre", "time_zone": "Europe/London"},
-    {"code": "hcc", "name": "Harbour City Cancer Centre", "time_zone": "Asia/Shanghai"},
+    {
+        "code": "rbc",
+        "name": "Riverside Breast Centre",
+        "time_zone": "Europe/London",
+        "phone": "+442079460000",
+    },
+    {
+        "code": "hcc",
+        "name": "Harbour City Cancer Centre",
+        "time_zone": "Asia/Shanghai",
+        "phone": "+861012345678",
+    },
 ]
+# Every fourth patient of the first clinic chose text messages beside e-mail for her reminders.
+SMS_EVERY = 4
 SHARE_FIRST_CLINIC = 0.65
 SHARE_CHINESE_FIRST_CLINIC = 0.1
 SHARE_CHINESE_SECOND_CLINIC = 0.8
@@ -170,6 +186,18 @@ class DemoProfile:
     @property
     def record_number(self) -> str:
         return f"{self.clinic_code.upper()}-{self.index:05d}"
+
+    @property
+    def phone(self) -> str:
+        """Her mobile: a demo number at the first clinic, none at the second, so the demo shows
+        both a call link and its absence."""
+        if self.clinic_code != CLINICS[0]["code"] or self.index >= 1000:
+            return ""
+        return f"+447400123{self.index:03d}"
+
+    @property
+    def reminder_channels(self) -> str:
+        return "both" if self.phone and self.index % SMS_EVERY == 0 else "email"
 
 
 def group_sizes(n_patients: int) -> dict[str, int]:

@@ -82,6 +82,26 @@ def test_seed_demo_creates_logins_of_every_role_once() -> None:
 
 
 @pytest.mark.django_db
+def test_the_demo_has_phones_to_call_and_patients_who_chose_text_messages() -> None:
+    # when the demo is seeded
+    call_command("seed_demo", patients=30, seed=3, password="demo-secret-pw")
+    # then each clinic has a number to call, and the first clinic's patients have mobiles
+    assert all(clinic.phone for clinic in Clinic.objects.all())
+    first = Patient.objects.filter(clinic__code="rbc")
+    assert first.exists()
+    assert not first.filter(phone="").exists()
+    assert len(set(first.values_list("phone", flat=True))) == first.count()
+    # and some of them get their reminders by text message too, each with a valid number
+    texted = Patient.objects.filter(reminder_channels="both")
+    assert texted.exists()
+    for patient in texted:
+        patient.full_clean()
+    # and the first clinic's nurse hears of high-priority flags by text message
+    nurse = User.objects.get(username="nurse")
+    assert (nurse.flag_alert_channels, str(nurse.phone)) == ("both", "+447400124000")
+
+
+@pytest.mark.django_db
 def test_reset_recreates_the_same_cohort() -> None:
     call_command("seed_demo", patients=12, seed=5)
     first = list(

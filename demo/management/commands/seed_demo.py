@@ -19,9 +19,17 @@ from demo.adherence import erase_adherence, seed_adherence, trim_responses_after
 from demo.assessments import erase_responses, seed_responses
 from demo.followup import erase_followup, seed_followup
 from demo.patients import CLINICS, DemoProfile, demo_profiles
-from patients.models import AccessRecord, Clinic, Patient, Role, StaffMembership, User
+from patients.models import (
+    AccessRecord,
+    Clinic,
+    ContactChannels,
+    Patient,
+    Role,
+    StaffMembership,
+    User,
+)
 from patients.roles import sync_role_groups
-from patients.services import user_create
+from patients.services import contact_preferences_update, user_create
 
 DEFAULT_PASSWORD = "aimss-demo-2026"  # noqa: S105 # nosec B105
 
@@ -34,6 +42,8 @@ STAFF = [
     ("researcher", Role.RESEARCHER, ["rbc", "hcc"]),
     ("admin", Role.ADMIN, []),
 ]
+# The first clinic's nurse hears of high-priority flags by text message too.
+STAFF_TEXTED = {"nurse": "+447400124000"}
 
 
 class Command(BaseCommand):
@@ -116,7 +126,7 @@ def seed_demo(*, n_patients: int, seed: int, password: str) -> dict[str, Any]:
     password_hash = make_password(password)
     clinics = {c["code"]: Clinic.objects.create(**c) for c in CLINICS}
     for username, role, codes in STAFF:
-        user_create(
+        user = user_create(
             username=username,
             role=role,
             password_hash=password_hash,
@@ -124,6 +134,10 @@ def seed_demo(*, n_patients: int, seed: int, password: str) -> dict[str, Any]:
             email=f"{username}@example.org",
             is_superuser=role == Role.ADMIN,
         )
+        if username in STAFF_TEXTED:
+            contact_preferences_update(
+                user=user, channels=ContactChannels.BOTH, phone=STAFF_TEXTED[username]
+            )
 
     profiles = demo_profiles(n_patients, seed)
     users = User.objects.bulk_create(
@@ -162,6 +176,8 @@ def seed_demo(*, n_patients: int, seed: int, password: str) -> dict[str, Any]:
             radiotherapy=profile.radiotherapy,
             aimss_diagnosis_date=profile.aimss_diagnosis_date,
             email=user.email,
+            phone=profile.phone,
+            reminder_channels=profile.reminder_channels,
             preferred_language=profile.language,
             time_zone=clinic.time_zone,
         )
