@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Clinic
@@ -350,7 +350,10 @@ def advice_current() -> AdviceSet | None:
     have been emptied since (a flushed test database), the bundled file is loaded again."""
     current = AdviceSet.objects.order_by("-loaded_at", "-id").first()
     if current is None:
-        current, _created = advice_set_load(data=read_advice(BUNDLED_ADVICE))
+        try:
+            current, _created = advice_set_load(data=read_advice(BUNDLED_ADVICE))
+        except IntegrityError:  # another request loaded it at the same moment
+            current = AdviceSet.objects.order_by("-loaded_at", "-id").first()
     return current
 
 

@@ -219,13 +219,15 @@ def test_the_fault_names_the_line_it_is_on(db: None, tmp_path: Path) -> None:
 def test_a_file_that_is_not_json_is_refused_with_its_line_and_column(
     db: None, tmp_path: Path
 ) -> None:
+    before = advice_current()
     text = '{\n  "format": "aimss-advice/1",\n  "items": [\n    {"situation": "mild",}\n  ]\n}\n'
     message = load_refused(write(tmp_path, text))
     assert "line 4, column 26: not valid JSON" in message
-    assert AdviceSet.objects.count() == 1
+    assert list(AdviceSet.objects.all()) == [before]
 
 
 def test_a_changed_file_under_a_loaded_version_is_refused(db: None, tmp_path: Path) -> None:
+    advice_current()  # the bundled version (migrated, or loaded again after a flush)
     data = bundled()
     data["items"][0]["text"]["en"] = "Changed wording."
     message = load_refused(write(tmp_path, json.dumps(data)))
@@ -255,6 +257,13 @@ def test_a_new_version_becomes_current_and_the_old_one_is_kept(
     page = result_page(world, respond(world.patient_a, "mild"))
     assert "Walk to the park with a friend three times a week." in page
     assert escape(bundled()["items"][1]["text"]["en"]) not in page
+
+
+def test_a_check_only_run_loads_nothing(db: None, tmp_path: Path) -> None:
+    data = bundled()
+    data["version"] = "clinic-2027-draft"
+    call_command("load_advice", "--check", write(tmp_path, json.dumps(data)))
+    assert not AdviceSet.objects.filter(version="clinic-2027-draft").exists()
 
 
 def test_an_administrator_reviews_the_advice_read_only(world: World) -> None:
