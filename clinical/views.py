@@ -257,8 +257,10 @@ def check_in(request: AuthenticatedHttpRequest) -> HttpResponse:
 def check_in_done(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """After her check-in: the advice for a lapse when it showed one (her own check-ins only)."""
     patient = getattr(request.user, "patient", None)
+    if patient is None:
+        raise Http404
     check_in = AdherenceCheckIn.objects.filter(patient=patient, pk=pk).first()
-    if patient is None or check_in is None:
+    if check_in is None:
         raise Http404
     language = translation.get_language() or "en"
     context = {

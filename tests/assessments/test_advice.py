@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import re
@@ -14,7 +15,9 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 import assessments
@@ -29,7 +32,8 @@ from assessments.advice import (
 )
 from assessments.models import AdviceItem, AdviceSet, Response
 from patients.models import Clinic, Patient
-from tests.conftest import World, client_for
+from tests.assessments.test_pages import form_data
+from tests.conftest import World, client_for, reminder_link
 from tests.factories import ResponseFactory
 
 LOW_INTERFERENCE = dict.fromkeys(
@@ -382,6 +386,30 @@ def test_worsening_advice_appears_only_when_her_pain_rose_by_the_clinics_points(
     # then the worsening advice is there only after a rise
     page = result_page(world, response)
     assert (escape(texts("worsening", "en")[0]) in page) is shown
+
+
+def test_the_reminder_links_thank_you_page_gives_advice_but_tells_nothing_of_earlier_answers(
+    world: World,
+) -> None:
+    # given an earlier, milder answer of hers, and her reminder link
+    respond(world.patient_a, "mild")
+    today = timezone.localdate()
+    Patient.objects.filter(pk=world.patient_a.pk).update(
+        aimss_diagnosis_date=today - dt.timedelta(days=1),
+        quiet_hours_start=dt.time(0, 0),
+        quiet_hours_end=dt.time(0, 0),
+    )
+    world.patient_a.refresh_from_db()
+    client = Client()
+    client.get(reminder_link(world.patient_a))
+    # when she answers through it with her pain much higher (moderate, interference 7.4)
+    submitted = client.post(reverse("assessments:new"), form_data())
+    page = client.get(submitted["Location"]).content.decode()
+    # then her thank-you page gives the advice for these answers, not the worsening advice
+    assert "Thank you" in page
+    assert escape(texts("moderate", "en")[0]) in page
+    assert escape(texts("high_interference", "en")[0]) in page
+    assert escape(texts("worsening", "en")[0]) not in page
 
 
 def test_her_first_answer_has_no_worsening_advice(world: World) -> None:
