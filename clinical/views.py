@@ -243,7 +243,10 @@ def check_in(request: AuthenticatedHttpRequest) -> HttpResponse:
             apply_service_errors(form, error)
         else:
             messages.success(request, _("Thank you. Your answers were sent to your care team."))
-            return redirect("clinical:check_in_done", pk=done.pk)
+            # a lapse has advice to read before her page; otherwise her page, as ever
+            if done.lapse:
+                return redirect("clinical:check_in_done", pk=done.pk)
+            return redirect("clinical:patient_home")
     status = 400 if request.method == "POST" else 200
     context = {
         "form": form,

@@ -445,6 +445,9 @@ def test_a_check_in_below_the_clinics_minimum_days_shows_the_lapse_advice(
     body = page.content.decode()
     assert "Thank you" in body
     assert (escape(texts("check_in_lapse", "en")[0]) in body) is shown
+    # without a lapse she is back on her page, as before
+    landed = page.redirect_chain[-1][0]
+    assert (landed == reverse("clinical:patient_home")) is not shown
 
 
 def test_the_lapse_advice_speaks_chinese_to_her(world: World) -> None:
