@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 
-from .models import Instrument, Response
+from .models import AdviceItem, AdviceSet, Instrument, Response
 
 _M = TypeVar("_M", bound=Model)
 
@@ -26,6 +26,25 @@ class ReadOnlyAdmin(admin.ModelAdmin[_M]):
 @admin.register(Instrument)
 class InstrumentAdmin(ReadOnlyAdmin[Instrument]):
     list_display = ["code", "version", "loaded_at"]
+
+
+class AdviceItemInline(admin.TabularInline[AdviceItem, AdviceSet]):
+    model = AdviceItem
+    fields = readonly_fields = ("position", "situation", "text", "source", "limits")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AdviceSet)
+class AdviceSetAdmin(ReadOnlyAdmin[AdviceSet]):
+    """The advice versions, for review; a new version is loaded with ``manage.py load_advice``."""
+
+    list_display = ["version", "loaded_at"]
+    exclude = ["content"]
+    inlines = [AdviceItemInline]
 
 
 @admin.register(Response)

@@ -365,3 +365,67 @@ class ResponseDraft(models.Model):
 
     def __str__(self) -> str:
         return f"draft of patient {self.patient_id}"
+
+
+# --- Self-management advice (content as data: assessments.advice) ------------------------------
+
+
+class AdviceSituation(models.TextChoices):
+    """When an advice item is shown: her pain band, or what her answers showed."""
+
+    NONE = "none", _("No pain")
+    MILD = "mild", _("Mild pain")
+    MODERATE = "moderate", _("Moderate pain")
+    SEVERE = "severe", _("Severe pain")
+    HIGH_INTERFERENCE = "high_interference", _("High interference")
+    WORSENING = "worsening", _("Worsening")
+    CHECK_IN_LAPSE = "check_in_lapse", _("Check-in lapse")
+
+
+ADVICE_VERSION_MAX_CHARS = 64
+ADVICE_SOURCE_MAX_CHARS = 300
+
+
+class AdviceSet(models.Model):
+    """One loaded version of the self-management advice (``manage.py load_advice FILE``).
+
+    Rows are only ever added: the most recently loaded version is current and the older ones
+    are kept, so that what a patient was shown can be told later.
+    """
+
+    version = models.CharField(max_length=ADVICE_VERSION_MAX_CHARS, unique=True)
+    notes = models.TextField(blank=True, default="")
+    content = models.JSONField(help_text=_("The file as loaded (languages normalised)."))
+    loaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-loaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"advice {self.version}"
+
+
+class AdviceItem(models.Model):
+    """One piece of advice for one situation, in every language, with its source and limits."""
+
+    advice_set = models.ForeignKey(AdviceSet, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField(help_text=_("Its place in the file, from 0."))
+    situation = models.CharField(max_length=24, choices=AdviceSituation.choices)
+    text = models.JSONField(help_text=_("Language code -> advice in plain words."))
+    source = models.CharField(max_length=ADVICE_SOURCE_MAX_CHARS)
+    limits = models.JSONField(help_text=_("Language code -> what the advice cannot promise."))
+
+    class Meta:
+        ordering = ["advice_set", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["advice_set", "position"], name="unique_advice_item_position"
+            ),
+            models.CheckConstraint(
+                condition=Q(situation__in=AdviceSituation.values),
+                name="advice_item_situation_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.advice_set} item {self.position} ({self.situation})"

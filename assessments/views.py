@@ -25,6 +25,7 @@ from patients.access import (
 from patients.http import AuthenticatedHttpRequest
 from patients.models import Patient
 
+from .advice import advice_for_response
 from .forms import CorrectionForm, ResponseForm, initial_from_answers
 from .instrument import wording
 from .models import (
@@ -120,10 +121,17 @@ def response_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     user = request.user
+    language = translation.get_language() or "en"
     if link_scoped(request):
         # Opened from a reminder link: a confirmation only, no name and no history, since a
-        # forwarded e-mail must not expose her record; her history needs her password.
-        return render(request, "assessments/link_confirmation.html", {"response": response})
+        # forwarded e-mail must not expose her record; her history needs her password. Her
+        # advice follows from these answers alone (worsening would tell of earlier ones).
+        advice = advice_for_response(response, language=language, with_worsening=False)
+        return render(
+            request,
+            "assessments/link_confirmation.html",
+            {"response": response, "advice": advice},
+        )
     history = responses_of(patient=response.patient)[:HISTORY_ON_RESULT_PAGE]
     return render(
         request,
@@ -134,6 +142,10 @@ def response_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "history": history,
             "versions": versions_of(response) if not user.is_patient_role else [],
             "is_current": not Response.objects.filter(supersedes=response).exists(),
+            # What she can do now, in her language (hers only: the care team has the chart).
+            "advice": advice_for_response(response, language=language)
+            if user.is_patient_role
+            else None,
         },
     )
 

@@ -7,6 +7,7 @@ app_name = "clinical"
 urlpatterns = [
     path("me/", views.patient_home, name="patient_home"),
     path("me/check-in/", views.check_in, name="check_in"),
+    path("me/check-in/<int:pk>/", views.check_in_done, name="check_in_done"),
     path("patients/", views.patients, name="patients"),
     path("patients/enrol/", views.enrol, name="enrol"),
     path("patients/<int:pk>/", views.patient, name="patient"),

@@ -11,18 +11,19 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from adherence.enrolment import PATIENT_FIELDS, patient_enrol
 from adherence.forms import CheckInForm, apply_service_errors
-from adherence.models import AiCourse, Drug
+from adherence.models import AdherenceCheckIn, AiCourse, Drug
 from adherence.selectors import care_stop_of, current_drug
 from adherence.services import check_in_submit
 from adherence.views import therapy_forms, therapy_post
 from aimss_tracker.inputs import id_param
+from assessments.advice import advice_for_check_in
 from assessments.scoring import PainBand
 from assessments.selectors import draft_of, responses_of
 from followup.notify import sms_status_of
@@ -233,7 +234,7 @@ def check_in(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CheckInForm(request.POST or None, drug=drug)
     if request.method == "POST" and form.is_valid():
         try:
-            check_in_submit(
+            done, _created = check_in_submit(
                 patient=patient,
                 entered_by=request.user,
                 **form.service_arguments(),
@@ -242,6 +243,9 @@ def check_in(request: AuthenticatedHttpRequest) -> HttpResponse:
             apply_service_errors(form, error)
         else:
             messages.success(request, _("Thank you. Your answers were sent to your care team."))
+            # a lapse has advice to read before her page; otherwise her page, as ever
+            if done.lapse:
+                return redirect("clinical:check_in_done", pk=done.pk)
             return redirect("clinical:patient_home")
     status = 400 if request.method == "POST" else 200
     context = {
@@ -250,6 +254,23 @@ def check_in(request: AuthenticatedHttpRequest) -> HttpResponse:
         "drug": Drug(drug).label.lower() if drug else "",
     }
     return render(request, "adherence/check_in.html", context, status=status)
+
+
+@patient_required
+def check_in_done(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """After her check-in: the advice for a lapse when it showed one (her own check-ins only)."""
+    patient = getattr(request.user, "patient", None)
+    if patient is None:
+        raise Http404
+    check_in = AdherenceCheckIn.objects.filter(patient=patient, pk=pk).first()
+    if check_in is None:
+        raise Http404
+    language = translation.get_language() or "en"
+    context = {
+        "patient": patient,
+        "advice": advice_for_check_in(lapse=check_in.lapse, language=language),
+    }
+    return render(request, "clinical/check_in_done.html", context)
 
 
 @patient_required

@@ -121,6 +121,8 @@ def test_patient_nurse_and_clinician_journeys(
         # e-mail must not expose her name or her history
         expect(page.get_by_role("heading", level=1)).to_contain_text("Thank you")
         expect(page.locator("main")).not_to_contain_text(patient.given_name)
+        # with what she can do for her pain, below her clinic's phone (interference 8 of 10)
+        expect(page.get_by_role("heading", name="What you can do")).to_be_visible()
         visit.check(page, "patient", "result")
 
         # when she goes on to her adherence check-in, the link's session does not reach it

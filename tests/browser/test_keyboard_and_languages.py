@@ -103,6 +103,8 @@ def test_a_chinese_speaking_patient_answers_with_the_keyboard_alone(
     expect(page.locator("main")).to_contain_text("谢谢")
     today = timezone.localdate()
     expect(page.locator("main")).to_contain_text(f"{today.year}年{today.month}月{today.day}日")
+    # with the advice for her band (4.5 of 10: mild) in Chinese, checked at 360 px with it
+    expect(page.get_by_role("heading", name="轻度疼痛时")).to_be_visible()
     visit.check(page, "patient-zh", "result")
     assert Response.objects.get().average_pain == 5
 
