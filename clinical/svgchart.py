@@ -32,15 +32,15 @@ BASELINE_AFTER_DAYS = 7
 RECALL_24H = "24h"
 
 # Drawing, in SVG user units (the SVG scales to the width of the page).
-WIDTH, HEIGHT = 640, 330
-LEFT, RIGHT, TOP, BOTTOM = 44, 16, 16, 44
-FONT = 20  # user units: about 11 px on a 360 px phone, 14 px at the chart's widest
-MARKERS_UP_TO = 60  # points: beyond this the line alone is drawn (a long weekly history)
+WIDTH, HEIGHT = 420, 250
+LEFT, RIGHT, TOP, BOTTOM = 30, 8, 10, 34
+FONT = 17  # user units: about 12 px on a 360 px phone, 18 px at the chart's widest
+MARKERS_UP_TO = 30  # points: beyond this the line alone is drawn (a long weekly history)
 PAIN_COLOUR = "#b91c1c"
 INTERFERENCE_COLOUR = "#1d4ed8"
 BASELINE_COLOUR = "#374151"
 SAME_FILL = "#e5e7eb"
-MAX_WIDTH_REM = 44  # the chart is not drawn wider than this on a desktop
+MAX_WIDTH_REM = 28  # the chart is not drawn wider than this on a desktop
 
 
 def baseline_of(trajectory: Trajectory) -> ResponsePoint | None:
@@ -139,8 +139,9 @@ def _grid() -> list[str]:
 
 
 def _baseline_parts(baseline: float) -> list[str]:
-    """The band of 'about the same' (baseline ± 2 points, within 0-10), its two meaningful-change
-    lines and the baseline line, each labelled."""
+    """The band of 'about the same' (baseline ± 2 points, within 0-10), its two labelled
+    meaningful-change lines and the baseline line (named in the key under the chart: a label
+    on it would sit under her lines whenever her pain holds steady)."""
     y = _Scale.y
     low = max(0.0, baseline - MEANINGFUL_CHANGE)
     high = min(10.0, baseline + MEANINGFUL_CHANGE)
@@ -171,14 +172,6 @@ def _baseline_parts(baseline: float) -> list[str]:
     parts.append(
         f'<line class="baseline" data-score="{baseline:g}" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
         f'y1="{y(baseline)}" y2="{y(baseline)}" stroke="{BASELINE_COLOUR}" stroke-width="2.5"/>'
-    )
-    parts.append(
-        _text(
-            LEFT + 4,
-            y(baseline) - 5 if baseline < 9 else y(baseline) + FONT,
-            _("When it started: %(score)s") % {"score": f"{baseline:g}"},
-            colour=BASELINE_COLOUR,
-        )
     )
     return parts
 
