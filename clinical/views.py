@@ -274,9 +274,21 @@ def patient_home(request: HttpRequest) -> HttpResponse:
             "draft": draft_of(patient),
             "responses": list(responses_of(patient=patient)[:PATIENT_HOME_HISTORY]),
             "trajectory": trajectory,
-            **_my_chart(trajectory, trajectory.series, chart_id="my-trajectory"),
+            **_my_chart(trajectory, _last_months(trajectory.series), chart_id="my-trajectory"),
+            "chart_months": HOME_CHART_MONTHS,
         }
     return render(request, "clinical/patient_home.html", context)
+
+
+HOME_CHART_MONTHS = 12  # her home's chart: a readable year on a phone, however long her history
+
+
+def _last_months(series: list[ResponsePoint]) -> list[ResponsePoint]:
+    """Her answers of the :data:`HOME_CHART_MONTHS` months up to her latest one (oldest first)."""
+    if not series:
+        return []
+    since = _months_before(series[-1].date, HOME_CHART_MONTHS)
+    return [p for p in series if p.date >= since]
 
 
 def _my_chart(

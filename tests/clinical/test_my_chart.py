@@ -111,7 +111,9 @@ def test_the_sentence_reads_in_chinese() -> None:
 
 
 def test_her_home_draws_her_chart_as_svg_with_her_words_and_no_plotly(world: World) -> None:
-    # given her baseline of 6 and a later 3, and another patient's answer
+    # given an answer more than 12 months before her latest, her baseline of 6 (at her diagnosis)
+    # and a later 3, and another patient's answer
+    _answered(world.patient_a, dt.date(2023, 4, 1), average=9)
     _answered(world.patient_a, dt.date(2024, 3, 1), average=6)
     _answered(world.patient_a, dt.date(2024, 5, 1), average=3)
     ResponseFactory.create(patient=world.patient_b, average_pain=9)
@@ -119,7 +121,8 @@ def test_her_home_draws_her_chart_as_svg_with_her_words_and_no_plotly(world: Wor
     with translation.override("en"):
         body = client_for(world.patient_a.user).get(reverse("clinical:patient_home")).content
     page = body.decode()
-    # then her chart is inline SVG of her two answers, with her words and a table of numbers
+    # then her chart is inline SVG of her two answers of the last 12 months, with her words
+    # against her baseline and a table of the same numbers
     assert page.count('<svg id="my-trajectory"') == 1
     assert "plotly" not in page
     assert "<script" not in page
@@ -127,6 +130,7 @@ def test_her_home_draws_her_chart_as_svg_with_her_words_and_no_plotly(world: Wor
     assert "went down from 6 to 3" in page
     numbers = page.split('class="my-numbers"')[1].split("</table>")[0]
     assert numbers.count("<tr>") == 3  # the header and her two answers
+    assert '<desc id="my-trajectory-desc">2 answers' in page
     assert "interference" not in page.lower().split("my pain over time")[1].split("</section>")[0]
     assert reverse("clinical:my_summary") in page
 
