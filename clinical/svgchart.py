@@ -26,7 +26,8 @@ MEANINGFUL_CHANGE = 2.0  # points, 0-10 scale
 # The product's baseline rule (as the cohort analysis applies it): the 24-hour-recall response
 # nearest the AIMSS diagnosis from 14 days before to 7 days after it (ties: the earlier), never
 # after the first intervention that started on or after the diagnosis. Without one, her chart
-# compares with her first response.
+# compares with her first response. (analytics.eligibility states the same rule; the two apps
+# are independent siblings in the layers, so neither imports the other.)
 BASELINE_BEFORE_DAYS = 14
 BASELINE_AFTER_DAYS = 7
 RECALL_24H = "24h"
