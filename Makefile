@@ -80,6 +80,7 @@ test-faults:
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/browser.py
 
 # How cost grows with the cohort: BENCH_SCALE="10000 1000000" (patients), one database each.
 bench-scale: install

@@ -9,6 +9,9 @@ is a dashed line, interventions are shaded spans coloured by category, interrupt
 other events and regimen changes vertical lines with hoverable markers along the top, and the
 adherence check-ins (days taken of 7) a second axis below. Responses with a 7-day recall are
 open diamonds, 24-hour ones filled circles.
+
+The patient's own, simpler chart is drawn on the server as SVG (``svgchart.py``): her pages
+ship no plotly.js.
 """
 
 from __future__ import annotations
@@ -351,39 +354,6 @@ def trajectory_figure(trajectory: Trajectory) -> Figure:
     data = [*traces, *event_traces, *intervention_traces]
     if trajectory.check_ins:
         data.append(_check_in_trace(trajectory))
-    return {"data": data, "layout": layout}
-
-
-def patient_figure(trajectory: Trajectory) -> Figure:
-    """The patient's own figure: her average pain and how much pain got in her way."""
-    x = [_day(p.date) for p in trajectory.series]
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": _("Your average pain"),
-            "x": x,
-            "y": [p.average for p in trajectory.series],
-            "line": {"color": "#dc2626", "width": 2.5},
-            "hovertemplate": "%{y} / 10",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": _("How much pain got in the way of daily life"),
-            "x": x,
-            "y": [p.interference for p in trajectory.series],
-            "line": {"color": "#1d4ed8", "width": 2.5},
-            "hovertemplate": "%{y} / 10",
-            "connectgaps": True,
-        },
-    ]
-    first, last = trajectory.series[0].date, trajectory.series[-1].date  # oldest first
-    layout = _layout(height=340, check_ins=False, x_range=_x_range(first, last))
-    # Her dates speak for themselves; without the axis title her legend has room under them.
-    layout["xaxis"]["title"] = {"text": ""}
-    layout["yaxis"]["title"] = {"text": _("0 = none, 10 = worst")}
-    layout["yaxis"]["range"] = [-0.5, 10.5]
     return {"data": data, "layout": layout}
 
 

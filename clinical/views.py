@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import secrets
 from urllib.parse import urlencode
 
@@ -31,14 +33,17 @@ from followup.selectors import check_in_due_since
 from patients.access import (
     care_staff_required,
     get_patient_or_404,
+    patient_of,
     patient_required,
     record_list_access,
 )
+from patients.clock import zone_of
 from patients.http import AuthenticatedHttpRequest
 from patients.invitations import invitation_send
+from patients.models import Patient
 from patients.selectors import clinics_of
 
-from .charts import patient_figure, trajectory_figure
+from .charts import trajectory_figure
 from .forms import EnrolmentForm
 from .guidance import decision_support
 from .selectors import (
@@ -46,10 +51,12 @@ from .selectors import (
     SORTS,
     STRATEGIES,
     PatientListFilters,
+    ResponsePoint,
     Trajectory,
     patient_list_page,
     patient_trajectory,
 )
+from .svgchart import baseline_of, change_in_words, my_chart_svg
 
 RECENT_RESPONSES = 8  # the table under the chart; the full list is one link away
 PATIENT_HOME_HISTORY = 10  # her latest questionnaires on her own page
@@ -278,6 +285,7 @@ def patient_home(request: HttpRequest) -> HttpResponse:
     """The patient's own page: her next questionnaire, her chart in plain words, her history.
 
     It lives here, in the highest app it reads, so that no lower app renders this one's parts.
+    Her chart is inline SVG drawn here: her pages ship no charting library to her phone.
     """
     patient = getattr(request.user, "patient", None)
     context: dict[str, object] = {"patient": patient}
@@ -287,10 +295,90 @@ def patient_home(request: HttpRequest) -> HttpResponse:
             "draft": draft_of(patient),
             "responses": list(responses_of(patient=patient)[:PATIENT_HOME_HISTORY]),
             "trajectory": trajectory,
-            "figure": patient_figure(trajectory) if trajectory.series else None,
-            "words": _trajectory_in_words(trajectory),
+            **_my_chart(trajectory, _last_months(trajectory.series), chart_id="my-trajectory"),
+            "chart_months": HOME_CHART_MONTHS,
         }
     return render(request, "clinical/patient_home.html", context)
+
+
+HOME_CHART_MONTHS = 12  # her home's chart: a readable year on a phone, however long her history
+
+
+def _last_months(series: list[ResponsePoint]) -> list[ResponsePoint]:
+    """Her answers of the :data:`HOME_CHART_MONTHS` months up to her latest one (oldest first)."""
+    if not series:
+        return []
+    since = _months_before(series[-1].date, HOME_CHART_MONTHS)
+    return [p for p in series if p.date >= since]
+
+
+def _my_chart(
+    trajectory: Trajectory, series: list[ResponsePoint], *, chart_id: str
+) -> dict[str, object]:
+    """Her chart of ``series``, its numbers and its sentences (nothing when ``series`` is empty)."""
+    if not series:
+        return {"chart": None, "chart_points": [], "words": []}
+    baseline = baseline_of(trajectory)
+    words = _trajectory_in_words(trajectory)
+    latest = trajectory.latest
+    if baseline is not None and latest is not None and latest.id != baseline.id:
+        words.insert(0, change_in_words(float(latest.average), float(baseline.average)))
+    return {
+        "chart": my_chart_svg(series, baseline=baseline, chart_id=chart_id),
+        "chart_points": series,
+        "baseline": baseline,
+        "words": words,
+    }
+
+
+SUMMARY_MONTHS = 3  # her printable summary: the last three months, for her next visit
+SUMMARY_QUESTION_LINES = 6  # blank lines for the questions she brings
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` calendar months earlier (the month's last day if it is shorter)."""
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _summary(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """Her one-page summary of the last :data:`SUMMARY_MONTHS` months, to print for her visit."""
+    today = timezone.localdate(timezone=zone_of(patient))
+    since = _months_before(today, SUMMARY_MONTHS)
+    trajectory = patient_trajectory(patient, with_flags=False)
+    recent = [p for p in trajectory.series if since <= p.date <= today]
+    check_ins = [c for c in trajectory.check_ins if since <= c.date <= today]
+    context = {
+        "patient": patient,
+        "today": today,
+        "since": since,
+        "latest": trajectory.latest,
+        "check_ins": check_ins,
+        "days_taken": sum(c.days_taken for c in check_ins),
+        "days_asked": 7 * len(check_ins),
+        "interventions": [
+            i for i in trajectory.interventions if i.start <= today and (i.end or today) >= since
+        ],
+        "question_lines": range(SUMMARY_QUESTION_LINES),
+        **_my_chart(trajectory, recent, chart_id="summary-chart"),
+    }
+    return render(request, "clinical/summary.html", context)
+
+
+@patient_required
+def my_summary(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Her printable summary (her own only: the URL names no patient)."""
+    patient = patient_of(request.user)
+    if patient is None:
+        raise Http404
+    return _summary(request, patient)
+
+
+@care_staff_required
+def patient_summary(request: HttpRequest, pk: int) -> HttpResponse:
+    """The same summary for her clinic's staff (a view recorded as any other of her record)."""
+    return _summary(request, get_patient_or_404(request.user, pk))
 
 
 def _trajectory_in_words(trajectory: Trajectory) -> list[str]:

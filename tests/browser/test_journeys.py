@@ -150,7 +150,7 @@ def test_patient_nurse_and_clinician_journeys(
         # and with her password she sees her history and her chart at home
         log_in(page, base, username_of(patient))
         expect(page).to_have_url(re.compile("/me/$"))
-        expect(page.locator(".main-svg").first).to_be_attached()
+        expect(page.locator("svg#my-trajectory")).to_be_visible()
         visit.check(page, "patient", "home")
 
         # and the worker raises the high-interference flag

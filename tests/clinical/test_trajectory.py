@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from adherence.models import EventKind, InterventionCategory, Measure, StopReason
-from clinical.charts import as_graph_object, patient_figure, trajectory_figure
+from clinical.charts import as_graph_object, trajectory_figure
 from clinical.guidance import decision_support
 from clinical.selectors import patient_trajectory
 from tests.conftest import World, client_for
@@ -111,7 +111,6 @@ def test_the_figure_data_equals_the_selector_and_is_valid_plotly(world: World) -
     lines = [s for s in figure["layout"]["shapes"] if s.get("xref") == "paper"]
     assert lines[0]["y0"] == float(world.patient_a.clinic.high_interference_from)
     assert traces["AI taken (days of 7)"]["y"] == [4]
-    as_graph_object(patient_figure(trajectory))
 
 
 def test_the_date_axis_spans_her_history_under_the_check_ins_and_labels_read_inwards(
@@ -144,10 +143,6 @@ def test_the_date_axis_spans_her_history_under_the_check_ins_and_labels_read_inw
     anchors = {note["text"]: note["xanchor"] for note in figure["layout"]["annotations"]}
     assert anchors["Recurrence or metastasis (confirmed)"] == "left"
     assert anchors["Permanent discontinuation"] == "right"
-    # her own chart (no check-ins) keeps its date axis under the scores, over her responses
-    own = patient_figure(trajectory)["layout"]["xaxis"]
-    assert own["anchor"] == "y"
-    assert own["range"][0] < trajectory.series[0].date.isoformat() < own["range"][1]
 
 
 def test_the_page_shows_every_response_and_event_of_hers_and_none_of_another(
@@ -341,21 +336,6 @@ def test_the_api_returns_the_series_and_events(world: World) -> None:
     )
     assert [i["id"] for i in payload["interventions"]] == ids["interventions"]
     assert [c["days_taken"] for c in payload["check_ins"]] == [4]
-
-
-def test_the_patient_home_shows_her_own_chart_in_plain_words(world: World) -> None:
-    # given two responses of hers and one of another patient
-    ResponseFactory.create(patient=world.patient_a, average_pain=6)
-    ResponseFactory.create(patient=world.patient_a, average_pain=3)
-    other = ResponseFactory.create(patient=world.patient_b, average_pain=9)
-    # when she opens her home page
-    body = client_for(world.patient_a.user).get(reverse("clinical:patient_home")).content.decode()
-    # then her chart shows her scores only, with a sentence in plain words
-    figure = _figure_of(body, "my-trajectory-data")
-    assert figure["data"][0]["y"] == [6, 3]
-    assert str(other.pk) not in json.dumps(figure)
-    assert "went down from 6 to 3" in body
-    assert "interference" not in body.lower().split("my pain over time")[1].split("</section>")[0]
 
 
 def test_the_api_and_the_chart_show_scores_with_one_decimal_and_whole_months(world: World) -> None:

@@ -80,6 +80,7 @@ def _report_job_of_clinician_b(world: World) -> Any:
 OBJECT_ROUTES: dict[str, Route] = {
     "clinical:patient": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
     "clinical:invitation_resend": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b", "post"),
+    "clinical:patient_summary": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
     # A record form of her trajectory page carries no name: it posts to her page.
     "clinical:record_form": Route(
         lambda w: {"pk": w.patient_b.pk, "name": "intervention"},
