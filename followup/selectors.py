@@ -480,6 +480,8 @@ class PatientRow:
     phone_e164: str
     phone_national: str
     flags: list[FlagItem]
+    url: str  # her record
+    resolve_overdue_url: str
     died_on: dt.date | None = None  # a nurse must not call a patient who died
 
     @property
@@ -517,6 +519,8 @@ class _CardUrls:
     flag: Callable[[int], str]
     do: Callable[[int], str]
     actions: Callable[[int], str]
+    patient: Callable[[int], str]
+    resolve_overdue: Callable[[int], str]
 
 
 def _card_urls() -> _CardUrls:
@@ -524,6 +528,8 @@ def _card_urls() -> _CardUrls:
         url_maker("followup:flag"),
         url_maker("followup:queue_flag"),
         url_maker("followup:flag_actions"),
+        url_maker("clinical:patient"),
+        url_maker("followup:queue_patient"),
     )
 
 
@@ -621,6 +627,8 @@ def queue_rows(
                 phone_e164=patient.phone.as_e164 if patient.phone else "",
                 phone_national=patient.phone.as_national if patient.phone else "",
                 flags=[_flag_item(flag, user, clinic_rules, now, urls) for flag in hers],
+                url=urls.patient(patient_id),
+                resolve_overdue_url=urls.resolve_overdue(patient_id),
                 died_on=patient.died_on,
             )
         )
