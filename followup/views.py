@@ -19,9 +19,9 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from adherence.selectors import care_stop_of
@@ -103,7 +103,7 @@ class WalkPaginator(Paginator):  # type: ignore[type-arg]
     def page(self, number: Any) -> Page:  # type: ignore[type-arg]
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
+        return Page(self.object_list[bottom : bottom + self.per_page], number, self)
 
 
 @care_staff_required
@@ -158,9 +158,7 @@ def _action_forms_context(flag: Flag, user: User) -> dict[str, Any]:
         "flag": flag,
         "can_act": flag.status == FlagStatus.OPEN or (flag.status == FlagStatus.CLAIMED and mine),
         "note_templates": list(rules_of(flag.clinic).note_templates or []),
-        "colleagues": colleagues_of(flag.clinic_id)
-        if flag.status != FlagStatus.RESOLVED
-        else [],
+        "colleagues": colleagues_of(flag.clinic_id) if flag.status != FlagStatus.RESOLVED else [],
         "actions": [(a.value, a.label) for a in CARE_ACTIONS],
         "snooze_min": (today + dt.timedelta(days=1)).isoformat(),
         "snooze_max": (today + dt.timedelta(days=services.SNOOZE_MAX_DAYS)).isoformat(),
