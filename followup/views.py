@@ -170,11 +170,10 @@ def _action_forms_context(flag: Flag, user: User) -> dict[str, Any]:
 def flag_actions(request: HttpRequest, pk: int) -> HttpResponse:
     """A flag's secondary actions (record an action with a note, snooze with a reason,
     reassign, resolve with a note) as forms that htmx puts in her card when the nurse opens
-    them; asked without htmx, the flag's own page, which has the same forms."""
+    them. Only htmx asks for it: without JavaScript the card's link is the flag's own page,
+    which has the same forms."""
     user: User = request.user  # type: ignore[assignment]
     flag = get_owned_or_404(Flag.objects.select_related("clinic"), user, pk=pk)
-    if request.headers.get("HX-Request") != "true":
-        return redirect(reverse("followup:flag", args=[flag.pk]))
     return render(
         request,
         "followup/_flag_actions.html",

@@ -504,13 +504,6 @@ def test_the_actions_fragment_of_a_flag_outside_her_clinics_is_404(world: World)
     assert response.status_code == 404
 
 
-def test_the_actions_fragment_asked_without_htmx_is_the_flags_page(world: World) -> None:
-    flag = _flag(world.patient_a, "high_interference", 1, value=8)
-    response = client_for(world.nurse_a).get(reverse("followup:flag_actions", args=[flag.pk]))
-    assert response.status_code == 302
-    assert response["Location"] == reverse("followup:flag", args=[flag.pk])
-
-
 def test_without_javascript_the_flag_page_snoozes_reassigns_and_records_a_note(
     world: World,
 ) -> None:
