@@ -55,6 +55,9 @@ RESPONSE_TIME_DAYS = 90
 QUEUE_COUNTS_CACHE_SECONDS = 5
 RESPONSE_TIME_CACHE_SECONDS = 300  # a 90-day median; it moves only on a flag's first action
 _QUEUE_GENERATION = "followup:queue:generation"
+# The badge's own generation: a claim or a reassignment changes the badge (unclaimed flags)
+# but none of the counts or medians, which are kept on.
+_BADGE_GENERATION = "followup:badge:generation"
 ANY_STATUS = "any"
 T = TypeVar("T")
 
@@ -107,15 +110,27 @@ def _in_her_clinics(flags: QuerySet[Flag], user: User) -> QuerySet[Flag]:
     return flags if clinic_ids is None else flags.filter(clinic_id__in=clinic_ids)
 
 
-def flag_counts(
-    *, user: User, clinic_id: int | None = None, filters: QueueFilters | None = None
-) -> dict[str, int]:
-    """Unresolved flags per kind (every kind present, zero when none), in one query, under
-    the queue's filters other than the kind (so each count is what that kind's link lists).
+@dataclass(frozen=True)
+class QueueSummary:
+    """The queue's totals under its filters other than the kind: unresolved flags per kind
+    (every kind present, zero when none) and the patients they belong to."""
 
-    Cached (``QUEUE_COUNTS_CACHE_SECONDS``): counting 50,000 open flags costs more than the
-    rest of the queue page."""
-    filters = filters or QueueFilters(clinic_id=clinic_id)
+    counts: dict[str, int]
+    patients: int
+
+    def patients_of(self, kind: str) -> int:
+        """The patients listed under the kind filter ``kind`` ("" for every kind). A patient
+        has at most one unresolved flag of a kind (a database constraint), so the patients
+        with a flag of a kind are as many as that kind's flags."""
+        return self.counts.get(kind, 0) if kind else self.patients
+
+
+def queue_summary(*, user: User, filters: QueueFilters) -> QueueSummary:
+    """Counts per kind and patients, in two queries, under the queue's filters other than
+    the kind (so each count is what that kind's link lists).
+
+    Cached (``QUEUE_COUNTS_CACHE_SECONDS``, forgotten at once on ``queue_changed``): counting
+    50,000 open flags, and their patients, costs more than the rest of the queue page."""
     filters = QueueFilters(
         clinic_id=filters.clinic_id,
         mine=filters.mine,
@@ -123,28 +138,47 @@ def flag_counts(
         over_target=filters.over_target,
     )
 
-    def count() -> dict[str, int]:
+    def count() -> QueueSummary:
         flags = triage_flags(user=user, filters=filters, now=timezone.now()).order_by()
         counts = dict(flags.values_list("kind").annotate(n=Count("*")).values_list("kind", "n"))
-        return {kind: counts.get(kind, 0) for kind in FlagKind.values}
+        patients = flags.values("patient_id").distinct().count()
+        return QueueSummary({kind: counts.get(kind, 0) for kind in FlagKind.values}, patients)
 
-    name = f"counts:{_filter_key(filters)}"
     if filters.mine:  # her own flags: few, and changed by every claim (not cached)
         return count()
+    name = f"summary:{_filter_key(filters)}"
     return _cached(name, user, filters.clinic_id, QUEUE_COUNTS_CACHE_SECONDS, count)
 
 
+def flag_counts(
+    *, user: User, clinic_id: int | None = None, filters: QueueFilters | None = None
+) -> dict[str, int]:
+    """Unresolved flags per kind (every kind present, zero when none) under the queue's
+    filters other than the kind (``queue_summary``)."""
+    return queue_summary(user=user, filters=filters or QueueFilters(clinic_id=clinic_id)).counts
+
+
 def queue_changed() -> None:
-    """Forget the queue's cached counts and medians: a flag opened, was first acted on,
-    resolved, reopened or moved clinic."""
-    cache.set(_QUEUE_GENERATION, time.time_ns(), None)
+    """Forget the queue's cached counts, medians and badge: a flag opened, was first acted
+    on, resolved, reopened, snoozed, woken or moved clinic."""
+    now = time.time_ns()
+    cache.set_many({_QUEUE_GENERATION: now, _BADGE_GENERATION: now}, None)
+
+
+def badge_changed() -> None:
+    """Forget the cached badge only: a flag was claimed or handed on (it is no longer
+    unclaimed; the queue's counts of unresolved flags are the same)."""
+    cache.set(_BADGE_GENERATION, time.time_ns(), None)
+
+
+def _scope(user: User) -> str:
+    clinic_ids = clinic_ids_of(user)
+    return "all" if clinic_ids is None else ",".join(map(str, sorted(clinic_ids)))
 
 
 def _cached(name: str, user: User, clinic_id: int | None, seconds: int, read: Callable[[], T]) -> T:
     """``read()``, kept in the cache per clinics of ``user`` until the queue changes."""
-    clinic_ids = clinic_ids_of(user)
-    scope = "all" if clinic_ids is None else ",".join(map(str, sorted(clinic_ids)))
-    key = f"followup:{name}:{cache.get(_QUEUE_GENERATION, 0)}:{scope}:{clinic_id or ''}"
+    key = f"followup:{name}:{cache.get(_QUEUE_GENERATION, 0)}:{_scope(user)}:{clinic_id or ''}"
     value: T | None = cache.get(key)
     if value is None:
         value = read()
@@ -394,10 +428,14 @@ def patient_queue(
     urgent flag's level, then that level's newest trigger (``sort="waiting"``: her oldest
     flag first), for a Paginator."""
     flags = triage_flags(user=user, filters=filters, now=now or timezone.now())
-    # Counted live: the Paginator cuts the last page at the count, so a count kept in the
-    # cache could hide a patient whose flag has just been raised by a worker.
+    # The count is the cached summary's (forgotten on every change of the queue made here,
+    # and by a worker where the cache is shared): counting the patients of 50,000 flags cost
+    # more than the rest of the page. The queue view's paginator reads each page to its end
+    # whatever the count says, so a count a few seconds old hides no patient.
     return PatientWalk(
-        flags, filters.sort, lambda: flags.order_by().values("patient_id").distinct().count()
+        flags,
+        filters.sort,
+        lambda: queue_summary(user=user, filters=filters).patients_of(filters.kind),
     )
 
 
@@ -426,7 +464,10 @@ class FlagItem:
     snooze_reason: str
     can_claim: bool
     can_act: bool  # record an action, resolve, snooze: open, or claimed by her
-    url: str
+    url: str  # the flag's page: every action as a plain form
+    do_url: str  # where the card's forms post
+    actions_url: str  # its secondary actions' forms, for htmx to fetch into the card
+    wait: str  # "Waiting 3 hours · target 24 h"
 
 
 @dataclass(frozen=True)
@@ -439,8 +480,8 @@ class PatientRow:
     phone_e164: str
     phone_national: str
     flags: list[FlagItem]
-    note_templates: list[str]
-    colleagues: list[tuple[int, str]]
+    url: str  # her record
+    resolve_overdue_url: str
     died_on: dt.date | None = None  # a nurse must not call a patient who died
 
     @property
@@ -465,7 +506,36 @@ def _raised_by(kind: str, value: Decimal | None, source: str | None) -> str:
     return ""
 
 
-def _flag_item(flag: Any, user: User, rules: ClinicRules, now: dt.datetime) -> FlagItem:
+def url_maker(name: str) -> Callable[[int], str]:
+    """``reverse(name, args=[pk])`` for many pks: reversed once, each pk put in its place
+    (reversing costs tens of microseconds, and a page of cards has three links a flag)."""
+    marker = "987654321"
+    head, tail = reverse(name, args=[int(marker)]).split(marker)
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+@dataclass(frozen=True)
+class _CardUrls:
+    flag: Callable[[int], str]
+    do: Callable[[int], str]
+    actions: Callable[[int], str]
+    patient: Callable[[int], str]
+    resolve_overdue: Callable[[int], str]
+
+
+def _card_urls() -> _CardUrls:
+    return _CardUrls(
+        url_maker("followup:flag"),
+        url_maker("followup:queue_flag"),
+        url_maker("followup:flag_actions"),
+        url_maker("clinical:patient"),
+        url_maker("followup:queue_patient"),
+    )
+
+
+def _flag_item(
+    flag: Any, user: User, rules: ClinicRules, now: dt.datetime, urls: _CardUrls
+) -> FlagItem:
     claimed_by = flag.claimed_by
     status = flag.status_label
     if claimed_by is not None:
@@ -473,6 +543,7 @@ def _flag_item(flag: Any, user: User, rules: ClinicRules, now: dt.datetime) -> F
     mine = flag.claimed_by_id == user.pk
     today = timezone.localdate(now)
     snoozed = flag.snoozed_until if flag.snoozed_until and flag.snoozed_until > today else None
+    waited = timesince(flag.opened_at, now)
     return FlagItem(
         pk=flag.pk,
         kind=flag.kind,
@@ -484,7 +555,7 @@ def _flag_item(flag: Any, user: User, rules: ClinicRules, now: dt.datetime) -> F
         if flag.trigger_count > 1
         else "",
         opened_iso=timezone.localtime(flag.opened_at).isoformat(),
-        waited=timesince(flag.opened_at, now),
+        waited=waited,
         target_hours=rules.target_hours,
         over_target=now - flag.opened_at > dt.timedelta(hours=rules.target_hours),
         status=status,
@@ -494,7 +565,11 @@ def _flag_item(flag: Any, user: User, rules: ClinicRules, now: dt.datetime) -> F
         snooze_reason=flag.snooze_reason if snoozed else "",
         can_claim=flag.status == FlagStatus.OPEN,
         can_act=flag.status == FlagStatus.OPEN or (flag.status == FlagStatus.CLAIMED and mine),
-        url=reverse("followup:flag", args=[flag.pk]),
+        url=urls.flag(flag.pk),
+        do_url=urls.do(flag.pk),
+        actions_url=urls.actions(flag.pk),
+        wait=_("Waiting %(waited)s · target %(hours)s h")
+        % {"waited": waited, "hours": rules.target_hours},
     )
 
 
@@ -515,8 +590,9 @@ def queue_rows(
     filters: QueueFilters,
     now: dt.datetime | None = None,
 ) -> list[PatientRow]:
-    """The cards of these patients (in this order), in three queries whatever their number:
-    the flags with their latest trigger, the clinics' rules, and the clinics' colleagues."""
+    """The cards of these patients (in this order), in two queries whatever their number:
+    the flags with their latest trigger, and the clinics' rules. A flag's secondary actions
+    (note, snooze, reassign) are not on the card: ``flag_actions`` reads them when opened."""
     now = now or timezone.now()
     latest = FlagTrigger.objects.filter(flag=OuterRef("pk")).order_by("-triggered_at", "-id")
     flags = list(
@@ -532,19 +608,7 @@ def queue_rows(
     )
     clinic_ids = {flag.clinic_id for flag in flags}
     rules = {c.pk: rules_of(c) for c in Clinic.objects.filter(pk__in=clinic_ids)}
-    colleagues: dict[int, list[tuple[int, str]]] = {}
-    for member in (
-        StaffMembership.objects.filter(
-            clinic_id__in=clinic_ids,
-            deidentified=False,
-            user__is_active=True,
-            user__role__in=CARE_ROLES,
-        )
-        .select_related("user")
-        .order_by("user__last_name", "user__username")
-    ):
-        who = member.user.get_full_name() or member.user.username
-        colleagues.setdefault(member.clinic_id, []).append((member.user_id, who))
+    urls = _card_urls()
     by_patient: dict[int, list[Flag]] = {}
     for flag in flags:
         by_patient.setdefault(flag.patient_id, []).append(flag)
@@ -562,21 +626,48 @@ def queue_rows(
                 meta=f"{patient.record_number} · {clinic.code.upper()}",
                 phone_e164=patient.phone.as_e164 if patient.phone else "",
                 phone_national=patient.phone.as_national if patient.phone else "",
-                flags=[_flag_item(flag, user, clinic_rules, now) for flag in hers],
-                note_templates=list(clinic_rules.note_templates or []),
-                colleagues=colleagues.get(clinic.pk, []),
+                flags=[_flag_item(flag, user, clinic_rules, now, urls) for flag in hers],
+                url=urls.patient(patient_id),
+                resolve_overdue_url=urls.resolve_overdue(patient_id),
                 died_on=patient.died_on,
             )
         )
     return rows
 
 
+def colleagues_of(clinic_id: int) -> list[tuple[int, str]]:
+    """The nurses and clinicians of a clinic a flag can be handed to: (user id, name)."""
+    members = (
+        StaffMembership.objects.filter(
+            clinic_id=clinic_id,
+            deidentified=False,
+            user__is_active=True,
+            user__role__in=CARE_ROLES,
+        )
+        .select_related("user")
+        .order_by("user__last_name", "user__username")
+    )
+    return [(m.user_id, m.user.get_full_name() or m.user.username) for m in members]
+
+
+# The badge is kept this long (seconds) per clinics: forgotten at once on a change made in this
+# process (``queue_changed``, ``badge_changed``), and by a worker's where the cache is shared.
+BADGE_CACHE_SECONDS = QUEUE_COUNTS_CACHE_SECONDS
+
+
 def flag_badge_count(user: User) -> int:
     """Unclaimed, awake, high-priority flags of her clinics: the badge on every staff page
-    (one count over a partial index)."""
-    return (
-        _in_her_clinics(Flag.objects.all(), user)
-        .filter(status=FlagStatus.OPEN, priority=Priority.HIGH)
-        .filter(awake(timezone.localdate()))
-        .count()
-    )
+    (one count over a partial index, kept ``BADGE_CACHE_SECONDS`` per clinics; see
+    docs/adr/0006-cached-queue-badge.md)."""
+    today = timezone.localdate()
+    key = f"followup:badge:{cache.get(_BADGE_GENERATION, 0)}:{_scope(user)}:{today.isoformat()}"
+    n: int | None = cache.get(key)
+    if n is None:
+        n = (
+            _in_her_clinics(Flag.objects.all(), user)
+            .filter(status=FlagStatus.OPEN, priority=Priority.HIGH)
+            .filter(awake(today))
+            .count()
+        )
+        cache.set(key, n, BADGE_CACHE_SECONDS)
+    return n

@@ -46,7 +46,7 @@ from .models import (
     SystemReason,
 )
 from .notify import CHANNELS, Outgoing, channels_of, claim_lease, deliver, record_outcome
-from .selectors import awake, queue_changed
+from .selectors import awake, badge_changed, queue_changed
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +312,8 @@ def flag_claim(*, flag_id: int, user: User) -> Flag:
     flag = Flag.objects.select_related("claimed_by").get(pk=flag_id)
     if not won and not (flag.status == FlagStatus.CLAIMED and flag.claimed_by_id == user.pk):
         raise FlagConflict(_conflict_message(flag, user))
+    if won:
+        transaction.on_commit(badge_changed)
     return flag
 
 
@@ -328,6 +330,7 @@ def flag_record_action(*, flag_id: int, user: User, action: str, note: str = "")
     now = timezone.now()
     if flag.status == FlagStatus.OPEN:
         flag.status, flag.claimed_by, flag.claimed_at = FlagStatus.CLAIMED, user, now
+        transaction.on_commit(badge_changed)
     if flag.first_action_at is None:
         flag.first_action_at, flag.first_action_by = now, user
         transaction.on_commit(queue_changed)
@@ -521,6 +524,7 @@ def flag_reassign(*, flag_id: int, user: User, to: int) -> Flag:
         raise FlagConflict(_("This flag was already resolved."))
     flag.status, flag.claimed_by, flag.claimed_at = FlagStatus.CLAIMED, colleague, timezone.now()
     flag.save(update_fields=["status", "claimed_by", "claimed_at"])
+    transaction.on_commit(badge_changed)
     FlagAction.objects.create(
         flag=flag,
         actor=user,

@@ -8,6 +8,7 @@ urlpatterns = [
     path("queue/", views.queue, name="queue"),
     path("queue/<int:pk>/", views.flag_detail, name="flag"),
     path("queue/<int:pk>/do/", views.queue_flag, name="queue_flag"),
+    path("queue/<int:pk>/actions/", views.flag_actions, name="flag_actions"),
     path("queue/patient/<int:pk>/", views.queue_patient, name="queue_patient"),
     path("queue/burden/", views.burden, name="burden"),
     path("queue/burden.csv", views.burden_csv, name="burden_csv"),

@@ -14,14 +14,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from adherence.selectors import care_stop_of
 from aimss_tracker.inputs import id_param
@@ -53,11 +54,12 @@ from .selectors import (
     QUEUE_SORTS,
     SORT_URGENCY,
     QueueFilters,
-    flag_counts,
+    colleagues_of,
     flag_queue,
     patient_queue,
     patient_quick_view,
     queue_rows,
+    queue_summary,
     time_to_first_action,
 )
 
@@ -93,19 +95,34 @@ def _queue_query(raw: str) -> QueryDict:
     return kept
 
 
+class WalkPaginator(Paginator):  # type: ignore[type-arg]
+    """A page of the queue is read to its end whatever the count says: the count is kept in
+    the cache for seconds (selectors.queue_summary), and a patient whose flag was raised since
+    must not fall off the last page."""
+
+    def page(self, number: Any) -> Page:  # type: ignore[type-arg]
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        return Page(self.object_list[bottom : bottom + self.per_page], number, self)
+
+
 @care_staff_required
 def queue(request: HttpRequest) -> HttpResponse:
-    """One card per patient with her open flags, most urgent first (selectors.patient_queue)."""
+    """One card per patient with her open flags, most urgent first (selectors.patient_queue).
+    A card carries each flag's primary actions (claim, resolve) and her "resolve all overdue";
+    a flag's other actions are fetched into it when opened (``flag_actions``), or, without
+    JavaScript, are on the flag's own page."""
     user: User = request.user  # type: ignore[assignment]
     filters = _queue_filters(request.GET)
     # A PatientWalk pages by slices, which is all the Paginator asks (the stubs ask for more).
     walk: Any = patient_queue(user=user, filters=filters)
-    paginator: Paginator[int] = Paginator(walk, PATIENTS_PER_PAGE)
+    paginator = WalkPaginator(walk, PATIENTS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     patient_ids = list(page)
     rows = queue_rows(user=user, patient_ids=patient_ids, filters=filters)
     record_list_access(user, patient_ids=patient_ids, what="flag queue")
-    counts = flag_counts(user=user, filters=filters)
+    counts = queue_summary(user=user, filters=filters).counts
+    qs = request.GET.urlencode()
     return render(
         request,
         "followup/queue.html",
@@ -120,20 +137,52 @@ def queue(request: HttpRequest) -> HttpResponse:
             "clinics": clinics_of(user) if _in_several_clinics(user) else [],
             "clinic_id": str(filters.clinic_id or ""),
             "mine": filters.mine,
-            "qs": request.GET.urlencode(),
-            **_card_context(),
+            "qs": qs,
+            "actions_qs": _actions_qs(qs),
             "response_times": time_to_first_action(user=user, clinic_id=filters.clinic_id),
         },
     )
 
 
-def _card_context() -> dict[str, Any]:
+def _actions_qs(qs: str) -> str:
+    """The query string of a flag's "more actions" link: the queue's own, for its forms."""
+    return "?" + urlencode({"qs": qs}) if qs else ""
+
+
+def _action_forms_context(flag: Flag, user: User) -> dict[str, Any]:
+    """What a flag's forms need: may she act on it, the clinic's note templates and
+    colleagues, the care actions and the snooze's date range."""
     today = timezone.localdate()
+    mine = flag.claimed_by_id == user.pk
     return {
+        "flag": flag,
+        "can_act": flag.status == FlagStatus.OPEN or (flag.status == FlagStatus.CLAIMED and mine),
+        "note_templates": list(rules_of(flag.clinic).note_templates or []),
+        "colleagues": colleagues_of(flag.clinic_id) if flag.status != FlagStatus.RESOLVED else [],
         "actions": [(a.value, a.label) for a in CARE_ACTIONS],
         "snooze_min": (today + dt.timedelta(days=1)).isoformat(),
         "snooze_max": (today + dt.timedelta(days=services.SNOOZE_MAX_DAYS)).isoformat(),
     }
+
+
+@care_staff_required
+@require_GET
+def flag_actions(request: HttpRequest, pk: int) -> HttpResponse:
+    """A flag's secondary actions (record an action with a note, snooze with a reason,
+    reassign, resolve with a note) as forms that htmx puts in her card when the nurse opens
+    them. Only htmx asks for it: without JavaScript the card's link is the flag's own page,
+    which has the same forms."""
+    user: User = request.user  # type: ignore[assignment]
+    flag = get_owned_or_404(Flag.objects.select_related("clinic"), user, pk=pk)
+    return render(
+        request,
+        "followup/_flag_actions.html",
+        {
+            **_action_forms_context(flag, user),
+            "do_url": reverse("followup:queue_flag", args=[flag.pk]),
+            "qs": _queue_query(request.GET.get("qs", "")).urlencode(),
+        },
+    )
 
 
 def _in_several_clinics(user: User) -> bool:
@@ -198,7 +247,7 @@ def _after_action(
                 "done": done,
                 "failed": failed,
                 "qs": query.urlencode(),
-                **_card_context(),
+                "actions_qs": _actions_qs(query.urlencode()),
             },
         )
     if done:
@@ -243,26 +292,19 @@ def queue_patient(request: HttpRequest, pk: int) -> HttpResponse:
 @care_staff_required
 @require_http_methods(["GET", "POST"])
 def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET: the flag beside the patient's quick view. POST ``op``: claim, act, resolve, reopen."""
+    """GET: the flag beside the patient's quick view, with every action as a plain form.
+    POST ``op``: claim, act, resolve, snooze, reassign (``_flag_operation``) or reopen; the
+    page comes back with the confirmation, or what was wrong, among its messages."""
     user: User = request.user  # type: ignore[assignment]
     flags = Flag.objects.select_related("patient__clinic", "clinic", "claimed_by")
     flag = get_owned_or_404(flags, user, pk=pk)
     if request.method == "POST":
-        op = request.POST.get("op", "")
-        note = request.POST.get("note", "")
         try:
-            if op == "claim":
-                services.flag_claim(flag_id=flag.pk, user=user)
-            elif op == "act":
-                services.flag_record_action(
-                    flag_id=flag.pk, user=user, action=request.POST.get("action", ""), note=note
-                )
-            elif op == "resolve":
-                services.flag_resolve(flag_id=flag.pk, user=user, note=note)
-            elif op == "reopen":
-                services.flag_reopen(flag_id=flag.pk, user=user, note=note)
+            if request.POST.get("op") == "reopen":
+                services.flag_reopen(flag_id=flag.pk, user=user, note=request.POST.get("note", ""))
+                messages.success(request, _("Flag reopened."))
             else:
-                messages.error(request, _("Unknown operation."))
+                messages.success(request, _flag_operation(request, flag, user))
         except services.FlagConflict as conflict:
             messages.warning(request, str(conflict))
         except ValidationError as invalid:
@@ -272,8 +314,7 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "followup/flag_detail.html",
         {
-            "flag": flag,
-            "actions": [(a.value, a.label) for a in CARE_ACTIONS],
+            **_action_forms_context(flag, user),
             "mine": flag.claimed_by_id == user.pk,
             "resolved": flag.status == FlagStatus.RESOLVED,
             "triggers": flag.triggers.all(),

@@ -1,5 +1,6 @@
 """The triage queue on a phone (360 px): a list of cards, no sideways scrolling, every action
-in place; and the alert burden page, clean under axe."""
+in place (the secondary ones fetched when opened); and the alert burden page, clean under
+axe."""
 
 from __future__ import annotations
 
@@ -60,8 +61,10 @@ def test_the_queue_at_360_px_is_cards_worked_in_place(
     expect(page.locator(f"#flag-{high.pk}")).to_contain_text("Claimed · Nora Quinn")
     assert page.url.endswith("/queue/")
 
-    # and snoozes the other patient's lapse until next week, with a reason
+    # and snoozes the other patient's lapse until next week, with a reason: the snooze form
+    # is fetched into her card when she opens the flag's other actions
     flag = page.locator(f"#flag-{lapse.pk}")
+    expect(flag.get_by_label("Snooze until")).to_have_count(0)
     flag.get_by_text("More actions").click()
     until = timezone.localdate() + dt.timedelta(days=7)
     flag.get_by_label("Snooze until").fill(until.isoformat())

@@ -139,11 +139,17 @@ def test_an_administrator_changes_a_threshold_beside_its_burden(world: World) ->
     assert world.clinic_a.high_interference_from == Decimal("6.5")
     assert rules.target_hours == 8
     assert rules.note_templates == ["Left a voicemail", "Advice on exercise given"]
-    # and the queue offers her note templates
-    flag_raise(patient_id=world.patient_a.pk, kind="overdue", source="schedule_slot", source_id=1)
-    queue = client_for(world.nurse_a).get(reverse("followup:queue")).content.decode()
-    assert '<option value="Left a voicemail">' in queue
+    # and the queue offers her note templates (with a flag's actions, opened from its card)
+    flag = flag_raise(
+        patient_id=world.patient_a.pk, kind="overdue", source="schedule_slot", source_id=1
+    ).flag
+    nurse = client_for(world.nurse_a)
+    queue = nurse.get(reverse("followup:queue")).content.decode()
     assert "target 8 h" in queue
+    actions = nurse.get(
+        reverse("followup:flag_actions", args=[flag.pk]), headers={"HX-Request": "true"}
+    ).content.decode()
+    assert '<option value="Left a voicemail">' in actions
 
 
 @pytest.mark.parametrize(

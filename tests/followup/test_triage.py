@@ -441,3 +441,186 @@ def test_a_snoozed_flag_does_not_escalate(world: World) -> None:
     assert flags_escalate_due() == []
     flag.refresh_from_db()
     assert flag.escalated_at is None
+
+
+# --- secondary actions on demand ----------------------------------------------------------------
+
+
+def test_a_card_carries_claim_and_resolve_and_opens_the_other_actions_on_demand(
+    world: World,
+) -> None:
+    # given an open flag
+    flag = _flag(world.patient_a, "high_interference", 1, value=8)
+    # when the nurse opens the queue (filtered, so her place in it is kept)
+    html = _queue(client_for(world.nurse_a), kind="high_interference")
+    card = html[html.index(f'id="flag-{flag.pk}"') :]
+    card = card[: card.index("</li>")]
+    # then claim and resolve are forms in the card
+    do = reverse("followup:queue_flag", args=[flag.pk])
+    assert f'action="{do}"' in card
+    assert 'name="op" value="claim"' in card
+    assert 'name="op" value="resolve"' in card
+    # and the other actions are not, but a link to the flag's page (every action as a plain
+    # form), which htmx replaces by the flag's forms fetched into the card
+    assert 'name="until"' not in card
+    assert 'name="to"' not in card
+    assert f'href="{reverse("followup:flag", args=[flag.pk])}"' in card
+    actions = reverse("followup:flag_actions", args=[flag.pk])
+    assert f'hx-get="{actions}?qs=kind%3Dhigh_interference"' in card
+
+
+def test_the_actions_fragment_holds_the_note_snooze_and_reassign_forms(world: World) -> None:
+    Clinic.objects.filter(pk=world.clinic_a.pk).update(note_templates=["Left a voicemail"])
+    colleague = UserFactory.create(
+        first_name="Nora", last_name="Quinn", role=Role.NURSE, clinics=[world.clinic_a]
+    )
+    flag = _flag(world.patient_a, "high_interference", 1, value=8)
+    # when htmx asks for the flag's other actions, from a filtered queue
+    fragment = client_for(world.nurse_a).get(
+        reverse("followup:flag_actions", args=[flag.pk]),
+        {"qs": "kind=high_interference&evil=1"},
+        headers={"HX-Request": "true"},
+    )
+    # then they are forms posting to the card's action, keeping the queue's filters only
+    assert fragment.status_code == 200
+    html = fragment.content.decode()
+    assert "<html" not in html  # a fragment, not a page
+    do = reverse("followup:queue_flag", args=[flag.pk])
+    assert html.count(f'hx-post="{do}"') == 4
+    for op in ("act", "snooze", "resolve", "reassign"):
+        assert f'name="op" value="{op}"' in html
+    assert 'name="qs" value="kind=high_interference"' in html
+    # with the clinic's note templates and its colleagues
+    assert '<option value="Left a voicemail">' in html
+    assert f'list="notes-{flag.pk}"' in html
+    assert f'<option value="{colleague.pk}">Nora Quinn</option>' in html
+
+
+def test_the_actions_fragment_of_a_flag_outside_her_clinics_is_404(world: World) -> None:
+    flag = _flag(world.patient_b, "high_interference", 1, value=8)
+    response = client_for(world.nurse_a).get(
+        reverse("followup:flag_actions", args=[flag.pk]), headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 404
+
+
+def test_without_javascript_the_flag_page_snoozes_reassigns_and_records_a_note(
+    world: World,
+) -> None:
+    Clinic.objects.filter(pk=world.clinic_a.pk).update(note_templates=["Left a voicemail"])
+    colleague = UserFactory.create(
+        first_name="Nora", last_name="Quinn", role=Role.NURSE, clinics=[world.clinic_a]
+    )
+    flag = _flag(world.patient_a, "high_interference", 1, value=8)
+    client = client_for(world.nurse_a)
+    url = reverse("followup:flag", args=[flag.pk])
+    # given the flag's page with every action as a plain form
+    page = client.get(url).content.decode()
+    for op in ("act", "snooze", "reassign", "resolve"):
+        assert f'name="op" value="{op}"' in page
+    assert '<option value="Left a voicemail">' in page
+    # when she records a note, each form posting to the page, then told so on it
+    noted = client.post(
+        url, {"op": "act", "action": "called_patient", "note": "Left a voicemail"}, follow=True
+    )
+    assert "Action recorded." in noted.content.decode()
+    assert "Left a voicemail" in noted.content.decode()
+    # and snoozes it until tomorrow with a reason
+    until = _tomorrow()
+    snoozed = client.post(
+        url, {"op": "snooze", "until": until.isoformat(), "reason": "Seen Friday"}, follow=True
+    )
+    assert f"Snoozed until {until.isoformat()}." in snoozed.content.decode()
+    flag.refresh_from_db()
+    assert (flag.snoozed_until, flag.snooze_reason) == (until, "Seen Friday")
+    # and hands it to her colleague
+    handed = client.post(url, {"op": "reassign", "to": str(colleague.pk)}, follow=True)
+    assert "Reassigned to Nora Quinn." in handed.content.decode()
+    flag.refresh_from_db()
+    assert (flag.status, flag.claimed_by_id) == (FlagStatus.CLAIMED, colleague.pk)
+    assert handed.redirect_chain == [(url, 302)]
+
+
+def test_a_bad_snooze_on_the_flag_page_says_what_is_wrong_and_saves_nothing(
+    world: World,
+) -> None:
+    flag = _flag(world.patient_a, "high_interference", 1, value=8)
+    url = reverse("followup:flag", args=[flag.pk])
+    page = client_for(world.nurse_a).post(
+        url, {"op": "snooze", "until": "2000-01-01", "reason": "x"}, follow=True
+    )
+    assert page.status_code == 200
+    assert "Choose a date after today." in page.content.decode()
+    flag.refresh_from_db()
+    assert flag.snoozed_until is None
+
+
+# --- what the queue costs ---------------------------------------------------------------------
+
+
+def _queue_page_queries(world: World, client: Any, patients: int, capture: Any) -> int:
+    with capture(execute=True):  # the flags' commits forget the cached counts, as in production
+        for _ in range(patients):
+            patient = PatientFactory.create(clinic=world.clinic_a)
+            _flag(patient, "high_interference", patient.pk, value=8)
+            flag_claim(flag_id=_flag(patient, "overdue", patient.pk).pk, user=world.nurse_a)
+    client.get(reverse("followup:queue"))  # the counts, the badge and the medians are kept
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("followup:queue"))
+    assert len(_cards(response.content.decode())) == min(
+        response.context["page"].paginator.count, PATIENTS_PER_PAGE
+    )
+    return len(captured)
+
+
+def test_the_queue_costs_the_same_queries_for_1_or_30_patients(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = client_for(world.nurse_a)
+    one = _queue_page_queries(world, client, 1, django_capture_on_commit_callbacks)
+    thirty = _queue_page_queries(world, client, 29, django_capture_on_commit_callbacks)
+    assert one == thirty, (one, thirty)
+    assert "30 patients" in _queue(client)
+
+
+def test_the_patient_count_follows_a_new_flag_at_once(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = client_for(world.nurse_a)
+    _flag(world.patient_a, "overdue", 1)
+    assert "1 patient ·" in _queue(client)  # counted, and kept
+    with django_capture_on_commit_callbacks(execute=True):
+        _flag(PatientFactory.create(clinic=world.clinic_a), "overdue", 2)
+    assert "2 patients ·" in _queue(client)
+
+
+def test_a_patient_raised_elsewhere_is_not_hidden_by_a_kept_count(world: World) -> None:
+    # given the queue seen with one patient, its count kept in the cache
+    client = client_for(world.nurse_a)
+    _flag(world.patient_a, "overdue", 1)
+    assert _cards(_queue(client)) == [world.patient_a.pk]
+    # when another process raises a flag (its commit does not reach this process's cache)
+    other = PatientFactory.create(clinic=world.clinic_a)
+    _flag(other, "high_interference", 2, value=8)
+    # then the page still lists her, though the count is seconds old
+    assert _cards(_queue(client)) == [other.pk, world.patient_a.pk]
+
+
+def test_the_badge_is_kept_until_a_flag_is_claimed(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    flag = _flag(world.patient_a, "high_interference", 1, value=8)
+    client = client_for(world.nurse_a)
+
+    def badge() -> str:
+        page = client.get(reverse("clinical:patients")).content.decode()
+        found = re.search(r'class="nav-badge">(\d+)<', page)
+        return found.group(1) if found else "none"
+
+    assert badge() == "1"
+    with CaptureQueriesContext(connection) as queries:
+        assert flag_badge_count(world.nurse_a) == 1
+    assert not [q for q in queries if "followup_flag" in q["sql"]]  # kept, not counted again
+    with django_capture_on_commit_callbacks(execute=True):
+        flag_claim(flag_id=flag.pk, user=world.nurse_a)
+    assert badge() == "none"

@@ -155,6 +155,9 @@ OBJECT_ROUTES: dict[str, Route] = {
     "api:flag-snooze": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
     "api:flag-reassign": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
     "followup:queue_flag": Route(lambda w: {"pk": _flag_b(w).pk}, "nurse_b", "post"),
+    "followup:flag_actions": Route(
+        lambda w: {"pk": _flag_b(w).pk}, "nurse_b", marker=lambda w: 'value="snooze"'
+    ),
     "followup:queue_patient": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b", "post"),
     "adherence:therapy": Route(lambda w: {"pk": w.patient_b.pk}, "nurse_b"),
     "api:patient-survival": Route(
