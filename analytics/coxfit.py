@@ -82,7 +82,7 @@ def fit_cox(frame: pd.DataFrame, terms: Sequence[str], **options: Any) -> tuple[
 def _tie_groups(times: np.ndarray) -> np.ndarray:
     """The first row of each run of equal ``times`` (sorted), and ``len(times)`` at the end."""
     starts = np.flatnonzero(np.r_[True, times[1:] != times[:-1]])
-    return np.r_[starts, len(times)]
+    return np.append(starts, len(times))
 
 
 def schoenfeld_within_stratum(
