@@ -16,7 +16,7 @@ DEPLOY_ENV := DJANGO_DEBUG=false DJANGO_SECRET_KEY=deploy-check-$$(head -c 32 /d
 	DJANGO_ALLOWED_HOSTS=aimss.example.org DATABASE_URL=$(TEST_DATABASE_URL) \
 	CELERY_BROKER_URL=$(TEST_BROKER_URL) CACHE_URL=$(TEST_BROKER_URL)
 
-.PHONY: install run test lint typecheck migrations-check deploy-check schema-check security-check pytest test-browser test-faults bench bench-scale load clean
+.PHONY: install run test lint typecheck migrations-check deploy-check schema-check security-check pytest test-browser test-faults bench bench-scale bench-report load clean
 
 install: $(VENV)/.installed
 
@@ -85,6 +85,22 @@ bench: install
 # How cost grows with the cohort: BENCH_SCALE="10000 1000000" (patients), one database each.
 bench-scale: install
 	$(PY) bench/scale.py
+
+# cohort_report over BENCH_REPORT_PATIENTS (100,000) imported patients on a database of its own
+# (built once by COPY, reused by later runs); one JSON line to bench/results/report.json.
+BENCH_REPORT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aimss_bench_report
+BENCH_REPORT_PATIENTS ?= 100000
+BENCH_REPORT_ENV := DATABASE_URL=$(BENCH_REPORT_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	AIMSS_BENCH=true DJANGO_DEBUG=true AIMSS_STAFF_MFA=off
+bench-report: install
+	@mkdir -p bench/results
+	$(PY) -c "import psycopg, sys; url = sys.argv[1]; name = url.rsplit('/', 1)[1]; \
+	c = psycopg.connect(url.rsplit('/', 1)[0] + '/postgres', autocommit=True); \
+	c.execute('SELECT 1 FROM pg_database WHERE datname = %s', [name]).fetchone() or c.execute(f'CREATE DATABASE \"{name}\"')" \
+	  $(BENCH_REPORT_DATABASE_URL)
+	$(BENCH_REPORT_ENV) $(PY) manage.py migrate --noinput -v 0
+	$(BENCH_REPORT_ENV) $(PY) manage.py bench_report build --patients $(BENCH_REPORT_PATIENTS)
+	$(BENCH_REPORT_ENV) $(PY) manage.py bench_report time | tee bench/results/report.json
 
 # A bounded load test on loopback (see bench/load.py); writes bench/results/load.json.
 load: install

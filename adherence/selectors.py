@@ -312,10 +312,12 @@ def derive_survival(data: PatientData, as_of: dt.date | None = None) -> Survival
 # Sources of the last follow-up: each gives {patient_id: latest date} for a set of patient ids
 # in one query. Events, interventions and regimen changes are loaded anyway and counted in
 # ``last_follow_up``.
-FollowUpSource = Callable[[list[int], dict[int, Patient]], dict[int, dt.date]]
+# the patients' ids: a list, or a subquery for a large cohort (no 100,000 literals in the SQL)
+PatientIds = Iterable[int]
+FollowUpSource = Callable[[PatientIds, dict[int, Patient]], dict[int, dt.date]]
 
 
-def _check_in_dates(ids: list[int], patients: dict[int, Patient]) -> dict[int, dt.date]:
+def _check_in_dates(ids: PatientIds, patients: dict[int, Patient]) -> dict[int, dt.date]:
     rows = (
         AdherenceCheckIn.objects.filter(patient_id__in=ids)
         .values("patient_id")
@@ -324,7 +326,7 @@ def _check_in_dates(ids: list[int], patients: dict[int, Patient]) -> dict[int, d
     return {row["patient_id"]: local_date(row["last"], patients[row["patient_id"]]) for row in rows}
 
 
-def _response_dates(ids: list[int], patients: dict[int, Patient]) -> dict[int, dt.date]:
+def _response_dates(ids: PatientIds, patients: dict[int, Patient]) -> dict[int, dt.date]:
     """Her last BPI-SF answer is a contact too."""
     rows = (
         Response.objects.filter(patient_id__in=ids)
@@ -334,7 +336,7 @@ def _response_dates(ids: list[int], patients: dict[int, Patient]) -> dict[int, d
     return {row["patient_id"]: local_date(row["last"], patients[row["patient_id"]]) for row in rows}
 
 
-def _external_follow_up_dates(ids: list[int], _patients: dict[int, Patient]) -> dict[int, dt.date]:
+def _external_follow_up_dates(ids: PatientIds, _patients: dict[int, Patient]) -> dict[int, dt.date]:
     """An imported chart's last follow-up is a contact too."""
     return dict(
         ExternalFollowUp.objects.filter(patient_id__in=ids).values_list(
@@ -353,9 +355,11 @@ FOLLOW_UP_SOURCES: tuple[FollowUpSource, ...] = (
 def load_patient_data(patients: Iterable[Patient]) -> list[PatientData]:
     """Events, intervention dates and last follow-up dates for many patients in a few queries."""
     by_id = {p.pk: PatientData(patient=p) for p in patients}
-    ids = list(by_id)
-    if not ids:
+    if not by_id:
         return []
+    ids: PatientIds = (
+        patients.values_list("pk", flat=True) if isinstance(patients, QuerySet) else list(by_id)
+    )
     for event in TreatmentEvent.objects.filter(patient_id__in=ids).order_by("start_date", "id"):
         by_id[event.patient_id].events.append(event)
     for pid, category, start, end in Intervention.objects.filter(patient_id__in=ids).values_list(

@@ -63,11 +63,14 @@ def gray_test(
     v_terms = np.zeros((k - 1, k - 1))
     v2 = np.zeros((k - 1, k))
     v3 = np.zeros(k)
-    for moment in np.unique(time):
-        here = time == moment
-        d1 = np.bincount(index[here & (cause == 1)], minlength=k).astype(float)
-        d2 = np.bincount(index[here & (cause == 2)], minlength=k).astype(float)
-        leaving = np.bincount(index[here], minlength=k).astype(float)
+    # events and departures per distinct time and group, counted once (not a pass over every
+    # patient at every time)
+    moments, at = np.unique(time, return_inverse=True)
+    counts = np.zeros((3, len(moments), k))
+    np.add.at(counts[0], (at, index), 1.0)
+    np.add.at(counts[1], (at[cause == 1], index[cause == 1]), 1.0)
+    np.add.at(counts[2], (at[cause == 2], index[cause == 2]), 1.0)
+    for leaving, d1, d2 in zip(counts[0], counts[1], counts[2], strict=True):
         if d1.sum() + d2.sum() > 0:
             live = at_risk > 0
             n = np.where(live, at_risk, 1.0)
@@ -131,7 +134,12 @@ def _censoring_before(time: np.ndarray, cause: np.ndarray) -> Callable[[np.ndarr
 class _FineGray:
     """Weighted risk sets of the Fine-Gray model at each time an event of interest happens:
     everyone still event-free, plus those who had a competing event earlier, weighted by
-    G(t-) / G(T_i-)."""
+    G(t-) / G(T_i-).
+
+    The weight of patient i at event time t_j is 1 while T_i >= t_j, and G(t_j-) / G(T_i-) after
+    a competing event at T_i < t_j, so every sum over the risk set is a suffix sum over the
+    patients sorted by time plus G(t_j-) times a prefix sum over the earlier competing events:
+    O(n log n), never an (event times x patients) matrix (a gigabyte at 100,000 patients)."""
 
     def __init__(self, x: np.ndarray, time: np.ndarray, cause: np.ndarray) -> None:
         self.x, self.time, self.cause = x, time, cause
@@ -139,25 +147,53 @@ class _FineGray:
             time[cause == CAUSE_OF_INTEREST], return_counts=True
         )
         g = _censoring_before(time, cause)
+        self.g_events = g(self.event_times)
         own = g(time)
-        at_risk = time[None, :] >= self.event_times[:, None]
-        competed = (cause[None, :] == 2) & (time[None, :] < self.event_times[:, None])
-        ratio = g(self.event_times)[:, None] / np.where(own > 0, own, 1.0)[None, :]
-        self.w = np.where(at_risk, 1.0, np.where(competed, ratio, 0.0))
+        # a competing event's weight divides by G(T_i-); others are never divided
+        self.inverse_own = np.where(cause == COMPETING, 1.0 / np.where(own > 0, own, 1.0), 0.0)
+        self.order = np.argsort(time, kind="stable")
+        # patients sorted by time: the first at or after each event time
+        self.first_at = np.searchsorted(time[self.order], self.event_times, side="left")
+        # event times at or before each patient's time
+        self.events_by = np.searchsorted(self.event_times, time, side="right")
+
+    def _risk_sums(self, values: np.ndarray) -> np.ndarray:
+        """sum_i w_ji values_i at every event time j (``values``: one row per patient)."""
+        ordered = values[self.order]
+        zero = np.zeros((1, *ordered.shape[1:]))
+        suffix = np.concatenate([np.cumsum(ordered[::-1], axis=0)[::-1], zero])
+        competed = ordered * self.inverse_own[self.order].reshape(-1, *[1] * (ordered.ndim - 1))
+        prefix = np.concatenate([zero, np.cumsum(competed, axis=0)])
+        g = self.g_events.reshape(-1, *[1] * (ordered.ndim - 1))
+        return np.asarray(suffix[self.first_at] + g * prefix[self.first_at])
 
     def moments(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        e = self.w * np.exp(self.x @ beta)[None, :]
-        s0 = e.sum(axis=1)
-        xbar = (e @ self.x) / s0[:, None]
+        e = np.exp(self.x @ beta)
+        s0 = self._risk_sums(e)
+        xbar = self._risk_sums(e[:, None] * self.x) / s0[:, None]
         return e, s0, xbar
 
     def score_information(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         e, s0, xbar = self.moments(beta)
         events = self.x[self.cause == CAUSE_OF_INTEREST].sum(axis=0)
         score = events - self.deaths @ xbar
-        s2 = np.einsum("ti,ij,ik->tjk", e, self.x, self.x) / s0[:, None, None]
+        s2 = self._risk_sums(e[:, None, None] * self.x[:, :, None] * self.x[:, None, :])
+        s2 = s2 / s0[:, None, None]
         information = np.einsum("t,tjk->jk", self.deaths, s2 - xbar[:, :, None] * xbar[:, None, :])
         return score, information
+
+    def _per_patient(self, values: np.ndarray) -> np.ndarray:
+        """sum_j w_ji values_j / e_i for every patient i (``values``: one row per event time):
+        the event times up to hers, plus, after a competing event, the later ones weighted."""
+        zero = np.zeros((1, *values.shape[1:]))
+        prefix = np.concatenate([zero, np.cumsum(values, axis=0)])
+        shape = (-1, *[1] * (values.ndim - 1))
+        later = np.concatenate(
+            [np.cumsum((values * self.g_events.reshape(shape))[::-1], axis=0)[::-1], zero]
+        )
+        return np.asarray(
+            prefix[self.events_by] + self.inverse_own.reshape(shape) * later[self.events_by]
+        )
 
     def robust_variance(self, beta: np.ndarray, information: np.ndarray) -> np.ndarray:
         """Sandwich variance from each patient's score residual (Lin & Wei 1989); the
@@ -167,8 +203,10 @@ class _FineGray:
         own = np.zeros_like(self.x)
         mine = self.cause == CAUSE_OF_INTEREST
         own[mine] = self.x[mine] - xbar[position[mine]]
-        share = (self.deaths / s0)[:, None] * e  # dN_j E_ji / S0_j
-        compensator = share.T.sum(axis=1)[:, None] * self.x - share.T @ xbar
+        rate = self.deaths / s0  # dN_j / S0_j
+        compensator = e[:, None] * (
+            self._per_patient(rate)[:, None] * self.x - self._per_patient(rate[:, None] * xbar)
+        )
         residuals = own - compensator
         inverse = np.linalg.inv(information)
         return np.asarray(inverse @ (residuals.T @ residuals) @ inverse)

@@ -18,6 +18,19 @@ class JobStatus(models.TextChoices):
     REFUSED = "refused", _("Refused")
 
 
+class ReportStep(models.TextChoices):
+    """The analysis a running report is computing (shown beside its progress bar)."""
+
+    COHORT = "cohort", _("Building the analysis dataset")
+    TABLE1 = "table1", _("Table 1")
+    SURVIVAL = "survival", _("Kaplan-Meier curves and log-rank tests")
+    COX = "cox", _("Univariate Cox models")
+    ADJUSTED = "adjusted", _("Multivariable and stratified Cox models, landmark analysis")
+    TRAJECTORY = "trajectory", _("Baseline to month 3")
+    COMPETING = "competing", _("Competing risks")
+    EVIDENCE = "evidence", _("Interaction, weighting, Fine-Gray and mixed models")
+
+
 class ReportJob(models.Model):
     """One request for a cohort report: its filter, progress and (when done) its result.
 
@@ -41,6 +54,8 @@ class ReportJob(models.Model):
     )
     status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
+    # what a running job is computing now: a stage's name, never a figure
+    step = models.CharField(max_length=12, choices=ReportStep.choices, blank=True)
     result = models.JSONField(null=True, blank=True)
     error = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

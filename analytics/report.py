@@ -28,12 +28,13 @@ from .eligibility import (
 from .evidence import evidence
 from .versions import software_versions
 
-Progress = Callable[[int], None]
+# progress(percent done, the step now computing: a ReportStep value)
+Progress = Callable[[int, str], None]
 
 STRATA = {"high": 1, "low": 0}
 
 
-def _no_progress(_percent: int) -> None:
+def _no_progress(_percent: int, _step: str) -> None:
     return None
 
 
@@ -78,7 +79,7 @@ def report_from_data(
         for name, value in STRATA.items()
     }
     report["table1"] = stats.table1(frame)
-    progress(15)
+    progress(8, "survival")
     report["km"] = {"overall": stats.kaplan_meier(frame)} | {
         name: stats.kaplan_meier(frame[frame["high_interference"] == value])
         for name, value in STRATA.items()
@@ -87,22 +88,21 @@ def report_from_data(
         name: stats.logrank(frame[frame["high_interference"] == value])
         for name, value in STRATA.items()
     }
-    progress(30)
+    progress(12, "cox")
     # more than one clinic: each clinic its own baseline hazard in every Cox model
     strata = ["clinic_id"] if frame["clinic_id"].nunique() > 1 else None
     report["clinic_strata"] = bool(strata)
     report["cox_univariate"] = stats.cox_univariate(frame, strata)
-    progress(50)
+    progress(40, "adjusted")
     report["cox_multivariable"] = stats.cox(frame, stats.MULTIVARIABLE, strata=strata)
     report["stratified"] = stats.stratified(frame, strata)
     report["landmark"] = landmark(frame, strata)
-    progress(65)
+    progress(58, "trajectory")
     report["trajectory"] = stats.trajectory(frame)
-    progress(85)
+    progress(60, "competing")
     report["competing_risks"] = stats.competing_risks(frame, strata)
-    progress(90)
+    progress(66, "evidence")
     report["evidence"] = evidence(frame, strata)
-    progress(100)
     return report
 
 
@@ -182,6 +182,7 @@ def cohort_report(
     :class:`~analytics.disclosure.ReportRefused` before any analysis runs, and the result is
     suppressed (:func:`~analytics.disclosure.suppress_report`)."""
     cohort_filter = cohort_filter.resolved()
+    progress(1, "cohort")
     cohort: Cohort = build_cohort(cohort_filter)
     data = cohort.data
     if disclosure_control:
@@ -189,7 +190,7 @@ def cohort_report(
         reason = disclosure.refusal(data)
         if reason:
             raise disclosure.ReportRefused(reason)
-    progress(5)
+    progress(5, "table1")
     report = report_from_data(data, excluded=cohort.excluded, progress=progress)
     report = {
         "as_of": cohort_filter.as_of.isoformat() if cohort_filter.as_of else None,

@@ -18,7 +18,7 @@ from patients.models import Clinic
 
 from . import disclosure
 from .cohort import CohortFilter, cohort_patients, data_version
-from .models import JobStatus, ReportJob
+from .models import JobStatus, ReportJob, ReportStep
 from .versions import software_versions
 
 logger = logging.getLogger(__name__)
@@ -127,14 +127,16 @@ def report_job_request(*, user: Any, cohort_filter: CohortFilter) -> ReportJob:
 def report_job_run(*, job_id: int) -> bool:
     """Compute a pending job (claimed once: a second run does nothing); True if it ran."""
     claimed = ReportJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), progress=1
+        status=JobStatus.RUNNING, started_at=timezone.now(), progress=1, step=ReportStep.COHORT
     )
     if not claimed:
         return False
     job = ReportJob.objects.get(pk=job_id)
 
-    def progress(percent: int) -> None:
-        ReportJob.objects.filter(pk=job_id).update(progress=min(max(percent, 1), 99))
+    def progress(percent: int, step: str) -> None:
+        ReportJob.objects.filter(pk=job_id).update(
+            progress=min(max(percent, 1), 99), step=ReportStep(step)
+        )
 
     try:
         # lifelines, scipy and statsmodels load here, not with every process's URL conf
@@ -157,7 +159,7 @@ def report_job_run(*, job_id: int) -> bool:
         )
         return True
     ReportJob.objects.filter(pk=job_id).update(
-        status=JobStatus.DONE, progress=100, result=result, finished_at=timezone.now()
+        status=JobStatus.DONE, progress=100, step="", result=result, finished_at=timezone.now()
     )
     logger.info("cohort report job %s done", job_id)
     return True
