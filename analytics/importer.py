@@ -40,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from adherence.models import (
     AiCourse,
@@ -360,7 +361,9 @@ def _create_all(rows: list[ImportRow], user: User, instrument: Any) -> list[int]
     """Every new row's records, written model by model in bulk (the caller's transaction
     makes it all or nothing); the new patients' ids."""
     patients = [_patient(row) for row in rows]
-    Patient.objects.bulk_create(patients, batch_size=BULK_BATCH)
+    for patient, pk in zip(patients, _new_ids(Patient, len(patients)), strict=True):
+        patient.pk = pk
+    _write(Patient, patients)
     courses: list[AiCourse] = []
     interventions: list[Intervention] = []
     responses: list[Response] = []
@@ -411,13 +414,65 @@ def _create_all(rows: list[ImportRow], user: User, instrument: Any) -> list[int]
             ExternalFollowUp(patient=patient, last_follow_up_date=v["last_followup_date"])
         )
         records.append(ImportedPatient(patient=patient, row_sha256=row.sha256))
-    AiCourse.objects.bulk_create(courses, batch_size=BULK_BATCH)
-    Intervention.objects.bulk_create(interventions, batch_size=BULK_BATCH)
-    Response.objects.bulk_create(responses, batch_size=BULK_BATCH)
-    TreatmentEvent.objects.bulk_create(events, batch_size=BULK_BATCH)
-    ExternalFollowUp.objects.bulk_create(follow_ups, batch_size=BULK_BATCH)
-    ImportedPatient.objects.bulk_create(records, batch_size=BULK_BATCH)
+    _write(AiCourse, courses)
+    _write(Intervention, interventions)
+    _write(Response, responses)
+    _write(TreatmentEvent, events)
+    _write(ExternalFollowUp, follow_ups)
+    _write(ImportedPatient, records)
     return [int(p.pk) for p in patients]
+
+
+def _new_ids(model: type[models.Model], n: int) -> list[int]:
+    """``n`` ids from the table's own sequence (the patients' rows are written with them, so
+    that their courses and responses can point at them before they are written)."""
+    if connection.vendor != "postgresql":
+        start = (model._default_manager.aggregate(top=models.Max("pk"))["top"] or 0) + 1
+        return list(range(start, start + n))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, n],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _write(model: type[models.Model], objects: list[Any]) -> None:
+    """Insert ``objects`` (built, validated, unsaved) into ``model``'s table: one ``COPY`` on
+    PostgreSQL, a bulk INSERT elsewhere (the SQLite demo). COPY fires the same triggers as
+    INSERT (the statement-level audit), and skips Django's compiling of 600,000 parameters
+    and psycopg's quoting of them, which took most of the import's time."""
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(objects, batch_size=BULK_BATCH)
+        return
+    with_pk = objects[0].pk is not None
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    now = timezone.now()
+    getters = [_value_of(field, now) for field in fields]
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        # the psycopg cursor under Django's wrapper; constant names only are formatted in
+        raw = cursor.cursor
+        with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # nosec B608
+            for obj in objects:
+                copy.write_row([get(obj) for get in getters])
+
+
+def _value_of(field: models.Field[Any, Any], now: dt.datetime) -> Any:
+    """How to read ``field``'s database value from an unsaved object, cheaply: its attribute,
+    except the creation timestamps Django fills in on save, JSON, and choices."""
+    name = field.attname
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return lambda obj: now
+    if isinstance(field, models.JSONField):
+        return lambda obj: Jsonb(getattr(obj, name))
+    if isinstance(field, models.CharField | models.TextField):
+        # a TextChoices member is written as its value
+        return lambda obj: None if (v := getattr(obj, name)) is None else str(v)
+    return lambda obj: getattr(obj, name)
 
 
 def _read_text(path: Path, errors: list[str]) -> str | None:

@@ -9,11 +9,14 @@ import random
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pghistory.models
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError
+from django.db.models import Model
 from django.urls import reverse
 from fhir.resources.R4B.bundle import Bundle
 from lifelines import CoxPHFitter
@@ -383,25 +386,42 @@ def test_another_reason_to_stop_is_imported_as_such_and_censored(tmp_path: Path)
     assert patient.pk not in set(excluded["patient_id"])
 
 
-def test_a_failure_after_batches_were_written_leaves_nothing(
+def test_a_failure_after_tables_were_written_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given batches of 3 rows and a write that fails after the patients, courses,
-    # interventions and responses of 10 rows went in
+    # given a write that fails after the patients, courses, interventions and responses of
+    # 10 rows went in
     ClinicFactory.create(code="imp", name="Import clinic")
-    monkeypatch.setattr(importer, "BULK_BATCH", 3)
-    written = []
+    write, written = importer._write, []
 
-    def fail(*args: object, **kwargs: object) -> None:
-        written.append(Response.objects.count())
-        raise DatabaseError("the disk is full")
+    def fail_at_events(model: type[Model], objects: list[Any]) -> None:
+        if model is TreatmentEvent:
+            written.append(Response.objects.count())
+            raise DatabaseError("the disk is full")
+        write(model, objects)
 
-    monkeypatch.setattr(TreatmentEvent.objects, "bulk_create", fail)
+    monkeypatch.setattr(importer, "_write", fail_at_events)
     # when the import fails
     with pytest.raises(DatabaseError):
         cohort_import(path=_write(tmp_path, _rows(n=10)))
-    # then the batches had been written, and none of them is left
+    # then the responses had been written, and nothing is left
     assert written == [20]
     assert not Patient.objects.exists()
     assert not Response.objects.exists()
     assert not ImportedPatient.objects.exists()
+
+
+def test_the_audit_trail_names_the_import(tmp_path: Path) -> None:
+    patient = _one(tmp_path)
+    # every written row has its insert event, under the context that names the import
+    for model, ids in (
+        (Patient, [patient.pk]),
+        (Response, list(patient.responses.values_list("pk", flat=True))),
+    ):
+        for pk in ids:
+            events = pghistory.models.Events.objects.filter(
+                pgh_obj_model=model._meta.label, pgh_obj_id=str(pk)
+            )
+            assert [(e.pgh_label, e.pgh_context["command"]) for e in events] == [
+                ("insert", "import_cohort")
+            ]
