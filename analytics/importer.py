@@ -2,7 +2,8 @@
 
 One row per patient (columns in :data:`COLUMNS`). Every row is validated first and every
 problem is reported as ``line N, field X: message``; nothing is written unless every row is
-good, and then everything is written in one transaction. A patient is identified by her clinic's
+good, and then everything is written in one transaction, a ``COPY`` a table, under one audit
+context naming the import. A patient is identified by her clinic's
 code and ``patient_ref`` (stored as the record number); a row already imported unchanged is
 skipped, so importing the same file twice changes nothing, while a changed row is an error
 (corrections are made in the application, where they are audited).
@@ -118,7 +119,7 @@ CATEGORY_MEASURE = {
 MONTH_3_DAYS = 91  # the month-3 response: 91 days after the diagnosis
 ANSWER_TIME = dt.time(10, 0)  # UTC
 IMPORT_USERNAME = "cohort-import"
-BULK_BATCH = 2000  # rows per INSERT of a bulk write
+BULK_BATCH = 2000  # rows per INSERT of a bulk write where there is no COPY (the SQLite demo)
 FIELD_MAX_CHARS = 100  # no column of the study's shape needs more (record numbers take 32)
 KEY_NAMESPACE = uuid.UUID("5f1f3d0e-55a4-4f51-9a53-7d1d0c4c2a11")
 
