@@ -16,7 +16,7 @@ DEPLOY_ENV := DJANGO_DEBUG=false DJANGO_SECRET_KEY=deploy-check-$$(head -c 32 /d
 	DJANGO_ALLOWED_HOSTS=aimss.example.org DATABASE_URL=$(TEST_DATABASE_URL) \
 	CELERY_BROKER_URL=$(TEST_BROKER_URL) CACHE_URL=$(TEST_BROKER_URL)
 
-.PHONY: install run test lint typecheck migrations-check deploy-check schema-check security-check pytest test-browser test-faults bench bench-scale bench-report load clean
+.PHONY: install run test lint typecheck migrations-check deploy-check schema-check security-check pytest test-browser test-faults bench bench-import bench-scale bench-report load clean
 
 install: $(VENV)/.installed
 
@@ -81,6 +81,11 @@ test-faults:
 bench: install
 	$(PY) bench/run.py
 	$(PY) bench/browser.py
+
+# import_cohort of 100,000 generated patients alone (the import half of make bench's bench_import):
+# one JSON line with the seconds; on a bench database (DATABASE_URL), which it grows each run.
+bench-import: install
+	AIMSS_BENCH=true $(PY) manage.py bench_import --rows 100000 --import-only
 
 # How cost grows with the cohort: BENCH_SCALE="10000 1000000" (patients), one database each.
 bench-scale: install

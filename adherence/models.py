@@ -50,7 +50,7 @@ class CourseStatus(models.TextChoices):
     DISCONTINUED = "discontinued", _("Discontinued")
 
 
-@audited()
+@audited(bulk_written=True)
 class AiCourse(models.Model):
     """A patient's adjuvant aromatase-inhibitor therapy: one course per patient.
 
@@ -161,7 +161,7 @@ STOP_KINDS = (EventKind.INTERRUPTION, EventKind.DISCONTINUATION)
 CARE_STOP_KINDS = (EventKind.DISCONTINUATION, EventKind.RECURRENCE, EventKind.DEATH)
 
 
-@audited()
+@audited(bulk_written=True)
 class TreatmentEvent(models.Model):
     """A treatment event: the raw material of the study's composite endpoint.
 
@@ -328,7 +328,7 @@ MEASURE_CATEGORY: dict[str, str | None] = {
 }
 
 
-@audited()
+@audited(bulk_written=True)
 class Intervention(models.Model):
     """A management intervention for AIMSS, in one of the study's four categories."""
 
@@ -440,7 +440,7 @@ class AdherenceCheckIn(models.Model):
         return f"Check-in {self.pk} of patient {self.patient_id}"
 
 
-@audited()
+@audited(bulk_written=True)
 class ExternalFollowUp(models.Model):
     """Her last follow-up as recorded outside this application (an imported chart's last visit).
 

@@ -125,6 +125,11 @@ class CorrectionInputSerializer(ResponseInputSerializer):
     correction_reason = serializers.CharField(max_length=1000)
 
 
+NOT_GIVEN_WHEN_IMPORTED = (
+    "Null on an imported response (entry_mode imported): the file did not give it."
+)
+
+
 # The fields document the answer (the OpenAPI schema); ``to_representation`` writes them out
 # directly, because DRF would otherwise rebuild all 23 for every response it renders
 # (docs/adr/0005-response-serializer-output.md). A test holds the two to the same output.
@@ -134,7 +139,9 @@ class ResponseSerializer(serializers.Serializer[Response]):
     id = serializers.IntegerField(read_only=True)
     patient = serializers.IntegerField(source="patient_id", read_only=True)
     recall_period = serializers.ChoiceField(choices=RecallPeriod.choices, read_only=True)
-    has_pain_today = serializers.BooleanField(read_only=True)
+    has_pain_today = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text=NOT_GIVEN_WHEN_IMPORTED
+    )
     pain_locations = serializers.ListField(
         child=serializers.ChoiceField(choices=BodyRegion.choices), read_only=True
     )
@@ -142,10 +149,16 @@ class ResponseSerializer(serializers.Serializer[Response]):
     worst_location = serializers.ChoiceField(
         choices=BodyRegion.choices, allow_blank=True, read_only=True
     )
-    worst_pain = serializers.IntegerField(read_only=True)
-    least_pain = serializers.IntegerField(read_only=True)
+    worst_pain = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text=NOT_GIVEN_WHEN_IMPORTED
+    )
+    least_pain = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text=NOT_GIVEN_WHEN_IMPORTED
+    )
     average_pain = serializers.IntegerField(read_only=True)
-    pain_now = serializers.IntegerField(read_only=True)
+    pain_now = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text=NOT_GIVEN_WHEN_IMPORTED
+    )
     treatments = serializers.CharField(read_only=True)
     relief_percent = serializers.IntegerField(read_only=True, allow_null=True)
     interference = serializers.DictField(
@@ -158,7 +171,12 @@ class ResponseSerializer(serializers.Serializer[Response]):
         read_only=True, help_text="When the answers were given (kept by corrections)."
     )
     pain_severity_score = serializers.DecimalField(
-        max_digits=4, decimal_places=2, coerce_to_string=False, read_only=True
+        max_digits=4,
+        decimal_places=2,
+        coerce_to_string=False,
+        read_only=True,
+        allow_null=True,
+        help_text=NOT_GIVEN_WHEN_IMPORTED,
     )
     interference_score = serializers.DecimalField(
         max_digits=4, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True
@@ -194,9 +212,9 @@ class ResponseSerializer(serializers.Serializer[Response]):
             "relief_percent": instance.relief_percent,
             "interference": instance.interference_answers,
             "submitted_at": declared["submitted_at"].to_representation(instance.submitted_at),
-            "pain_severity_score": declared["pain_severity_score"].to_representation(
-                instance.pain_severity_score
-            ),
+            "pain_severity_score": None
+            if instance.pain_severity_score is None
+            else declared["pain_severity_score"].to_representation(instance.pain_severity_score),
             "interference_score": None
             if interference_score is None
             else declared["interference_score"].to_representation(interference_score),

@@ -150,7 +150,8 @@ def initial_from_answers(answers: Answers) -> dict[str, Any]:
     """Form initial values from stored answers (for a correction)."""
     data = answers.as_dict()
     interference = data.pop("interference")
-    data["has_pain_today"] = "yes" if answers.has_pain_today else "no"
+    # None: an imported response, which never had item 1
+    data["has_pain_today"] = {True: "yes", False: "no"}.get(answers.has_pain_today)
     for name, value in {**data, **interference}.items():
         if isinstance(value, int) and not isinstance(value, bool):
             data[name] = str(value)

@@ -38,6 +38,7 @@ class RecallPeriod(models.TextChoices):
 class EntryMode(models.TextChoices):
     SELF = "self", _("Entered by the patient")
     TELEPHONE = "telephone", _("Entered by staff on the telephone")
+    IMPORTED = "imported", _("Imported from a registry file")
 
 
 class BodyRegion(models.TextChoices):
@@ -75,6 +76,16 @@ INTERFERENCE_FIELDS = (
     ("enjoyment_of_life", "interference_enjoyment_of_life"),
 )
 PAIN_FIELDS = ("worst_pain", "least_pain", "average_pain", "pain_now")  # items 3-6
+# What an imported response may lack (``manage.py import_cohort`` is given item 5 and the
+# interference score only): items 1, 3, 4 and 6 and the severity score (the mean of 3-6).
+# Every other response has them all (a CheckConstraint); item 5 is always given.
+IMPORT_OPTIONAL_FIELDS = (
+    "has_pain_today",
+    "worst_pain",
+    "least_pain",
+    "pain_now",
+    "pain_severity_score",
+)
 SCALE_FIELDS = PAIN_FIELDS + tuple(field for _name, field in INTERFERENCE_FIELDS)
 
 SCALE_VALIDATORS = [MinValueValidator(SCALE_MIN), MaxValueValidator(SCALE_MAX)]
@@ -139,7 +150,7 @@ class ResponseQuerySet(models.QuerySet["Response"]):
         return self.filter(~Exists(newer))
 
 
-@audited()
+@audited(bulk_written=True)
 class Response(models.Model):
     """One submitted BPI-SF, immutable; a correction is a new row that supersedes it."""
 
@@ -150,17 +161,19 @@ class Response(models.Model):
         max_length=3, choices=RecallPeriod.choices, default=RecallPeriod.HOURS_24
     )
     # Item 1
-    has_pain_today = models.BooleanField(_("pain other than everyday kinds today"))
+    has_pain_today = models.BooleanField(
+        _("pain other than everyday kinds today"), null=True, blank=True
+    )
     # Item 2: region codes (BodyRegion), one of them the worst
     pain_locations = models.JSONField(default=list, blank=True)
     worst_location = models.CharField(
         max_length=24, choices=BodyRegion.choices, blank=True, default=""
     )
     # Items 3-6
-    worst_pain = _scale_field(_("worst pain"))
-    least_pain = _scale_field(_("least pain"))
+    worst_pain = _scale_field(_("worst pain"), null=True)
+    least_pain = _scale_field(_("least pain"), null=True)
     average_pain = _scale_field(_("average pain"))
-    pain_now = _scale_field(_("pain right now"))
+    pain_now = _scale_field(_("pain right now"), null=True)
     # Item 7 (free text: never logged)
     treatments = models.TextField(blank=True, default="", max_length=TREATMENTS_MAX_CHARS)
     # Item 8
@@ -176,7 +189,7 @@ class Response(models.Model):
     interference_sleep = _scale_field(_("sleep"), null=True)
     interference_enjoyment_of_life = _scale_field(_("enjoyment of life"), null=True)
     # Scores, computed once by assessments.scoring at submission
-    pain_severity_score = models.DecimalField(max_digits=4, decimal_places=2)
+    pain_severity_score = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
     interference_score = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
     pain_band = models.CharField(max_length=8, choices=PainBand.choices)
     interference_high = models.BooleanField(default=False)
@@ -213,7 +226,15 @@ class Response(models.Model):
     class Meta:
         ordering = ["-submitted_at", "-id"]
         constraints = [
-            *[_scale_constraint(field, null=False) for field in PAIN_FIELDS],
+            *[
+                _scale_constraint(field, null=field in IMPORT_OPTIONAL_FIELDS)
+                for field in PAIN_FIELDS
+            ],
+            models.CheckConstraint(
+                condition=Q(entry_mode=EntryMode.IMPORTED)
+                | Q(**{f"{field}__isnull": False for field in IMPORT_OPTIONAL_FIELDS}),
+                name="response_items_given_unless_imported",
+            ),
             *[_scale_constraint(field, null=True) for _name, field in INTERFERENCE_FIELDS],
             models.CheckConstraint(
                 condition=Q(relief_percent__isnull=True) | Q(relief_percent__in=RELIEF_STEPS),
@@ -230,7 +251,8 @@ class Response(models.Model):
                 condition=Q(pain_band__in=PainBand.values), name="response_pain_band_valid"
             ),
             models.CheckConstraint(
-                condition=Q(pain_severity_score__gte=0, pain_severity_score__lte=10),
+                condition=Q(pain_severity_score__isnull=True)
+                | Q(pain_severity_score__gte=0, pain_severity_score__lte=10),
                 name="response_pain_severity_score_0_10",
             ),
             models.CheckConstraint(
@@ -255,6 +277,11 @@ class Response(models.Model):
     @property
     def interference_answers(self) -> dict[str, int | None]:
         return {name: getattr(self, field) for name, field in INTERFERENCE_FIELDS}
+
+    @property
+    def is_imported(self) -> bool:
+        """Loaded by ``import_cohort``: only the items and scores the file gave are stored."""
+        return self.entry_mode == EntryMode.IMPORTED
 
     @property
     def calls_for_the_clinic(self) -> bool:

@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -74,15 +74,17 @@ class Answers:
 
     @classmethod
     def from_response(cls, response: Response) -> Answers:
+        # Items 1, 3, 4 and 6 are None only on an imported response (``EntryMode.IMPORTED``);
+        # its correction form starts with them empty and asks for them.
         return cls(
             recall_period=response.recall_period,
-            has_pain_today=response.has_pain_today,
+            has_pain_today=cast(bool, response.has_pain_today),
             pain_locations=list(response.pain_locations),
             worst_location=response.worst_location,
-            worst_pain=response.worst_pain,
-            least_pain=response.least_pain,
+            worst_pain=cast(int, response.worst_pain),
+            least_pain=cast(int, response.least_pain),
             average_pain=response.average_pain,
-            pain_now=response.pain_now,
+            pain_now=cast(int, response.pain_now),
             treatments=response.treatments,
             relief_percent=response.relief_percent,
             interference=response.interference_answers,

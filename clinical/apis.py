@@ -32,17 +32,23 @@ class TrajectoryPointSerializer(serializers.Serializer[dict[str, Any]]):
     months = serializers.IntegerField(
         allow_null=True, help_text="Whole months since the AIMSS diagnosis."
     )
-    worst = serializers.IntegerField()
-    least = serializers.IntegerField()
+    worst = serializers.IntegerField(allow_null=True, help_text="Null when imported (not given).")
+    least = serializers.IntegerField(allow_null=True, help_text="Null when imported (not given).")
     average = serializers.IntegerField()
-    now = serializers.IntegerField()
+    now = serializers.IntegerField(allow_null=True, help_text="Null when imported (not given).")
     interference = serializers.FloatField(
         allow_null=True, help_text="One decimal, as every page shows it."
     )
-    severity = serializers.FloatField(help_text="One decimal, as every page shows it.")
+    severity = serializers.FloatField(
+        allow_null=True,
+        help_text="One decimal, as every page shows it; null when imported (items 3-6 not given).",
+    )
     recall_period = serializers.CharField()
     band = serializers.CharField()
     interference_high = serializers.BooleanField()
+    imported = serializers.BooleanField(
+        help_text="Imported from a registry file: only average pain and interference were given."
+    )
 
 
 class TrajectoryEventSerializer(serializers.Serializer[dict[str, Any]]):

@@ -95,15 +95,25 @@ def _series_traces(trajectory: Trajectory) -> list[dict[str, Any]]:
         }
         if name == "interference":
             trace["ids"] = [str(p.id) for p in trajectory.series]
+            # an imported response says so: only its average pain and interference were given
+            imported = " " + _("Imported: average pain and interference only.")
             trace["customdata"] = [
-                [p.months, "7d" if p.recall_period == RecallPeriod.DAYS_7 else "24h"]
+                [
+                    p.months,
+                    "7d" if p.recall_period == RecallPeriod.DAYS_7 else "24h",
+                    imported if p.imported else "",
+                ]
                 for p in trajectory.series
             ]
-            trace["hovertemplate"] = _("%(score)s (recall %(recall)s, month %(month)s)") % {
-                "score": "%{y}",
-                "recall": "%{customdata[1]}",
-                "month": "%{customdata[0]}",
-            }
+            trace["hovertemplate"] = (
+                _("%(score)s (recall %(recall)s, month %(month)s)")
+                % {
+                    "score": "%{y}",
+                    "recall": "%{customdata[1]}",
+                    "month": "%{customdata[0]}",
+                }
+                + "%{customdata[2]}"
+            )
         traces.append(trace)
     if any(s == SYMBOL_7D for s in symbols):
         traces.append(

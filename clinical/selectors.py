@@ -49,7 +49,7 @@ from adherence.strategy import (
     strategy_filter,
     strategy_of,
 )
-from assessments.models import Response
+from assessments.models import EntryMode, Response
 from assessments.scoring import PainBand, in_pain_band, pain_band, score_shown
 from followup.models import Flag, FlagStatus, ReassessmentSlot
 from patients.access import patients_visible_to
@@ -99,15 +99,16 @@ class ResponsePoint(NamedTuple):
     id: int
     date: dt.date
     months: int | None  # whole months since the AIMSS diagnosis
-    worst: int
-    least: int
+    worst: int | None  # items 1-4 and 6 and the severity: empty on imported responses
+    least: int | None
     average: int
-    now: int
+    now: int | None
     interference: float | None
-    severity: float
+    severity: float | None
     recall_period: str
     band: str  # the stored BPI pain severity band (assessments.scoring)
     interference_high: bool  # the decision stored when it was scored
+    imported: bool = False  # loaded by import_cohort: only item 5 and interference given
 
     @property
     def band_label(self) -> str:
@@ -219,6 +220,7 @@ RESPONSE_FIELDS = (
     "recall_period",
     "pain_band",
     "interference_high",
+    "entry_mode",
 )
 
 
@@ -247,7 +249,8 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
         .order_by("submitted_at", "id")
         .values_list(*RESPONSE_FIELDS)
     )
-    for pk, day, worst, least, average, now, interference, severity, recall, band, high in rows:
+    for row in rows:
+        pk, day, worst, least, average, now, interference, severity, recall, band, high, mode = row
         series.append(
             ResponsePoint(
                 id=pk,
@@ -258,10 +261,11 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
                 average=average,
                 now=now,
                 interference=_score(interference),
-                severity=float(score_shown(severity) or 0),
+                severity=_score(severity),
                 recall_period=recall,
                 band=band,
                 interference_high=high,
+                imported=mode == EntryMode.IMPORTED,
             )
         )
     kinds, reasons = _labels(TreatmentEvent, "kind"), _labels(TreatmentEvent, "reason")

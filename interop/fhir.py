@@ -29,7 +29,14 @@ from fhir.resources.R4B.resource import Resource
 
 from aimss_tracker.inputs import ASCII_ID
 from assessments.instrument import text
-from assessments.models import INTERFERENCE_FIELDS, BodyRegion, Instrument, RecallPeriod, Response
+from assessments.models import (
+    INTERFERENCE_FIELDS,
+    BodyRegion,
+    EntryMode,
+    Instrument,
+    RecallPeriod,
+    Response,
+)
 from patients.models import Patient
 
 SITE = "https://aimss-tracker.example.org/fhir"
@@ -42,6 +49,14 @@ UCUM = "http://unitsofmeasure.org"
 INTERFERENCE_LOINC = "77565-0"  # Pain interference score [BPI Short Form] (LOINC)
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+ENTRY_MODE_SYSTEM = f"{SITE}/CodeSystem/bpi-sf-entry-modes"
+# An imported response (a registry file gave item 5 and the interference score only) carries
+# this tag on its QuestionnaireResponse and Observations; the items it lacks are left out.
+IMPORTED_TAG = {
+    "system": ENTRY_MODE_SYSTEM,
+    "code": EntryMode.IMPORTED.value,
+    "display": "Imported from a registry file; items not given are absent",
+}
 
 RECALL_LINK = "recall-period"
 WORST_LOCATION_LINK = "2-worst"
@@ -188,14 +203,21 @@ def _answer_item(link: str, answers: list[dict[str, Any]]) -> dict[str, Any]:
     return {"linkId": link, "answer": answers}
 
 
+def _meta(response: Response) -> dict[str, Any] | None:
+    """The imported tag, on an imported response's resources only."""
+    return {"tag": [IMPORTED_TAG]} if response.is_imported else None
+
+
 def questionnaire_response(response: Response) -> QuestionnaireResponse:
-    """One stored response; unanswered optional items are left out."""
+    """One stored response; unanswered optional items are left out, and so are the items an
+    imported response was not given (it is tagged imported)."""
     items: list[dict[str, Any]] = [
         _answer_item(
             RECALL_LINK, [{"valueCoding": _coding(RECALL_SYSTEM, response.recall_period)}]
         ),
-        _answer_item("1", [{"valueBoolean": response.has_pain_today}]),
     ]
+    if response.has_pain_today is not None:
+        items.append(_answer_item("1", [{"valueBoolean": response.has_pain_today}]))
     if response.pain_locations:
         items.append(_answer_item("2", [
             {"valueCoding": _coding(BODY_REGION_SYSTEM, code)} for code in response.pain_locations
@@ -206,7 +228,9 @@ def questionnaire_response(response: Response) -> QuestionnaireResponse:
             [{"valueCoding": _coding(BODY_REGION_SYSTEM, response.worst_location)}],
         ))  # fmt: skip
     for field in ("worst_pain", "least_pain", "average_pain", "pain_now"):
-        items.append(_answer_item(ITEM_LINKS[field], [{"valueInteger": getattr(response, field)}]))
+        value = getattr(response, field)
+        if value is not None:
+            items.append(_answer_item(ITEM_LINKS[field], [{"valueInteger": value}]))
     if response.treatments:
         items.append(_answer_item("7", [{"valueString": response.treatments}]))
     if response.relief_percent is not None:
@@ -222,6 +246,7 @@ def questionnaire_response(response: Response) -> QuestionnaireResponse:
     return QuestionnaireResponse.model_validate(
         dict(
             id=response_resource_id(response),
+            meta=_meta(response),
             questionnaire=questionnaire_canonical(response.instrument),
             status="completed",
             subject=patient_ref,
@@ -237,11 +262,14 @@ def questionnaire_response(response: Response) -> QuestionnaireResponse:
 
 
 def score_observations(response: Response) -> list[Observation]:
-    """The response's scores: interference (LOINC 77565-0), severity and items 3-6 (local)."""
+    """The response's scores: interference (LOINC 77565-0), severity and items 3-6 (local);
+    only those it has (an imported response: item 5 and interference as given)."""
     observations = []
     for attribute, system, code, display in SCORE_CODES:
         value = getattr(response, attribute)
-        if value is None:  # no interference score with fewer than 4 of 9A-G answered
+        # no interference score with fewer than 4 of 9A-G answered; on an imported response,
+        # none of what the file did not give
+        if value is None:
             continue
         interpretation = None
         if attribute == "interference_score" and response.interference_high:
@@ -250,6 +278,7 @@ def score_observations(response: Response) -> list[Observation]:
             Observation.model_validate(
                 dict(
                     id=f"{response_resource_id(response)}-{code}",
+                    meta=_meta(response),
                     status="final",
                     category=[{"coding": [_coding(CATEGORY_SYSTEM, "survey", "Survey")]}],
                     code={"coding": [_coding(system, code, display)], "text": display},

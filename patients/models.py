@@ -450,7 +450,7 @@ def bmi(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
     return (Decimal(weight_kg) / (metres * metres)).quantize(Decimal("0.1"))
 
 
-@audited()
+@audited(bulk_written=True)
 class Patient(models.Model):
     """A woman on adjuvant aromatase-inhibitor therapy, with the study's baseline record."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import template
@@ -22,7 +23,10 @@ def _score(value: Any) -> str:
 @register.filter
 def pain_in_words(response: Response) -> str:
     """E.g. "Your overall pain was moderate (5.3 of 10, the mean of your four pain ratings)."
-    (the band of the pain severity score, named as such beside the single items)."""
+    (the band of the pain severity score, named as such beside the single items). An imported
+    response has no severity score: it says what was imported instead."""
+    if response.is_imported:
+        return imported_in_words(response)
     words = {
         PainBand.NONE: _("You reported no pain"),
         PainBand.MILD: _("Your overall pain was mild"),
@@ -39,6 +43,8 @@ def pain_in_words(response: Response) -> str:
 def interference_in_words(response: Response) -> str:
     """E.g. "Your pain interfered a lot with daily life (7.4 of 10).\""""
     score = response.interference_score
+    if response.is_imported:
+        return imported_interference_in_words(response)
     if score is None:
         return _(
             "We could not work out how much pain got in the way of daily life: fewer than 4 "
@@ -51,6 +57,46 @@ def interference_in_words(response: Response) -> str:
     else:
         words = _("Your pain did not interfere with daily life")
     return _("%(words)s (%(score)s of 10).") % {"words": words, "score": _score(score)}
+
+
+@register.filter
+def imported_in_words(response: Response) -> str:
+    """What a response imported by ``import_cohort`` holds, exactly as the file gave it (two
+    decimals), and that nothing else was given, e.g. "Imported: average pain 6 of 10 (moderate
+    pain); interference 4.50 of 10; other items not given.\""""
+    return _(
+        "Imported: average pain %(average)s of 10 (%(band)s); interference %(interference)s; "
+        "other items not given."
+    ) % {
+        "average": response.average_pain,
+        "band": PainBand(response.pain_band).label,
+        "interference": _imported_score(response.interference_score),
+    }
+
+
+def _imported_score(value: Decimal | None) -> str:
+    if value is None:
+        return str(_("not given"))
+    return _("%(score)s of 10") % {"score": localize(value)}
+
+
+@register.filter
+def imported_interference_in_words(response: Response) -> str:
+    """The imported interference score as given (two decimals), and whether it is high."""
+    text = _("Interference as imported: %(score)s.") % {
+        "score": _imported_score(response.interference_score)
+    }
+    if response.interference_high:
+        text += " " + _("High interference.")
+    return text
+
+
+@register.filter
+def item_of_10(value: int | None) -> str:
+    """A 0-10 item as the detail page shows it; "not given" for an item an import lacked."""
+    if value is None:
+        return str(_("not given"))
+    return _("%(value)s / 10") % {"value": value}
 
 
 @register.filter
