@@ -33,7 +33,14 @@ from patients.models import Patient
 from .models import CheckOutcome, FlagKind, ResponseCheck, TriggerSource
 from .notify import claim_lease
 from .services import flag_raise
-from .trials import CHECK_WINDOW_DAYS, MEASURE_TRIAL, RESPONSE_DROP_POINTS, trial_of_measure
+from .schedules import add_months
+from .trials import (
+    CHECK_WINDOW_DAYS,
+    MEASURE_TRIAL,
+    RESPONSE_DROP_POINTS,
+    Trial,
+    trial_of_measure,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +50,12 @@ BATCH = 500
 FLAG_LOOKBACK_DAYS = 30
 
 
-def check_due_date(*, started_on: dt.date, weeks: int) -> dt.date:
+def check_due_date(*, started_on: dt.date, trial: Trial) -> dt.date:
     """The trial's time point after the intervention started."""
-    return started_on + dt.timedelta(weeks=weeks)
+    if trial.check_months is not None:
+        return add_months(started_on, trial.check_months)
+    assert trial.check_weeks is not None
+    return started_on + dt.timedelta(weeks=trial.check_weeks)
 
 
 def response_checks_create(*, limit: int = BATCH) -> int:
@@ -59,7 +69,7 @@ def response_checks_create(*, limit: int = BATCH) -> int:
         .order_by("pk")[:limit]
     ):
         trial = trial_of_measure(intervention.measure)
-        assert trial is not None and trial.measure is not None and trial.check_weeks is not None
+        assert trial is not None and trial.measure is not None
         new.append(
             ResponseCheck(
                 intervention=intervention,
@@ -67,9 +77,7 @@ def response_checks_create(*, limit: int = BATCH) -> int:
                 trial=trial.key,
                 measure=trial.measure,
                 started_on=intervention.start_date,
-                due_date=check_due_date(
-                    started_on=intervention.start_date, weeks=trial.check_weeks
-                ),
+                due_date=check_due_date(started_on=intervention.start_date, trial=trial),
                 window_days=CHECK_WINDOW_DAYS,
             )
         )

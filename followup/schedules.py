@@ -261,7 +261,7 @@ def adaptive_sync(*, patients: Iterable[Patient], today: dt.date | None = None) 
     """Keep each patient's one open adaptive slot at its due date, or remove it (not yet due)
     once she is back to routine; returns how many slots it created.
 
-    No adaptive slot is made while a routine one is open and due on or before its date: that
+    No adaptive slot is made while a routine one falls due between today and its date: that
     answer comes first, and the next adaptive date counts from it. ``patients`` should come
     with ``clinic`` selected, and be those whose schedule runs (not paused, not off AI).
     """
@@ -272,7 +272,7 @@ def adaptive_sync(*, patients: Iterable[Patient], today: dt.date | None = None) 
     adaptive_open = {s.patient_id: s for s in open_slots.filter(adaptive=True)}
     routine_first: dict[int, dt.date] = {}
     for patient_id, due_date in (
-        open_slots.filter(adaptive=False, patient_id__in=list(states))
+        open_slots.filter(adaptive=False, patient_id__in=list(states), due_date__gte=today)
         .order_by("due_date")
         .values_list("patient_id", "due_date")
     ):

@@ -51,7 +51,10 @@ class Trial:
     effect: Promise  # the effect size in words
     time_point: Promise  # when the trial read it, in words
     limits: Promise
-    check_weeks: int | None = None  # the response check's time point, weeks after the start
+    # The response check's time point after the start: weeks, or calendar months.
+    check_weeks: int | None = None
+    check_months: int | None = None
+    check_at: Promise | None = None  # the same time point in words
 
 
 TRIALS: dict[str, Trial] = {
@@ -65,7 +68,8 @@ TRIALS: dict[str, Trial] = {
         effect=_("worst pain fell 1.6 points (usual care +0.2); interference fell 1.1"),
         time_point=_("at 12 months"),
         limits=_("benefit went with adherence to the exercise; a supervised programme"),
-        check_weeks=52,
+        check_months=12,
+        check_at=_("12 months"),
     ),
     S1200: Trial(
         key=S1200,
@@ -78,6 +82,7 @@ TRIALS: dict[str, Trial] = {
         time_point=_("at 6 weeks, lasting to 52 weeks"),
         limits=_("a modest difference over sham, below the 2-point meaningful change"),
         check_weeks=6,
+        check_at=_("6 weeks"),
     ),
     S1202: Trial(
         key=S1202,
@@ -92,6 +97,7 @@ TRIALS: dict[str, Trial] = {
         time_point=_("at 12 weeks"),
         limits=_("side effects common"),
         check_weeks=12,
+        check_at=_("12 weeks"),
     ),
     AI_SWITCH: Trial(
         key=AI_SWITCH,
