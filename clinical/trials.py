@@ -81,7 +81,9 @@ def measure_label(measure: str) -> str:
 
 def option_line(trial: Trial) -> str:
     """Entry, effect, time point and limits in one line."""
-    return gettext("%(intervention)s (entry: %(entry)s): %(effect)s %(time)s; limits: %(limits)s.") % {
+    return gettext(
+        "%(intervention)s (entry: %(entry)s): %(effect)s %(time)s; limits: %(limits)s."
+    ) % {
         "intervention": trial.intervention,
         "entry": trial.entry,
         "effect": trial.effect,

@@ -32,8 +32,8 @@ from patients.models import Patient
 
 from .models import CheckOutcome, FlagKind, ResponseCheck, TriggerSource
 from .notify import claim_lease
-from .services import flag_raise
 from .schedules import add_months
+from .services import flag_raise
 from .trials import (
     CHECK_WINDOW_DAYS,
     MEASURE_TRIAL,
@@ -69,7 +69,8 @@ def response_checks_create(*, limit: int = BATCH) -> int:
         .order_by("pk")[:limit]
     ):
         trial = trial_of_measure(intervention.measure)
-        assert trial is not None and trial.measure is not None
+        assert trial is not None
+        assert trial.measure is not None
         new.append(
             ResponseCheck(
                 intervention=intervention,
@@ -89,7 +90,9 @@ def _local_day_start(day: dt.date, patient: Patient) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=zone_of(patient))
 
 
-def _latest(patient: Patient, measure: str, before: dt.date, since: dt.date | None) -> Response | None:
+def _latest(
+    patient: Patient, measure: str, before: dt.date, since: dt.date | None
+) -> Response | None:
     """Her latest current answer on a local date before ``before`` (and on or after ``since``)."""
     answers = Response.objects.current().filter(
         patient=patient, submitted_at__lt=_local_day_start(before, patient)

@@ -197,7 +197,8 @@ def _triggers(patients: list[Patient], today: dt.date) -> dict[int, tuple[dt.dat
         end_date__gte=since - dt.timedelta(days=1),
         end_date__lt=today,
     ).values_list("patient_id", "end_date"):
-        keep(patient_id, last_off + dt.timedelta(days=1), RESUMED)
+        if last_off is not None:
+            keep(patient_id, last_off + dt.timedelta(days=1), RESUMED)
     return found
 
 
@@ -268,7 +269,9 @@ def adaptive_sync(*, patients: Iterable[Patient], today: dt.date | None = None) 
     today = today or timezone.localdate()
     patient_list = [p for p in patients if p.aimss_diagnosis_date is not None]
     states = adaptive_states(patients=patient_list, today=today)
-    open_slots = ReassessmentSlot.objects.filter(patient__in=patient_list, completed_at__isnull=True)
+    open_slots = ReassessmentSlot.objects.filter(
+        patient__in=patient_list, completed_at__isnull=True
+    )
     adaptive_open = {s.patient_id: s for s in open_slots.filter(adaptive=True)}
     routine_first: dict[int, dt.date] = {}
     for patient_id, due_date in (

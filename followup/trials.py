@@ -60,7 +60,9 @@ class Trial:
 TRIALS: dict[str, Trial] = {
     HOPE: Trial(
         key=HOPE,
-        intervention=_("Exercise: 150 min/week aerobic plus supervised strength training twice a week"),
+        intervention=_(
+            "Exercise: 150 min/week aerobic plus supervised strength training twice a week"
+        ),
         source=_("HOPE trial (Irwin et al., JCO 2015)"),
         measure=WORST_PAIN,
         entry_from=Decimal("3"),
@@ -91,9 +93,7 @@ TRIALS: dict[str, Trial] = {
         measure=AVERAGE_PAIN,
         entry_from=Decimal("4"),
         entry=_("BPI average joint pain >= 4"),
-        effect=_(
-            "response (a drop of at least 2 points) reported more often than on placebo"
-        ),
+        effect=_("response (a drop of at least 2 points) reported more often than on placebo"),
         time_point=_("at 12 weeks"),
         limits=_("side effects common"),
         check_weeks=12,
@@ -109,7 +109,7 @@ TRIALS: dict[str, Trial] = {
         measure=None,
         entry_from=None,
         entry=_("an interruption of the AI for AIMSS"),
-        effect=_("most stay on the second AI (about 70-87 % in series)"),
+        effect=_("most stay on the second AI (about 70-87 per cent in the series)"),
         time_point=_("over the following months"),
         limits=_("in the ELPh trial only about a third tolerated a second AI"),
     ),

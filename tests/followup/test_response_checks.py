@@ -35,7 +35,7 @@ def answered(patient: Patient, day: dt.date, *, worst: int = 6, average: int = 5
     return moved
 
 
-MEASURES = {
+MEASURES: dict[str, str] = {
     Measure.ACUPUNCTURE: InterventionCategory.COMPLEMENTARY,
     Measure.DULOXETINE: InterventionCategory.ANALGESIC,
     Measure.EXERCISE: InterventionCategory.PHYSICAL_THERAPY,
