@@ -125,6 +125,7 @@ def test_no_response_raises_one_review_flag_however_often_the_sweep_runs(world: 
     assert FlagTrigger.objects.filter(flag=flag, source="response_check").count() == 1
     body = client_for(world.nurse_a).get(reverse("followup:queue")).content.decode()
     assert "Review management" in body
+    assert "Drop of 1.0 at the trial" in body
 
 
 @pytest.mark.parametrize("missing", ["before", "at the time point"])
