@@ -401,6 +401,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # Response checks at the trials' time points fall due by the day: hourly is soon enough.
+    "response-checks-sweep": {
+        "task": "followup.tasks.response_checks_sweep_task",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -10,6 +10,9 @@ Two sources:
   impact on daily life. We match it to the BPI severity band of the latest response (Serlin
   1995 cut-points, the clinic's own), which is an approximation said as such on the page.
 
+Beside them, the trials whose entry criteria she meets today, each with its effect, time point
+and limits, and how she did at each trial's time point (``clinical.trials``).
+
 Whether interference is high is the decision stored on the response when it was scored
 (``assessments.scoring``, with the clinic's ``high_interference_from`` from ``patients.rules``).
 """
@@ -26,6 +29,7 @@ from adherence.models import CARE_STOP_KINDS
 from assessments.scoring import PainBand
 
 from .selectors import ResponsePoint, Trajectory
+from .trials import TrialPanel, trial_panel
 
 STUDY_SOURCE = _(
     "Liang et al., Int J Women's Health: management strategies for AIMSS and treatment "
@@ -91,6 +95,8 @@ class DecisionSupport:
     guideline: list[GuidelineOption]
     guideline_source: Promise
     guideline_limits: Promise
+    # The trials whose entry criteria she meets today, and her response checks (clinical.trials).
+    trials: TrialPanel | None = None
 
 
 def stratum_of(point: ResponsePoint | None) -> str | None:
@@ -139,4 +145,5 @@ def decision_support(trajectory: Trajectory) -> DecisionSupport:
         ],
         guideline_source=GUIDELINE_SOURCE,
         guideline_limits=GUIDELINE_LIMITS,
+        trials=trial_panel(trajectory),
     )

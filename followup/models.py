@@ -24,6 +24,8 @@ class FlagKind(models.TextChoices):
     WORSENING = "worsening", _("Worsening")
     ADHERENCE_LAPSE = "adherence_lapse", _("Adherence lapse")
     OVERDUE = "overdue", _("Overdue reassessment")
+    # No response at a trial's time point after an intervention (followup.checks).
+    REVIEW_MANAGEMENT = "review_management", _("Review management")
 
 
 class FlagStatus(models.TextChoices):
@@ -43,6 +45,7 @@ KIND_PRIORITY = {
     FlagKind.ADHERENCE_LAPSE: Priority.HIGH,
     FlagKind.WORSENING: Priority.NORMAL,
     FlagKind.OVERDUE: Priority.NORMAL,
+    FlagKind.REVIEW_MANAGEMENT: Priority.NORMAL,
 }
 
 
@@ -54,6 +57,8 @@ URGENCY = {
     FlagKind.WORSENING: 0,
     FlagKind.ADHERENCE_LAPSE: 1,
     FlagKind.OVERDUE: 2,
+    # Management that did not help is a decision for the next visit, not an alarm.
+    FlagKind.REVIEW_MANAGEMENT: 1,
 }
 
 
@@ -70,6 +75,7 @@ class TriggerSource(models.TextChoices):
     CHECK_IN = "check_in", _("Adherence check-in")
     TREATMENT_EVENT = "treatment_event", _("Recorded interruption")
     SCHEDULE_SLOT = "schedule_slot", _("Missed reassessment")
+    RESPONSE_CHECK = "response_check", _("Response check at a trial's time point")
 
 
 class ActionKind(models.TextChoices):
@@ -383,13 +389,24 @@ class ReassessmentSlot(models.Model):
     due_date = models.DateField(help_text=_("In the patient's time zone."))
     due_at = models.DateTimeField(help_text=_("The clinic's due time on the due date, local."))
     completed_at = models.DateTimeField(null=True, blank=True)
+    # An extra reassessment of the adaptive rule (weeks after a worsening, a new intervention
+    # or a resumed AI), beside the routine months; ``months_after_diagnosis`` is then the whole
+    # months at its due date, for reading only.
+    adaptive = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["patient_id", "due_date"]
         constraints = [
             models.UniqueConstraint(
-                fields=["patient", "months_after_diagnosis"], name="one_slot_per_patient_month"
+                fields=["patient", "months_after_diagnosis"],
+                condition=Q(adaptive=False),
+                name="one_slot_per_patient_month",
+            ),
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(adaptive=True, completed_at__isnull=True),
+                name="one_open_adaptive_slot_per_patient",
             ),
         ]
         indexes = [
@@ -462,3 +479,62 @@ class ResponseEvaluation(models.Model):
 
     def __str__(self) -> str:
         return f"Evaluation of response {self.response_id}"
+
+
+class CheckOutcome(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RESPONDED = "responded", _("Responded")
+    NOT_RESPONDED = "not_responded", _("Not responded")
+    NOT_ASSESSABLE = "not_assessable", _("Not assessable")
+
+
+class ResponseCheck(models.Model):
+    """A look at her answers at a trial's time point after an intervention (``followup.checks``).
+
+    Created by the sweep for each recorded intervention with a trial time point (one per
+    intervention, a database constraint), due on a date in the database (no task ``eta``), and
+    evaluated once by whichever sweep claims it after its window has closed.
+    """
+
+    intervention = models.OneToOneField(
+        "adherence.Intervention", on_delete=models.CASCADE, related_name="response_check"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    trial = models.CharField(max_length=16)
+    measure = models.CharField(max_length=16, help_text=_("The BPI-SF item the trial measured."))
+    started_on = models.DateField()
+    due_date = models.DateField(help_text=_("The trial's time point after the start."))
+    window_days = models.PositiveSmallIntegerField()
+    outcome = models.CharField(
+        max_length=16, choices=CheckOutcome.choices, default=CheckOutcome.PENDING
+    )
+    baseline_value = models.PositiveSmallIntegerField(null=True, blank=True)
+    baseline_on = models.DateField(null=True, blank=True)
+    followup_value = models.PositiveSmallIntegerField(null=True, blank=True)
+    followup_on = models.DateField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient_id", "due_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=CheckOutcome.values), name="response_check_outcome_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome=CheckOutcome.PENDING) | Q(evaluated_at__isnull=False),
+                name="response_check_evaluated_has_time",
+            ),
+        ]
+        indexes = [
+            # The sweep polls pending checks by due date.
+            models.Index(
+                fields=["due_date"],
+                condition=Q(outcome="pending"),
+                name="response_check_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Response check of intervention {self.intervention_id} due {self.due_date}"

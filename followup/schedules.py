@@ -1,5 +1,11 @@
 """Reassessment schedules, reminder e-mails with single-use links, and the overdue rule.
 
+Two kinds of slot: the routine months of her clinic's schedule, and at most one open *adaptive*
+slot (``adaptive_sync``): after a worsening flag, a new intervention or a resumed AI her next
+BPI-SF falls due ``adaptive_interval_weeks`` (a clinic rule, default 4) after it, then as long
+after each answer, until two answers in a row are stable; her home, the what's-due panel and
+the reminders read open slots, so they follow it with no code of their own.
+
 Due times live in the database and beat sweeps them (no ``eta``/``countdown``): a sweep claims
 each (slot, attempt) by inserting its ``ReminderSend`` row (unique in the database) and sends
 only what it claimed, so two beats, two workers or a sweep run twice send one e-mail. Every
@@ -15,6 +21,8 @@ import logging
 import secrets
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -24,9 +32,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from adherence.models import CARE_STOP_KINDS, TreatmentEvent
+from adherence.models import CARE_STOP_KINDS, EventKind, Intervention, TreatmentEvent
 from adherence.selectors import off_ai
 from assessments.models import Response
+from patients.clock import local_date
 from patients.invitations import sender_name_of, sender_of
 from patients.models import Clinic, Patient
 from patients.rules import ClinicRules, rules_of
@@ -34,6 +43,7 @@ from patients.rules import ClinicRules, rules_of
 from .models import (
     Channel,
     FlagKind,
+    FlagTrigger,
     PatientSchedule,
     QuestionnaireLink,
     ReassessmentSlot,
@@ -63,6 +73,16 @@ REMINDER_GRACE = dt.timedelta(days=2)
 # Overdue flags look back this far, so that a new clinic's history does not flood the queue.
 OVERDUE_LOOKBACK_DAYS = 30
 LINK_SALT = "aimss.questionnaire-link"
+# Adaptive reassessment looks back this far for a trigger (a worsening, an intervention, a
+# resumed AI); older ones have had their routine reassessments since.
+ADAPTIVE_LOOKBACK_DAYS = 180
+# An adaptive reassessment that would have fallen due longer ago than this is not created late:
+# the routine schedule has taken over (the reminders' grace is shorter still).
+ADAPTIVE_LATE_DAYS = 14
+
+WORSENED = "worsening"
+INTERVENTION = "intervention"
+RESUMED = "resumed"
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -104,15 +124,17 @@ def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None)
         ).values_list("patient_id", flat=True)
     )
     existing: dict[int, set[int]] = {}
-    for patient_id, months in ReassessmentSlot.objects.filter(patient__in=patient_list).values_list(
-        "patient_id", "months_after_diagnosis"
-    ):
+    for patient_id, months in ReassessmentSlot.objects.filter(
+        patient__in=patient_list, adaptive=False
+    ).values_list("patient_id", "months_after_diagnosis"):
         existing.setdefault(patient_id, set()).add(months)
     new_slots = []
+    scheduled = []
     for patient in patient_list:
         override: PatientSchedule | None = getattr(patient, "schedule", None)
         if (override is not None and override.paused) or patient.pk in stopped:
             continue
+        scheduled.append(patient)
         rules = rules_of(patient.clinic)
         interval = (override.interval_months if override else None) or rules.interval_months
         diagnosis = patient.aimss_diagnosis_date
@@ -131,6 +153,169 @@ def schedules_sync(*, patients: Iterable[Patient], today: dt.date | None = None)
                 )
             )
     ReassessmentSlot.objects.bulk_create(new_slots, batch_size=BATCH, ignore_conflicts=True)
+    return len(new_slots) + adaptive_sync(patients=scheduled, today=today)
+
+
+# --- adaptive reassessment -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Adaptive:
+    """Why her next reassessment comes early, and when."""
+
+    reason: str  # WORSENED, INTERVENTION or RESUMED
+    since: dt.date  # the trigger's date (her local date)
+    due_date: dt.date  # the trigger, or her latest answer since, plus the clinic's weeks
+    stable_answers: int  # answers in a row since the trigger that did not worsen (0 or 1)
+
+
+def _triggers(patients: list[Patient], today: dt.date) -> dict[int, tuple[dt.date, str]]:
+    """Each patient's latest adaptive trigger in the lookback, as (her local date, reason)."""
+    by_id = {p.pk: p for p in patients}
+    since = today - dt.timedelta(days=ADAPTIVE_LOOKBACK_DAYS)
+    found: dict[int, tuple[dt.date, str]] = {}
+
+    def keep(patient_id: int, day: dt.date, reason: str) -> None:
+        if since <= day <= today and (patient_id not in found or day > found[patient_id][0]):
+            found[patient_id] = (day, reason)
+
+    for patient_id, at in FlagTrigger.objects.filter(
+        kind=FlagKind.WORSENING,
+        flag__patient__in=patients,
+        triggered_at__gte=timezone.now() - dt.timedelta(days=ADAPTIVE_LOOKBACK_DAYS + 1),
+    ).values_list("flag__patient_id", "triggered_at"):
+        keep(patient_id, local_date(at, by_id[patient_id]), WORSENED)
+    for patient_id, day in Intervention.objects.filter(
+        patient__in=patients, start_date__gte=since, start_date__lte=today
+    ).values_list("patient_id", "start_date"):
+        keep(patient_id, day, INTERVENTION)
+    # An interruption's end date is the last day off the drug: she resumed the next day.
+    for patient_id, last_off in TreatmentEvent.objects.filter(
+        patient__in=patients,
+        kind=EventKind.INTERRUPTION,
+        end_date__isnull=False,
+        end_date__gte=since - dt.timedelta(days=1),
+        end_date__lt=today,
+    ).values_list("patient_id", "end_date"):
+        if last_off is not None:
+            keep(patient_id, last_off + dt.timedelta(days=1), RESUMED)
+    return found
+
+
+def _worsened(
+    answer: tuple[Decimal, Decimal | None], previous: tuple[Decimal, Decimal | None], by: Decimal
+) -> bool:
+    """The worsening rule of ``followup.evaluation``: average pain or interference up by the
+    clinic's points from the previous answer."""
+    rises = [answer[0] - previous[0]]
+    if answer[1] is not None and previous[1] is not None:
+        rises.append(answer[1] - previous[1])
+    return max(rises) >= by
+
+
+def adaptive_states(*, patients: Iterable[Patient], today: dt.date) -> dict[int, Adaptive]:
+    """The patients whose next reassessment is adaptive, with its due date (a few queries for
+    the whole batch). ``patients`` should come with ``clinic`` selected."""
+    patient_list = list(patients)
+    by_id = {p.pk: p for p in patient_list}
+    triggers = _triggers(patient_list, today)
+    answers: dict[int, list[tuple[dt.date, Decimal, Decimal | None]]] = {}
+    for patient_id, at, average, interference in (
+        Response.objects.current()
+        .filter(patient_id__in=list(triggers))
+        .order_by("patient_id", "submitted_at", "id")
+        .values_list("patient_id", "submitted_at", "average_pain", "interference_score")
+    ):
+        answers.setdefault(patient_id, []).append(
+            (
+                local_date(at, by_id[patient_id]),
+                Decimal(average),
+                None if interference is None else Decimal(interference),
+            )
+        )
+    states = {}
+    for patient_id, (since, reason) in triggers.items():
+        rules = rules_of(by_id[patient_id].clinic)
+        history = answers.get(patient_id, [])
+        stable, anchor = 0, since
+        for index, (day, average, interference) in enumerate(history):
+            if day <= since:
+                continue
+            anchor = day
+            previous = history[index - 1] if index else None
+            worse = previous is not None and _worsened(
+                (average, interference), previous[1:], rules.worsening_points
+            )
+            stable = 0 if worse else stable + 1
+        if stable >= 2:
+            continue  # back to the routine schedule
+        due = anchor + dt.timedelta(weeks=rules.adaptive_interval_weeks)
+        states[patient_id] = Adaptive(reason, since, due, stable)
+    return states
+
+
+def _whole_months(start: dt.date, end: dt.date) -> int:
+    return _months_between(start, end) - (1 if end.day < start.day else 0)
+
+
+def adaptive_sync(*, patients: Iterable[Patient], today: dt.date | None = None) -> int:
+    """Keep each patient's one open adaptive slot at its due date, or remove it (not yet due)
+    once she is back to routine; returns how many slots it created.
+
+    No adaptive slot is made while a routine one falls due between today and its date: that
+    answer comes first, and the next adaptive date counts from it. ``patients`` should come
+    with ``clinic`` selected, and be those whose schedule runs (not paused, not off AI).
+    """
+    today = today or timezone.localdate()
+    patient_list = [p for p in patients if p.aimss_diagnosis_date is not None]
+    states = adaptive_states(patients=patient_list, today=today)
+    open_slots = ReassessmentSlot.objects.filter(
+        patient__in=patient_list, completed_at__isnull=True
+    )
+    adaptive_open = {s.patient_id: s for s in open_slots.filter(adaptive=True)}
+    routine_first: dict[int, dt.date] = {}
+    for patient_id, due_date in (
+        open_slots.filter(adaptive=False, patient_id__in=list(states), due_date__gte=today)
+        .order_by("due_date")
+        .values_list("patient_id", "due_date")
+    ):
+        routine_first.setdefault(patient_id, due_date)
+    gone = [
+        slot.pk
+        for patient_id, slot in adaptive_open.items()
+        if patient_id not in states and slot.due_date > today
+    ]
+    if gone:
+        ReassessmentSlot.objects.filter(pk__in=gone, completed_at__isnull=True).delete()
+    new_slots = []
+    for patient in patient_list:
+        state = states.get(patient.pk)
+        if state is None:
+            continue
+        diagnosis = patient.aimss_diagnosis_date
+        assert diagnosis is not None
+        rules = rules_of(patient.clinic)
+        # A reassessment after the diagnosis is never the baseline: month 1 at the earliest.
+        fields = {
+            "due_date": state.due_date,
+            "due_at": local_due_at(state.due_date, rules.due_time, patient.time_zone),
+            "months_after_diagnosis": max(1, _whole_months(diagnosis, state.due_date)),
+        }
+        slot = adaptive_open.get(patient.pk)
+        if slot is not None:
+            # One already due stays what she owes; one still ahead moves to the new date.
+            if slot.due_date > today and slot.due_date != state.due_date:
+                ReassessmentSlot.objects.filter(pk=slot.pk, completed_at__isnull=True).update(
+                    **fields
+                )
+            continue
+        first = routine_first.get(patient.pk)
+        if (first is not None and first <= state.due_date) or (
+            state.due_date < today - dt.timedelta(days=ADAPTIVE_LATE_DAYS)
+        ):
+            continue
+        new_slots.append(ReassessmentSlot(patient=patient, adaptive=True, **fields))
+    ReassessmentSlot.objects.bulk_create(new_slots, ignore_conflicts=True)
     return len(new_slots)
 
 

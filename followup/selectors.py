@@ -503,6 +503,8 @@ def _raised_by(kind: str, value: Decimal | None, source: str | None) -> str:
         return _("Stopped or wants to stop")
     if kind == FlagKind.OVERDUE:
         return _("Reassessment missing")
+    if kind == FlagKind.REVIEW_MANAGEMENT and value is not None:
+        return _("Drop of %(points)s at the trial's time point") % {"points": f"{value:.1f}"}
     return ""
 
 

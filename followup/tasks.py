@@ -89,3 +89,11 @@ def evaluations_sweep_task() -> None:
     from .evaluation import evaluations_sweep
 
     evaluations_sweep()
+
+
+@shared_task(ignore_result=True)
+def response_checks_sweep_task() -> None:
+    """Create the response checks of new interventions and evaluate those that fell due."""
+    from .checks import response_checks_sweep
+
+    response_checks_sweep()

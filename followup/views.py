@@ -453,6 +453,9 @@ def _rules_beside_burden(b: ClinicBurden) -> list[tuple[str, str, float | None]]
         % {"n": clinic.adherence_min_days},
         FlagKind.OVERDUE: _("Reassessment missing %(n)s days after due")
         % {"n": rules.overdue_days},
+        FlagKind.REVIEW_MANAGEMENT: _(
+            "Less than a 2-point drop at the trial's time point after an intervention"
+        ),
     }
     return [
         (str(FlagKind(k).label), words[FlagKind(k)], b.total.per_100(k)) for k in FlagKind.values

@@ -31,6 +31,7 @@ RULE_FIELDS = (
     "strategy_window_days",
     "initial_months",
     "interval_months",
+    "adaptive_interval_weeks",
     "due_time",
     "link_valid_days",
     "overdue_days",

@@ -169,6 +169,16 @@ class Clinic(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(60)],
         help_text=_("A reassessment still missing this many days after it fell due is overdue."),
     )
+    adaptive_interval_weeks = models.PositiveSmallIntegerField(
+        _("adaptive reassessment after (weeks)"),
+        default=rules.ADAPTIVE_INTERVAL_WEEKS,
+        validators=[MinValueValidator(1), MaxValueValidator(rules.ADAPTIVE_INTERVAL_WEEKS_MAX)],
+        help_text=_(
+            "After a worsening flag, a new intervention or a resumed AI, the next questionnaire "
+            "falls due this many weeks later instead of at the routine interval, until two "
+            "answers in a row are stable (a clinic rule)."
+        ),
+    )
     escalation_hours = models.PositiveSmallIntegerField(
         _("escalation after (hours)"),
         default=rules.ESCALATION_HOURS,
@@ -278,6 +288,13 @@ class Clinic(models.Model):
             models.CheckConstraint(
                 condition=Q(interval_months__gte=1, interval_months__lte=12),
                 name="clinic_schedule_interval_1_to_12_months",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    adaptive_interval_weeks__gte=1,
+                    adaptive_interval_weeks__lte=rules.ADAPTIVE_INTERVAL_WEEKS_MAX,
+                ),
+                name="clinic_adaptive_interval_in_range",
             ),
         ]
 

@@ -46,6 +46,13 @@ LINK_VALID_DAYS = 14  # days a reminder's single-use link stays valid
 # A reassessment still missing a week after it fell due raises the overdue flag (the product's
 # choice: PRO-TECT reached 91 % completion only with reminders and staff follow-up, Basch et al.).
 OVERDUE_DAYS = 7  # days
+# Adaptive reassessment: after a worsening flag, a new intervention or a resumed AI her next
+# BPI-SF falls due this many weeks after it (then after each answer) instead of at the routine
+# interval, until two answers in a row are stable. A clinic rule, not a published interval: the
+# guideline asks for reassessment every 2-4 months, and the trials read a response early (SWOG
+# S1200 (Hershman 2018) at 6 weeks), so a change is looked at again within about a month.
+ADAPTIVE_INTERVAL_WEEKS = 4  # weeks
+ADAPTIVE_INTERVAL_WEEKS_MAX = 12
 # An unclaimed high-priority flag escalates to the clinicians after a day (the product's choice).
 ESCALATION_HOURS = 24  # hours
 # The queue shows how long each flag has waited against the clinic's target time to act: a
@@ -80,6 +87,7 @@ class ClinicRules:
     due_time: dt.time = DUE_TIME
     link_valid_days: int = LINK_VALID_DAYS
     overdue_days: int = OVERDUE_DAYS
+    adaptive_interval_weeks: int = ADAPTIVE_INTERVAL_WEEKS
     escalation_hours: int = ESCALATION_HOURS
     target_hours: int = TARGET_HOURS
     note_templates: tuple[str, ...] = ()  # short notes a nurse picks when recording an action
@@ -107,6 +115,7 @@ def rules_of(clinic: Clinic | None) -> ClinicRules:
         due_time=clinic.due_time,
         link_valid_days=clinic.link_valid_days,
         overdue_days=clinic.overdue_days,
+        adaptive_interval_weeks=clinic.adaptive_interval_weeks,
         escalation_hours=clinic.escalation_hours,
         target_hours=clinic.target_hours,
         note_templates=tuple(clinic.note_templates or ()),

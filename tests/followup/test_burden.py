@@ -67,7 +67,7 @@ def test_burden_per_week_beside_pro_tect(world: World) -> None:
     week = _this_week(world)
     assert week.responses == 4
     assert week.responses_alerting_pct == 25.0  # one of four responses raised a flag
-    assert week.per_100_by_kind == [25.0, 25.0, 25.0, 25.0]
+    assert week.per_100_by_kind == [25.0, 25.0, 25.0, 25.0, 0.0]  # no review-management
     assert week.flags == 4
     assert week.resolved_no_action_pct == 25.0
     assert week.snoozed_pct == 25.0

@@ -47,7 +47,13 @@ def test_queue_filters_and_counts(world: World) -> None:
     assert mine.count('id="flag-') == 1
     response = client.get(reverse("followup:queue"))
     counts = {code: n for code, _label, n in response.context["counts"]}
-    assert counts == {"high_interference": 1, "worsening": 0, "adherence_lapse": 0, "overdue": 1}
+    assert counts == {
+        "high_interference": 1,
+        "worsening": 0,
+        "adherence_lapse": 0,
+        "overdue": 1,
+        "review_management": 0,
+    }
 
 
 def _queue_queries(world: World, n: int, offset: int) -> int:

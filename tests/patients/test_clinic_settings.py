@@ -33,6 +33,7 @@ def _form(clinic: Clinic, **changes: Any) -> dict[str, Any]:
         "strategy_window_days": clinic.strategy_window_days,
         "initial_months": ", ".join(str(m) for m in clinic.initial_months),
         "interval_months": clinic.interval_months,
+        "adaptive_interval_weeks": clinic.adaptive_interval_weeks,
         "due_time": clinic.due_time.strftime("%H:%M"),
         "link_valid_days": clinic.link_valid_days,
         "overdue_days": clinic.overdue_days,
@@ -70,6 +71,7 @@ def test_an_administrator_changes_the_rules_and_every_reader_sees_them(world: Wo
             strategy_window_days="21",
             initial_months="0, 3, 1",
             interval_months="4",
+            adaptive_interval_weeks="6",
             due_time="10:30",
             escalation_hours="12",
             opening_hours="Mon-Fri 08:00-16:00",
@@ -83,6 +85,7 @@ def test_an_administrator_changes_the_rules_and_every_reader_sees_them(world: Wo
     assert clinic_rules.strategy_window_days == 21
     assert clinic_rules.initial_months == (0, 1, 3)
     assert clinic_rules.interval_months == 4
+    assert clinic_rules.adaptive_interval_weeks == 6
     assert clinic_rules.due_time == dt.time(10, 30)
     assert clinic_rules.escalation_hours == 12
     assert clinic_rules.time_zone == "Asia/Shanghai"
@@ -104,6 +107,11 @@ def test_an_administrator_changes_the_rules_and_every_reader_sees_them(world: Wo
         ({"interval_months": "13"}, "interval_months", "less than or equal to 12"),
         ({"high_interference_from": "11"}, "high_interference_from", "less than or equal to 10"),
         ({"escalation_hours": "0"}, "escalation_hours", "greater than or equal to 1"),
+        (
+            {"adaptive_interval_weeks": "13"},
+            "adaptive_interval_weeks",
+            "less than or equal to 12",
+        ),
     ],
 )
 def test_bad_settings_are_refused_with_a_clear_message(
