@@ -214,7 +214,8 @@ def test_forgetting_leads_to_tips_and_an_offer_of_a_daily_reminder(world: World)
     assert response["Location"] == reverse("adherence:dose_reminder")
     page = client.get(response["Location"]).content.decode()
     assert "weekly pill box" in page
-    assert 'name="enabled"' in page and 'name="time"' in page
+    assert 'name="enabled"' in page
+    assert 'name="time"' in page
     # and she turns it on at 08:30
     saved = client.post(reverse("adherence:dose_reminder"), {"enabled": "on", "time": "08:30"})
     assert saved.status_code == 302
@@ -340,7 +341,8 @@ def test_the_bundled_mars5_structure_loads_and_is_not_asked() -> None:
     assert scale_definition_errors(definition) == []
     assert [(i["min"], i["max"]) for i in definition["items"]] == [(1, 5)] * 5
     instrument, created = scale_load(definition=definition)
-    assert created and instrument.code == MARS5
+    assert created
+    assert instrument.code == MARS5
     # a structure is never asked, even where the clinic turned the scale on
     patient = PatientFactory.create()
     patient.clinic.ask_adherence_scale = True
@@ -375,7 +377,8 @@ def test_a_licensed_scale_is_asked_where_the_clinic_turned_it_on(world: World) -
     world.clinic_a.save()
     client = client_for(world.patient_a.user)
     page = client.get(reverse("clinical:check_in")).content.decode()
-    assert "Licensed item_1" in page and "answer 5" in page
+    assert "Licensed item_1" in page
+    assert "answer 5" in page
     # when she answers it
     form = {
         **FORM,
@@ -388,7 +391,8 @@ def test_a_licensed_scale_is_asked_where_the_clinic_turned_it_on(world: World) -
     check_in = AdherenceCheckIn.objects.get(patient=world.patient_a)
     assert check_in.scale_total == 15
     assert check_in.scale_answers["item_5"] == 5
-    assert check_in.scale is not None and check_in.scale.version == "licensed-test"
+    assert check_in.scale is not None
+    assert check_in.scale.version == "licensed-test"
 
 
 def test_scale_answers_are_refused_where_the_clinic_does_not_ask_it(patient: Patient) -> None:
