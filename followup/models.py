@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
+from adherence.models import MissedReason
 from aimss_tracker.audit import audited
 from patients import models as patient_models
 from patients.models import Clinic, Patient
@@ -278,6 +279,11 @@ class FlagTrigger(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} from {self.source} {self.source_id}"
+
+    @property
+    def reason_label(self) -> str:
+        """Why she missed doses, in words (empty when none was given)."""
+        return str(MissedReason(self.reason).label) if self.reason in MissedReason.values else ""
 
 
 @audited()

@@ -32,6 +32,7 @@ from clinical.selectors import patient_trajectory
 from followup.evaluation import check_in_evaluate
 from followup.models import Flag, FlagTrigger
 from patients.models import Patient
+from patients.rules import rules_of
 from tests.conftest import World, client_for
 from tests.factories import AiCourseFactory, CheckInFactory, PatientFactory
 
@@ -405,3 +406,19 @@ def test_scale_answers_are_refused_where_the_clinic_does_not_ask_it(patient: Pat
             scale_answers={f"item_{n}": 5 for n in range(1, 6)},
         )
     assert "scale_answers" in info.value.message_dict
+
+
+def test_an_administrator_turns_the_scale_on_on_the_clinic_settings_page(world: World) -> None:
+    from tests.patients.test_clinic_settings import _form as settings_form
+
+    # given the clinic asks no scale (the default)
+    assert rules_of(world.clinic_a).ask_adherence_scale is False
+    url = reverse("patients:clinic_settings", args=[world.clinic_a.pk])
+    # when the administrator ticks it on the settings page
+    response = client_for(world.admin).post(
+        url, settings_form(world.clinic_a, ask_adherence_scale="on")
+    )
+    # then the clinic's rules say so
+    assert response.status_code == 302
+    world.clinic_a.refresh_from_db()
+    assert rules_of(world.clinic_a).ask_adherence_scale is True

@@ -70,3 +70,9 @@ def test_the_api_gives_an_intentional_lapse_its_own_level(world: World) -> None:
         (ran_out.pk, 2),
     ]
     assert body["results"][0]["flags"][0]["intentional"] is True
+
+
+def test_the_flag_page_lists_each_trigger_with_her_reason(world: World) -> None:
+    flag = _lapse(world.patient_a, 1, hours_ago=1, reason="side_effects")
+    page = client_for(world.nurse_a).get(reverse("followup:flag", args=[flag.pk]))
+    assert "Side effects" in page.content.decode()
