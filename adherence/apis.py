@@ -218,6 +218,11 @@ class CheckInSerializer(serializers.ModelSerializer[AdherenceCheckIn]):
     patient = _PatientField(required=False)
     submission_token = serializers.UUIDField(required=False)
     entered_by_staff = serializers.SerializerMethodField()
+    scale_answers = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="MARS-5 answers {item_1: 1-5, ... item_5}, where her clinic asks the scale.",
+    )
 
     class Meta:
         model = AdherenceCheckIn
@@ -230,12 +235,24 @@ class CheckInSerializer(serializers.ModelSerializer[AdherenceCheckIn]):
             "wants_to_stop",
             "reason",
             "side_effects",
+            "missed_reason",
+            "missed_reason_other",
+            "scale_answers",
+            "scale_total",
             "submission_token",
             "lapse",
             "entered_by_staff",
         ]
-        read_only_fields = ["submitted_at", "lapse"]
-        extra_kwargs = {"stopped": {"default": False}, "wants_to_stop": {"default": False}}
+        read_only_fields = ["submitted_at", "lapse", "scale_total"]
+        extra_kwargs = {
+            "stopped": {"default": False},
+            "wants_to_stop": {"default": False},
+            "missed_reason": {
+                "help_text": "Why doses were missed: required when days_taken_last_7 < 7, "
+                "absent (empty) at 7. side_effects and decided mark the lapse intentional."
+            },
+            "missed_reason_other": {"help_text": "Her words, with missed_reason=other only."},
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

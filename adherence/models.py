@@ -28,6 +28,26 @@ from patients.models import Patient
 # counted as 91 days off the drug (13 weeks), both ends inclusive.
 AIMSS_STOP_MIN_DAYS = 91  # days
 DAYS_IN_WEEK = 7  # the check-in's recall period, days
+# MARS-5 (Horne, Medication Adherence Report Scale): 5 items scored 1-5, total 5-25, higher is
+# more adherent. Copyrighted: the repository ships its structure only (adherence/scale.py).
+MARS5_ITEMS = 5
+MARS5_ITEM_MIN, MARS5_ITEM_MAX = 1, 5  # points per item
+MARS5_TOTAL_MIN, MARS5_TOTAL_MAX = 5, 25  # points
+
+
+class MissedReason(models.TextChoices):
+    """Why she missed doses. Non-adherence is unintentional (forgetting, running out) or
+    intentional (choosing to stop or take less, mostly for side effects); the two need
+    different help, so the intentional reasons reach a nurse first."""
+
+    FORGOT = "forgot", _("I forgot")
+    SIDE_EFFECTS = "side_effects", _("Side effects")
+    DECIDED = "decided", _("I decided to stop or take less")
+    RAN_OUT = "ran_out", _("I ran out of tablets")
+    OTHER = "other", _("Another reason")
+
+
+INTENTIONAL_REASONS = (MissedReason.SIDE_EFFECTS, MissedReason.DECIDED)
 
 
 class Drug(models.TextChoices):
@@ -410,6 +430,28 @@ class AdherenceCheckIn(models.Model):
     wants_to_stop = models.BooleanField(_("wants to stop taking the AI"), default=False)
     reason = models.TextField(_("why"), blank=True, max_length=2000)
     side_effects = models.TextField(_("side effects in her words"), blank=True, max_length=2000)
+    # Asked exactly when she took the AI on fewer than all 7 days.
+    missed_reason = models.CharField(
+        _("why doses were missed"), max_length=16, choices=MissedReason.choices, blank=True
+    )
+    missed_reason_other = models.CharField(
+        _("the other reason, in her words"), max_length=500, blank=True
+    )
+    # The clinic's licensed adherence scale (MARS-5), when it asks it: the version answered,
+    # the item answers ({"1": 5, ...}) and their total.
+    scale = models.ForeignKey(
+        "assessments.Instrument",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    scale_answers = models.JSONField(default=dict, blank=True)
+    scale_total = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(MARS5_TOTAL_MIN), MaxValueValidator(MARS5_TOTAL_MAX)],
+    )
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -425,6 +467,28 @@ class AdherenceCheckIn(models.Model):
                 condition=Q(days_taken_last_7__gte=0, days_taken_last_7__lte=DAYS_IN_WEEK),
                 name="checkin_days_taken_0_to_7",
             ),
+            # No reason without a missed dose. (A reason for every missed dose is checked
+            # when she answers, ``clean``: check-ins stored before the question have none.)
+            models.CheckConstraint(
+                condition=Q(
+                    days_taken_last_7__lt=DAYS_IN_WEEK, missed_reason__in=MissedReason.values
+                )
+                | Q(missed_reason=""),
+                name="checkin_missed_reason_only_if_missed",
+            ),
+            models.CheckConstraint(
+                condition=Q(missed_reason=MissedReason.OTHER) | Q(missed_reason_other=""),
+                name="checkin_other_text_only_for_other",
+            ),
+            models.CheckConstraint(
+                condition=Q(scale__isnull=True, scale_total__isnull=True)
+                | Q(
+                    scale__isnull=False,
+                    scale_total__gte=MARS5_TOTAL_MIN,
+                    scale_total__lte=MARS5_TOTAL_MAX,
+                ),
+                name="checkin_scale_total_with_scale",
+            ),
         ]
         indexes = [
             models.Index(fields=["patient", "-submitted_at"], name="checkin_patient_recent_idx"),
@@ -438,6 +502,59 @@ class AdherenceCheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"Check-in {self.pk} of patient {self.patient_id}"
+
+    @property
+    def intentional(self) -> bool:
+        return self.missed_reason in INTENTIONAL_REASONS
+
+    def clean(self) -> None:
+        errors: dict[str, list[Any]] = {}
+        missed = self.days_taken_last_7 is not None and self.days_taken_last_7 < DAYS_IN_WEEK
+        if missed and not self.missed_reason:
+            errors["missed_reason"] = [
+                _(
+                    "She took it on %(days)s of 7 days: say why doses were missed (forgot, "
+                    "side effects, decided to stop or take less, ran out, or another reason)."
+                )
+                % {"days": self.days_taken_last_7}
+            ]
+        if not missed and self.missed_reason:
+            errors["missed_reason"] = [
+                _("No dose was missed (7 of 7 days): leave the reason for missed doses empty.")
+            ]
+        if self.missed_reason_other and self.missed_reason != MissedReason.OTHER:
+            errors["missed_reason_other"] = [
+                _("Words for another reason go with the reason 'Another reason' only.")
+            ]
+        if errors:
+            raise ValidationError(errors)
+
+
+class DoseReminder(models.Model):
+    """Her daily reminder to take her tablet, which she turns on herself.
+
+    Sent once a day at her local ``time`` (held in her quiet hours) by the channels she chose;
+    the text says nothing about her health or her drug. ``claimed_for`` is the local day a
+    sweep claimed the send for (claim-then-send: two sweeps never both send a day), ``sent_on``
+    the day it went. Not audited: every day's claim is an update.
+    """
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="dose_reminder")
+    enabled = models.BooleanField(_("send me a daily reminder"), default=False)
+    time = models.TimeField(_("at (your local time)"), default=dt.time(9, 0))
+    claimed_for = models.DateField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["patient_id"]
+        indexes = [
+            models.Index(fields=["time"], condition=Q(enabled=True), name="dosereminder_on_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dose reminder of patient {self.patient_id}"
 
 
 @audited(bulk_written=True)

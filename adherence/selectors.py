@@ -41,13 +41,14 @@ from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from assessments.models import Response
-from patients.clock import local_date
+from patients.clock import local_date, zone_of
 from patients.models import Patient
 from patients.rules import rules_of
 
 from .models import (
     AIMSS_STOP_MIN_DAYS,
     CARE_STOP_KINDS,
+    DAYS_IN_WEEK,
     AdherenceCheckIn,
     AiCourse,
     CourseStatus,
@@ -484,4 +485,73 @@ def therapy_overview(patient: Patient) -> TherapyOverview:
             ]
         ),
         survival=survival_record(patient),
+    )
+
+
+# --- proportion of days covered ----------------------------------------------------------------
+
+# The window of the estimate: the last 12 months (the usual period of a PDC; medication
+# adherence research measures it over a year of therapy).
+PDC_WINDOW_DAYS = 365  # days
+
+
+@dataclass(frozen=True)
+class PdcEstimate:
+    """Her proportion of days covered, estimated from her check-ins (method in words on the
+    trajectory page): each check-in reports the 7 days up to the day she answered it; check-ins
+    whose weeks overlap a later one's are left out (the later answer counts); days in the window
+    without a check-in are unknown, neither taken nor missed."""
+
+    start: dt.date  # first day of the window
+    end: dt.date  # last day of the window
+    check_ins: int  # the check-ins counted
+    days_taken: int  # days taken, as she reported
+    days_reported: int  # days covered by the counted check-ins (7 each)
+    days_unknown: int  # days of the window no check-in covers
+
+    @property
+    def pdc(self) -> float | None:
+        """Days taken / days reported (0-1), None without any check-in."""
+        return self.days_taken / self.days_reported if self.days_reported else None
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.pdc is None else round(self.pdc * 100)
+
+
+def pdc_estimate(patient: Patient, today: dt.date | None = None) -> PdcEstimate:
+    """PDC = days taken reported / days in the weeks covered by check-ins, over the last 12
+    months (or since her AI started, if later)."""
+    today = today or local_date(timezone.now(), patient)
+    start = today - dt.timedelta(days=PDC_WINDOW_DAYS - 1)
+    course = AiCourse.objects.filter(patient=patient).only("start_date").first()
+    if course is not None and course.start_date > start:
+        start = min(course.start_date, today)
+    zone = zone_of(patient)
+    answers = (
+        AdherenceCheckIn.objects.filter(patient=patient)
+        .order_by("-submitted_at", "-id")
+        .values_list("submitted_at", "days_taken_last_7")
+    )
+    counted: list[tuple[dt.date, int]] = []
+    earliest_covered: dt.date | None = None
+    for submitted_at, days in answers:
+        day = submitted_at.astimezone(zone).date()
+        if day > today:
+            continue
+        first = day - dt.timedelta(days=DAYS_IN_WEEK - 1)
+        if first < start:
+            break  # its week reaches before the window; older ones too
+        if earliest_covered is not None and day >= earliest_covered:
+            continue  # overlaps the later check-in's week
+        counted.append((day, days))
+        earliest_covered = first
+    reported = DAYS_IN_WEEK * len(counted)
+    return PdcEstimate(
+        start=start,
+        end=today,
+        check_ins=len(counted),
+        days_taken=sum(days for _day, days in counted),
+        days_reported=reported,
+        days_unknown=(today - start).days + 1 - reported,
     )

@@ -33,11 +33,13 @@ from .models import (
     MEASURE_CATEGORY,
     AdherenceCheckIn,
     AiCourse,
+    DoseReminder,
     EventKind,
     Intervention,
     RegimenChange,
     TreatmentEvent,
 )
+from .scale import scale_answer_errors, scale_in_use
 from .selectors import last_follow_up, load_patient_data
 
 logger = logging.getLogger(__name__)
@@ -402,6 +404,9 @@ def is_adherence_lapse(check_in: AdherenceCheckIn, clinic: Clinic) -> bool:
         check_in.days_taken_last_7 < rules_of(clinic).adherence_min_days
         or check_in.stopped
         or check_in.wants_to_stop
+        # She chose to miss doses (side effects, decided to stop or take less): a nurse should
+        # hear of it whatever the number of days.
+        or check_in.intentional
     )
 
 
@@ -414,6 +419,9 @@ def check_in_submit(
     wants_to_stop: bool,
     reason: str = "",
     side_effects: str = "",
+    missed_reason: str = "",
+    missed_reason_other: str = "",
+    scale_answers: dict[str, int] | None = None,
     entered_by: User | None = None,
     submission_token: uuid.UUID | None = None,
     submitted_at: dt.datetime | None = None,
@@ -448,11 +456,35 @@ def check_in_submit(
         wants_to_stop=wants_to_stop,
         reason=reason,
         side_effects=side_effects,
+        missed_reason=missed_reason,
+        missed_reason_other=missed_reason_other,
         entered_by=entered_by,
         submission_token=submission_token or uuid.uuid4(),
     )
+    if scale_answers:
+        instrument = scale_in_use(patient.clinic)
+        if instrument is None:
+            errors.add("scale_answers", _("Her clinic does not ask the adherence scale."))
+        else:
+            for field, message in scale_answer_errors(scale_answers):
+                errors.add(field, message)
+            check_in.scale = instrument
+            check_in.scale_answers = {str(k): int(v) for k, v in scale_answers.items()}
+            check_in.scale_total = sum(check_in.scale_answers.values())
     _full_clean(check_in, errors)
     check_in.lapse = is_adherence_lapse(check_in, patient.clinic)
     check_in.save()
     send_on_commit(EVALUATE_CHECK_IN, check_in.pk)
     return check_in, True
+
+
+def dose_reminder_set(*, patient: Patient, enabled: bool, time: dt.time) -> DoseReminder:
+    """Turn her daily dose reminder on or off, at her local ``time``."""
+    with transaction.atomic():
+        patient = _lock_patient(patient)
+        reminder, _created = DoseReminder.objects.get_or_create(patient=patient)
+        reminder.enabled = enabled
+        reminder.time = time
+        reminder.full_clean()
+        reminder.save()
+    return reminder

@@ -14,20 +14,21 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from patients.access import care_staff_required, get_patient_or_404
+from patients.access import care_staff_required, get_patient_or_404, patient_required
 from patients.models import Patient
 from patients.rules import rules_of
 
 from . import services
 from .forms import (
     AiCourseForm,
+    DoseReminderForm,
     InterruptionEndForm,
     InterventionForm,
     RegimenChangeForm,
     TreatmentEventForm,
     apply_service_errors,
 )
-from .models import EventKind, TreatmentEvent
+from .models import DoseReminder, EventKind, TreatmentEvent
 from .selectors import therapy_overview
 
 
@@ -117,3 +118,50 @@ def therapy(request: HttpRequest, pk: int) -> HttpResponse:
         "end_form": bound.get("end_interruption"),
     }
     return render(request, "adherence/therapy.html", context, status=400 if bound else 200)
+
+
+# Practical habits against forgetting, shown after she says she forgot (the product's advice:
+# generic text reminders alone did not improve adherence, so habits come first).
+FORGETTING_TIPS = (
+    gettext_lazy(
+        "Take your tablet at the same time every day, with something you already do "
+        "daily, such as brushing your teeth or breakfast."
+    ),
+    gettext_lazy("Keep the box where you will see it at that time (not hidden in a drawer)."),
+    gettext_lazy("Use a weekly pill box: you can see at a glance whether today's dose is taken."),
+    gettext_lazy(
+        "If you miss a dose, take the next one at the usual time; do not take two at once."
+    ),
+    gettext_lazy("Ask for your next prescription a week before the box runs out."),
+)
+
+
+@patient_required
+def dose_reminder(request: HttpRequest) -> HttpResponse:
+    """Tips against forgetting, and her daily reminder to turn on or off."""
+    patient = getattr(request.user, "patient", None)
+    if patient is None:
+        raise Http404
+    reminder = DoseReminder.objects.filter(patient=patient).first()
+    initial = (
+        {"enabled": reminder.enabled, "time": reminder.time}
+        if reminder
+        else {"enabled": False, "time": DoseReminder._meta.get_field("time").get_default()}
+    )
+    form = DoseReminderForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.dose_reminder_set(
+            patient=patient, enabled=form.cleaned_data["enabled"], time=form.cleaned_data["time"]
+        )
+        if form.cleaned_data["enabled"]:
+            messages.success(
+                request,
+                _("Your daily reminder is on, at %(time)s your time.")
+                % {"time": form.cleaned_data["time"].strftime("%H:%M")},
+            )
+        else:
+            messages.success(request, _("Your daily reminder is off."))
+        return redirect("adherence:dose_reminder")
+    context = {"form": form, "tips": FORGETTING_TIPS, "reminder": reminder, "patient": patient}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "adherence/dose_reminder.html", context, status=status)

@@ -391,6 +391,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": AIMSS_REMINDER_SWEEP_SECONDS,
         "options": {"expires": AIMSS_REMINDER_SWEEP_SECONDS * 0.95},
     },
+    # Her daily dose reminder, at her local time (within minutes of it).
+    "dose-reminders-sweep": {
+        "task": "followup.tasks.dose_reminders_sweep_task",
+        "schedule": AIMSS_REMINDER_SWEEP_SECONDS,
+        "options": {"expires": AIMSS_REMINDER_SWEEP_SECONDS * 0.95},
+    },
     "overdue-sweep": {
         "task": "followup.tasks.overdue_sweep_task",
         "schedule": 3600.0,

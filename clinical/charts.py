@@ -22,7 +22,7 @@ from typing import Any
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
-from adherence.models import EventKind, InterventionCategory
+from adherence.models import INTENTIONAL_REASONS, EventKind, InterventionCategory, MissedReason
 from assessments.models import RecallPeriod
 
 from .selectors import Trajectory
@@ -272,8 +272,23 @@ def _check_in_trace(trajectory: Trajectory) -> dict[str, Any]:
         "ids": [f"c{c.id}" for c in trajectory.check_ins],
         "yaxis": "y2",
         "line": {"color": "#4b5563", "width": 1.5, "shape": "hv"},
-        "marker": {"size": 6, "color": "#4b5563"},
-        "hovertemplate": _("%(days)s of 7 days") % {"days": "%{y}"},
+        "marker": {
+            "size": [
+                9 if c.missed_reason in INTENTIONAL_REASONS else 6 for c in trajectory.check_ins
+            ],
+            "symbol": [
+                "diamond" if c.missed_reason in INTENTIONAL_REASONS else "circle"
+                for c in trajectory.check_ins
+            ],
+            "color": "#4b5563",
+        },
+        # Why she missed doses, in her words' category: a diamond when she chose to.
+        "hovertext": [
+            str(MissedReason(c.missed_reason).label) if c.missed_reason else ""
+            for c in trajectory.check_ins
+        ],
+        "hovertemplate": _("%(days)s of 7 days") % {"days": "%{y}"}
+        + " %{hovertext}<extra></extra>",
     }
 
 

@@ -144,6 +144,7 @@ class CheckInPoint:
     id: int
     date: dt.date
     days_taken: int
+    missed_reason: str = ""  # adherence.models.MissedReason, empty when none was asked
 
 
 @dataclass(frozen=True)
@@ -316,11 +317,11 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
         .values_list("id", "category", "measure", "start_date", "end_date")
     ]
     check_ins = [
-        CheckInPoint(id=pk, date=day, days_taken=days)
-        for pk, day, days in AdherenceCheckIn.objects.filter(patient=patient)
+        CheckInPoint(id=pk, date=day, days_taken=days, missed_reason=why)
+        for pk, day, days, why in AdherenceCheckIn.objects.filter(patient=patient)
         .annotate(day=TruncDate("submitted_at", tzinfo=zone))
         .order_by("submitted_at", "id")
-        .values_list("id", "day", "days_taken_last_7")
+        .values_list("id", "day", "days_taken_last_7", "missed_reason")
     ]
     open_flags = (
         list(_open_flags_of(patient).order_by("priority", "opened_at")) if with_flags else []

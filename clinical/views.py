@@ -14,14 +14,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from adherence.enrolment import PATIENT_FIELDS, patient_enrol
 from adherence.forms import CheckInForm, apply_service_errors
-from adherence.models import AdherenceCheckIn, AiCourse, Drug
-from adherence.selectors import care_stop_of, current_drug
+from adherence.models import AdherenceCheckIn, AiCourse, Drug, MissedReason
+from adherence.scale import scale_in_use
+from adherence.selectors import care_stop_of, current_drug, pdc_estimate
 from adherence.services import check_in_submit
 from adherence.views import therapy_forms, therapy_post
 from aimss_tracker.inputs import id_param
@@ -157,6 +158,7 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
         "current_interventions": trajectory.current_interventions(timezone.localdate()),
         "care_stop": care_stop_of(patient.pk),
         "sms_status": sms_status_of(patient),
+        "adherence_pdc": pdc_estimate(patient),
         "recent": list(reversed(trajectory.series[-RECENT_RESPONSES:])),
         # (name, title, the bound form with its errors or None: fetched when opened)
         "records": [
@@ -238,7 +240,12 @@ def check_in(request: AuthenticatedHttpRequest) -> HttpResponse:
     if patient is None:
         raise Http404
     drug = current_drug(patient)
-    form = CheckInForm(request.POST or None, drug=drug)
+    form = CheckInForm(
+        request.POST or None,
+        drug=drug,
+        scale=scale_in_use(patient.clinic),
+        language=get_language(),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             done, _created = check_in_submit(
@@ -250,7 +257,10 @@ def check_in(request: AuthenticatedHttpRequest) -> HttpResponse:
             apply_service_errors(form, error)
         else:
             messages.success(request, _("Thank you. Your answers were sent to your care team."))
-            # a lapse has advice to read before her page; otherwise her page, as ever
+            if done.missed_reason == MissedReason.FORGOT:
+                # Forgetting is helped by habits and a reminder: her tips and the offer.
+                return redirect("adherence:dose_reminder")
+            # any other lapse has advice to read before her page; otherwise her page, as ever
             if done.lapse:
                 return redirect("clinical:check_in_done", pk=done.pk)
             return redirect("clinical:patient_home")

@@ -25,7 +25,7 @@ from patients.apis import RecordsAccess
 from patients.permissions import IsCareStaff
 
 from . import services
-from .models import CARE_ACTIONS, URGENCY, Flag, FlagKind, FlagStatus
+from .models import CARE_ACTIONS, Flag, FlagKind, FlagStatus, urgency_of
 from .selectors import (
     ANY_STATUS,
     QueueFilters,
@@ -61,8 +61,15 @@ class FlagSerializer(serializers.ModelSerializer[Flag]):
             "resolved_at",
             "snoozed_until",
             "snooze_reason",
+            "intentional",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "intentional": {
+                "help_text": "An adherence lapse she chose (side effects, or decided to stop "
+                "or take less), ordered before unintentional lapses."
+            }
+        }
 
 
 class PatientFlagsSerializer(serializers.Serializer[dict[str, Any]]):
@@ -71,7 +78,7 @@ class PatientFlagsSerializer(serializers.Serializer[dict[str, Any]]):
     patient = serializers.IntegerField()
     urgency = serializers.IntegerField(
         help_text="Her most urgent flag's level: 0 high interference or worsening, "
-        "1 adherence lapse, 2 overdue."
+        "1 intentional adherence lapse, 2 adherence lapse, 3 overdue."
     )
     flags = FlagSerializer(many=True)
 
@@ -177,12 +184,14 @@ class FlagViewSet(
             flags.setdefault(flag.patient_id, []).append(flag)
         data = []
         for patient_id in patient_ids:
-            hers = sorted(flags.get(patient_id, []), key=lambda f: URGENCY[FlagKind(f.kind)])
+            hers = sorted(
+                flags.get(patient_id, []), key=lambda f: urgency_of(f.kind, f.intentional)
+            )
             if hers:
                 data.append(
                     {
                         "patient": patient_id,
-                        "urgency": URGENCY[FlagKind(hers[0].kind)],
+                        "urgency": urgency_of(hers[0].kind, hers[0].intentional),
                         "flags": FlagSerializer(hers, many=True).data,
                     }
                 )

@@ -141,8 +141,14 @@ def overdue_resolve_answered(*, patient_id: int) -> int:
 
 
 def check_in_evaluate(*, check_in_id: int) -> RaiseResult | None:
-    """A check-in with a lapse (fewer than 5 of 7 days, stopped, wants to stop) raises the
-    adherence-lapse flag; the lapse itself was decided when she submitted it."""
+    """A check-in with a lapse (fewer than 5 of 7 days, stopped, wants to stop, or doses
+    missed by her choice) raises the adherence-lapse flag, with her reason; the lapse itself
+    was decided when she submitted it.
+
+    Routing by her reason: side effects or a decision to stop or take less mark the flag
+    intentional (above unintentional lapses in the queue); forgetting, running out and other
+    reasons raise only the ordinary lapse (forgetting is met on her confirmation page with
+    tips and a daily reminder she can turn on)."""
     check_in = AdherenceCheckIn.objects.filter(pk=check_in_id).first()
     if check_in is None:
         return None
@@ -156,6 +162,8 @@ def check_in_evaluate(*, check_in_id: int) -> RaiseResult | None:
             source=TriggerSource.CHECK_IN,
             source_id=check_in.pk,
             value=check_in.days_taken_last_7,
+            reason=check_in.missed_reason,
+            intentional=check_in.intentional,
         )
     AdherenceCheckIn.objects.filter(pk=check_in.pk, lapse_evaluated_at__isnull=True).update(
         lapse_evaluated_at=timezone.now()

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
+from adherence.models import MissedReason
 from aimss_tracker.audit import audited
 from patients import models as patient_models
 from patients.models import Clinic, Patient
@@ -55,16 +56,30 @@ KIND_PRIORITY = {
 URGENCY = {
     FlagKind.HIGH_INTERFERENCE: 0,
     FlagKind.WORSENING: 0,
-    FlagKind.ADHERENCE_LAPSE: 1,
-    FlagKind.OVERDUE: 2,
+    FlagKind.ADHERENCE_LAPSE: 2,
     # Management that did not help is a decision for the next visit, not an alarm.
-    FlagKind.REVIEW_MANAGEMENT: 1,
+    FlagKind.REVIEW_MANAGEMENT: 2,
+    FlagKind.OVERDUE: 3,
 }
+# A lapse she chose (side effects, decided to stop or take less) comes before one she did not:
+# intentional non-adherence is the one a nurse's call can change.
+INTENTIONAL_LAPSE_URGENCY = 1
+
+
+def urgency_of(kind: str, intentional: bool = False) -> int:
+    """A flag's urgency level in Python (the same as :func:`urgency`)."""
+    if kind == FlagKind.ADHERENCE_LAPSE and intentional:
+        return INTENTIONAL_LAPSE_URGENCY
+    return URGENCY[FlagKind(kind)]
 
 
 def urgency() -> Case:
     """A flag's urgency level in SQL: the queue orders by it, from its own index."""
     return Case(
+        # (keywords in the order the migration writer sorts them, or it sees a changed index)
+        When(
+            intentional=True, kind=FlagKind.ADHERENCE_LAPSE, then=Value(INTENTIONAL_LAPSE_URGENCY)
+        ),
         *(When(kind=kind, then=Value(level)) for kind, level in URGENCY.items()),
         output_field=models.IntegerField(),
     )
@@ -158,6 +173,8 @@ class Flag(models.Model):
     # query, no task), or at once when the flag is raised again.
     snoozed_until = models.DateField(null=True, blank=True)
     snooze_reason = models.CharField(max_length=200, blank=True)
+    # An adherence lapse she chose (a trigger's reason was intentional); kept until resolved.
+    intentional = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["priority", "opened_at", "id"]
@@ -254,6 +271,8 @@ class FlagTrigger(models.Model):
     value = models.DecimalField(
         max_digits=4, decimal_places=2, null=True, blank=True, help_text=_("e.g. the score")
     )
+    # Why she missed doses, as she said in the check-in (adherence.models.MissedReason).
+    reason = models.CharField(max_length=16, blank=True)
     triggered_at = models.DateTimeField()
 
     class Meta:
@@ -266,6 +285,11 @@ class FlagTrigger(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} from {self.source} {self.source_id}"
+
+    @property
+    def reason_label(self) -> str:
+        """Why she missed doses, in words (empty when none was given)."""
+        return str(MissedReason(self.reason).label) if self.reason in MissedReason.values else ""
 
 
 @audited()

@@ -25,7 +25,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from adherence.models import AdherenceCheckIn, Intervention
+from adherence.models import AdherenceCheckIn, Intervention, MissedReason
 from adherence.selectors import care_stop_of, survival_record
 from assessments.models import Response
 from assessments.selectors import responses_of
@@ -489,8 +489,20 @@ class PatientRow:
         return sum(1 for f in self.flags if f.kind == FlagKind.OVERDUE and f.can_act)
 
 
-def _raised_by(kind: str, value: Decimal | None, source: str | None) -> str:
+def _raised_by(
+    kind: str,
+    value: Decimal | None,
+    source: str | None,
+    reason: str | None = None,
+    intentional: bool = False,
+) -> str:
     """The values that raised a flag, in words, with one decimal."""
+    if kind == FlagKind.ADHERENCE_LAPSE and reason in MissedReason.values:
+        said = _raised_by(kind, value, source)
+        why = str(MissedReason(reason).label)
+        if intentional:
+            return _("%(values)s · intentional: %(reason)s") % {"values": said, "reason": why}
+        return _("%(values)s · %(reason)s") % {"values": said, "reason": why}
     if kind == FlagKind.HIGH_INTERFERENCE and value is not None:
         return _("Interference %(score)s") % {"score": f"{value:.1f}"}
     if kind == FlagKind.WORSENING and value is not None:
@@ -551,7 +563,9 @@ def _flag_item(
         kind=flag.kind,
         kind_label=flag.kind_label,
         high=flag.priority == Priority.HIGH,
-        raised_by=_raised_by(flag.kind, flag.last_value, flag.last_source),
+        raised_by=_raised_by(
+            flag.kind, flag.last_value, flag.last_source, flag.last_reason, flag.intentional
+        ),
         triggers=ngettext("%(counter)s trigger", "%(counter)s triggers", flag.trigger_count)
         % {"counter": flag.trigger_count}
         if flag.trigger_count > 1
@@ -579,6 +593,7 @@ def _flag_item(
 TRIAGE_FIELDS = (
     *("kind", "status", "priority", "opened_at", "last_triggered_at", "trigger_count"),
     *("claimed_by_id", "escalated_at", "snoozed_until", "snooze_reason", "patient_id"),
+    "intentional",
     *("patient__family_name", "patient__given_name", "patient__record_number", "patient__phone"),
     "patient__died_on",
     *("clinic__code", "claimed_by__username", "claimed_by__first_name", "claimed_by__last_name"),
@@ -604,6 +619,7 @@ def queue_rows(
         .annotate(
             last_value=Subquery(latest.values("value")[:1]),
             last_source=Subquery(latest.values("source")[:1]),
+            last_reason=Subquery(latest.values("reason")[:1]),
             urgency=urgency(),
         )
         .order_by("urgency", "-last_triggered_at", "id")

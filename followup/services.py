@@ -81,6 +81,8 @@ def flag_raise(
     source_id: int,
     value: Decimal | float | None = None,
     at: dt.datetime | None = None,
+    reason: str = "",
+    intentional: bool = False,
 ) -> RaiseResult:
     """Open a flag of ``kind`` for the patient, or attach this trigger to her open one.
 
@@ -112,6 +114,7 @@ def flag_raise(
             priority=KIND_PRIORITY[kind],
             opened_at=now,
             last_triggered_at=now,
+            intentional=intentional,
         )
     else:
         # A new trigger of the same kind wakes a snoozed flag at once: the snooze was a
@@ -122,6 +125,8 @@ def flag_raise(
             trigger_count=F("trigger_count") + 1,
             snoozed_until=None,
             snooze_reason="",
+            # Once she has said she chose to miss doses, the flag stays marked until resolved.
+            **({"intentional": True} if intentional else {}),
         )
         flag.refresh_from_db()
         if woken:
@@ -135,6 +140,7 @@ def flag_raise(
         source=source,
         source_id=source_id,
         value=None if value is None else Decimal(str(value)).quantize(Decimal("0.01")),
+        reason=reason,
         triggered_at=now,
     )
     logger.info("flag %s %s (kind %s)", flag.pk, "opened" if opened else "re-triggered", kind)

@@ -56,6 +56,13 @@ def reminders_sweep_task() -> None:
 
 
 @shared_task(ignore_result=True)
+def dose_reminders_sweep_task() -> None:
+    from .dose_reminders import dose_reminders_send_due
+
+    dose_reminders_send_due()
+
+
+@shared_task(ignore_result=True)
 def overdue_sweep_task() -> None:
     from .schedules import overdue_flags_raise
 

@@ -28,6 +28,7 @@ RULE_FIELDS = (
     "high_interference_from",
     "worsening_points",
     "adherence_min_days",
+    "ask_adherence_scale",
     "strategy_window_days",
     "initial_months",
     "interval_months",

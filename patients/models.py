@@ -152,6 +152,15 @@ class Clinic(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(7)],
         help_text=_("A check-in with the AI taken on fewer of the last 7 days is a lapse."),
     )
+    # The clinic holds a licence for MARS-5 and has loaded its wording: the check-in asks it.
+    ask_adherence_scale = models.BooleanField(
+        _("ask the adherence scale (MARS-5) at check-ins"),
+        default=False,
+        help_text=_(
+            "Only with the clinic's licence and its wording loaded (manage.py "
+            "load_adherence_scale FILE); otherwise the check-in does not show it."
+        ),
+    )
     worsening_points = models.DecimalField(
         _("worsening (points)"),
         max_digits=3,

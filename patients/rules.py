@@ -81,6 +81,8 @@ class ClinicRules:
     high_interference_from: Decimal = HIGH_INTERFERENCE_FROM
     worsening_points: Decimal = WORSENING_POINTS
     adherence_min_days: int = ADHERENCE_MIN_DAYS
+    # The check-in asks MARS-5 (Horne) where the clinic holds its licence (off by default).
+    ask_adherence_scale: bool = False
     strategy_window_days: int = STRATEGY_WINDOW_DAYS
     initial_months: tuple[int, ...] = INITIAL_MONTHS
     interval_months: int = INTERVAL_MONTHS
@@ -109,6 +111,7 @@ def rules_of(clinic: Clinic | None) -> ClinicRules:
         high_interference_from=Decimal(clinic.high_interference_from),
         worsening_points=Decimal(clinic.worsening_points),
         adherence_min_days=clinic.adherence_min_days,
+        ask_adherence_scale=clinic.ask_adherence_scale,
         strategy_window_days=clinic.strategy_window_days,
         initial_months=tuple(sorted(set(clinic.initial_months))),
         interval_months=clinic.interval_months,

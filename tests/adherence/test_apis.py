@@ -126,6 +126,7 @@ def test_a_patient_checks_in_for_herself_only_and_once(world: World) -> None:
     body = {
         "patient": world.patient_b.pk,
         "days_taken_last_7": 4,
+        "missed_reason": "forgot",
         "stopped": False,
         "wants_to_stop": False,
         "side_effects": "stiff fingers",

@@ -312,6 +312,7 @@ def test_a_lapse_is_decided_at_submission_and_queued_after_commit(
         check_in, _ = check_in_submit(
             patient=patient,
             days_taken_last_7=3,
+            missed_reason="ran_out",
             stopped=False,
             wants_to_stop=True,
             reason="The pain in my hands",

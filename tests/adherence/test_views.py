@@ -72,8 +72,8 @@ def test_an_open_interruption_can_be_ended_from_the_page(world: World) -> None:
 
 def test_the_check_in_page_asks_each_question_in_a_fieldset(world: World) -> None:
     body = client_for(world.patient_a.user).get(reverse("clinical:check_in")).content.decode()
-    assert body.count("<fieldset") == 5
-    assert body.count("<legend>") == 5
+    assert body.count("<fieldset") == 6
+    assert body.count("<legend>") == 6
     assert 'name="submission_token"' in body
 
 
@@ -81,6 +81,7 @@ def test_a_double_submitted_check_in_is_stored_once(world: World) -> None:
     client = client_for(world.patient_a.user)
     form = {
         "days_taken_last_7": "6",
+        "missed_reason": "ran_out",
         "stopped": "no",
         "wants_to_stop": "yes",
         "reason": "My knees hurt",

@@ -115,6 +115,7 @@ def test_a_chinese_speaking_patient_answers_with_the_keyboard_alone(
     expect(page.get_by_role("heading", level=1)).to_contain_text("服")
     visit.check(page, "patient-zh", "check-in")
     choose_radio(page, "days_taken_last_7", "6")
+    choose_radio(page, "missed_reason", "ran_out")
     choose_radio(page, "stopped", "no")
     choose_radio(page, "wants_to_stop", "no")
     tab_to(page, "main button[type=submit]")

@@ -116,7 +116,11 @@ def test_worsening_compares_like_with_like_recall_periods(world: World) -> None:
 
 def test_a_lapse_raises_one_flag_however_often_it_is_evaluated(world: World) -> None:
     check_in, _ = check_in_submit(
-        patient=world.patient_a, days_taken_last_7=4, stopped=False, wants_to_stop=False
+        patient=world.patient_a,
+        days_taken_last_7=4,
+        stopped=False,
+        wants_to_stop=False,
+        missed_reason="ran_out",
     )
     fine, _ = check_in_submit(
         patient=world.patient_a, days_taken_last_7=7, stopped=False, wants_to_stop=False
@@ -156,7 +160,11 @@ def test_a_response_completes_the_open_reassessment(world: World) -> None:
 def test_the_sweep_evaluates_what_a_lost_task_left(world: World) -> None:
     response = _respond(world, ALL_SEVENS)
     check_in, _ = check_in_submit(
-        patient=world.patient_a, days_taken_last_7=2, stopped=True, wants_to_stop=False
+        patient=world.patient_a,
+        days_taken_last_7=2,
+        stopped=True,
+        wants_to_stop=False,
+        missed_reason="other",
     )
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
     assert evaluations_sweep(now=later) == 2

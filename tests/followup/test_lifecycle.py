@@ -192,7 +192,11 @@ def test_no_lapse_or_overdue_flag_is_raised_for_a_patient_off_ai(db: None) -> No
     schedules_sync(patients=[patient], today=timezone.localdate() - dt.timedelta(days=50))
     _stop(patient, EventKind.DISCONTINUATION, StopReason.AIMSS)
     check_in, _created = check_in_submit(
-        patient=patient, days_taken_last_7=0, stopped=True, wants_to_stop=False
+        patient=patient,
+        days_taken_last_7=0,
+        stopped=True,
+        wants_to_stop=False,
+        missed_reason="other",
     )
     assert check_in_evaluate(check_in_id=check_in.pk) is None
     assert overdue_flags_raise(today=timezone.localdate()) == 0

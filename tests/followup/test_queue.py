@@ -289,7 +289,13 @@ def test_the_flag_page_shows_the_patient_quick_view(world: World) -> None:
         measure="physiotherapy",
         start_date=world.patient_a.aimss_diagnosis_date,
     )
-    check_in_submit(patient=world.patient_a, days_taken_last_7=3, stopped=False, wants_to_stop=True)
+    check_in_submit(
+        patient=world.patient_a,
+        days_taken_last_7=3,
+        stopped=False,
+        wants_to_stop=True,
+        missed_reason="ran_out",
+    )
     flag = _flag(world.patient_a.pk, "adherence_lapse", 1)
     body = client_for(world.nurse_a).get(reverse("followup:flag", args=[flag.pk])).content.decode()
     assert "AI taken 3 of 7 days" in body
