@@ -262,7 +262,7 @@ def check_in(request: AuthenticatedHttpRequest) -> HttpResponse:
                 return redirect("adherence:dose_reminder")
             # any other lapse has advice to read before her page; otherwise her page, as ever
             if done.lapse:
-                return redirect("clinical:check_in_done", pk=done.pk)
+                return redirect("clinical:check_in_done")
             return redirect("clinical:patient_home")
     status = 400 if request.method == "POST" else 200
     context = {
@@ -274,12 +274,13 @@ def check_in(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @patient_required
-def check_in_done(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """After her check-in: the advice for a lapse when it showed one (her own check-ins only)."""
+def check_in_done(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """After her check-in: the advice for a lapse when her latest check-in showed one. The URL
+    names no check-in, so there is no one else's to ask for."""
     patient = getattr(request.user, "patient", None)
     if patient is None:
         raise Http404
-    check_in = AdherenceCheckIn.objects.filter(patient=patient, pk=pk).first()
+    check_in = AdherenceCheckIn.objects.filter(patient=patient).order_by("-submitted_at").first()
     if check_in is None:
         raise Http404
     language = translation.get_language() or "en"

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from adherence.models import (
+    DAYS_IN_WEEK,
     AdherenceCheckIn,
     AiCourse,
     Drug,
@@ -38,6 +39,7 @@ from adherence.models import (
     Intervention,
     InterventionCategory,
     Measure,
+    MissedReason,
     RegimenChange,
     RegimenChangeKind,
     StopReason,
@@ -364,6 +366,7 @@ def seed_adherence(
                 stopped=stopped,
                 wants_to_stop=wants,
                 reason="The joint pain" if (stopped or wants) else "",
+                missed_reason=_missed_reason(taken, stopped=stopped, wants=wants),
                 side_effects=rng.choice(SIDE_EFFECTS) if rng.random() < 0.3 else "",
                 entered_by_id=patient.user_id,
                 submission_token=uuid.UUID(int=rng.getrandbits(128), version=4),
@@ -419,3 +422,14 @@ def trim_responses_after_stop() -> int:
             removed += 1
     score_summaries_refresh(patient_ids=last_day)
     return removed
+
+
+def _missed_reason(taken: int, *, stopped: bool, wants: bool) -> str:
+    """Why a demo patient missed doses, without drawing from the random streams (so the cohort
+    and its analyses stay as calibrated): stopping or wanting to stop is her choice because of
+    the pain; otherwise a missed day or two was forgotten, and more were tablets run out."""
+    if taken >= DAYS_IN_WEEK:
+        return ""
+    if stopped or wants:
+        return MissedReason.SIDE_EFFECTS
+    return MissedReason.FORGOT if taken >= DAYS_IN_WEEK - 2 else MissedReason.RAN_OUT

@@ -107,6 +107,8 @@ def test_markers_appear_in_no_log_task_redis_url_error_page_e_mail_or_text(
             "wants_to_stop": True,
             "reason": f"{TEXT_MARKER} joint pain",
             "side_effects": f"{TEXT_MARKER} stiffness",
+            "missed_reason": "other",
+            "missed_reason_other": f"{TEXT_MARKER} my own reason",
         },
         content_type="application/json",
     )

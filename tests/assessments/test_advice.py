@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.html import escape
 
 import assessments
-from adherence.models import AdherenceCheckIn
 from assessments.advice import (
     BUNDLED_ADVICE,
     REQUIRED_SITUATIONS,
@@ -433,6 +432,9 @@ def _check_in(world: World, days: str) -> Any:
         "wants_to_stop": "no",
         "submission_token": str(uuid.uuid4()),
     }
+    if int(days) < 7:
+        # a reason that is neither her choice (always a lapse) nor forgetting (its own page)
+        form["missed_reason"] = "ran_out"
     return client_for(world.patient_a.user).post(reverse("clinical:check_in"), form, follow=True)
 
 
@@ -458,8 +460,10 @@ def test_the_lapse_advice_speaks_chinese_to_her(world: World) -> None:
     assert "漏服药物时" in body  # the section's heading, from the catalogue
 
 
-def test_another_patients_check_in_result_is_not_found(world: World) -> None:
+def test_the_check_in_result_is_about_her_own_latest_check_in(world: World) -> None:
+    # given patient A's lapse and patient B with no check-in
     _check_in(world, "2")
-    check_in = AdherenceCheckIn.objects.get()
-    other = client_for(world.patient_b.user)
-    assert other.get(reverse("clinical:check_in_done", args=[check_in.pk])).status_code == 404
+    # then the result page names no check-in, and B, who has none, finds nothing there
+    assert reverse("clinical:check_in_done") == "/me/check-in/done/"
+    other = client_for(world.patient_b.user).get(reverse("clinical:check_in_done"))
+    assert other.status_code == 404
