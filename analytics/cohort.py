@@ -9,7 +9,7 @@ Definitions (Liang et al.):
 
 - **origin, strategy, time and event** come from :func:`adherence.selectors.survival_records`
   (strategy at diagnosis; the composite endpoint; censoring at the last follow-up).
-- **baseline BPI**: :data:`analytics.eligibility.BASELINE_RULE` (the current version of the
+- **baseline BPI**: :data:`adherence.baseline.BASELINE_RULE` (the current version of the
   24-hour-recall response nearest the diagnosis from 14 days before to 7 days after it, never
   after the first intervention's day); average pain is item 5, the interference score the
   stored mean of item 9.
@@ -39,6 +39,7 @@ import pandas as pd
 from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 
+from adherence.baseline import BASELINE_AFTER_DAYS, BASELINE_BEFORE_DAYS
 from adherence.models import (
     AdherenceCheckIn,
     AiCourse,
@@ -52,8 +53,6 @@ from patients.clock import DAYS_PER_MONTH
 from patients.models import Patient, TnmStage
 
 from .eligibility import (
-    BASELINE_AFTER_DAYS,
-    BASELINE_BEFORE_DAYS,
     CRITERIA,
     MIN_FOLLOW_UP_DAYS,
     OTHER_STOP_CENSOR,

@@ -18,7 +18,8 @@ flow: a patient is counted against the first criterion that removes her.
 Stopping the AI for another reason (or switching to a non-AI endocrine therapy) censors her at
 that date by default (``other_stop="censor"``); ``other_stop="exclude"`` removes her instead,
 as the study did. After the criteria, the analysis itself needs an initial strategy (an
-intervention in the clinic's strategy window) and a baseline BPI-SF (:data:`BASELINE_RULE`).
+intervention in the clinic's strategy window) and a baseline BPI-SF
+(:data:`adherence.baseline.BASELINE_RULE`).
 """
 
 from __future__ import annotations
@@ -49,13 +50,6 @@ ANALYSIS_NEEDS: dict[str, str] = {
     "no_strategy": N_("No intervention started in the strategy window after the diagnosis"),
     "no_baseline": N_("No baseline BPI-SF (see the baseline rule)"),
 }
-BASELINE_BEFORE_DAYS = 14  # a baseline answer may come up to 14 days before the diagnosis ...
-BASELINE_AFTER_DAYS = 7  # ... or up to 7 days after it
-BASELINE_RULE = (
-    "Baseline BPI-SF: the 24-hour-recall response nearest the AIMSS diagnosis from 14 days "
-    "before to 7 days after it (ties: the earlier), and never after the day the first "
-    "intervention started on or after the diagnosis."
-)
 
 
 def flow(

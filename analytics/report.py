@@ -16,10 +16,11 @@ from typing import Any
 
 import pandas as pd
 
+from adherence.baseline import BASELINE_RULE
+
 from . import disclosure, stats
 from .cohort import HIGH_INTERFERENCE, Cohort, CohortFilter, build_cohort
 from .eligibility import (
-    BASELINE_RULE,
     CRITERIA,
     MIN_FOLLOW_UP_DAYS,
     OTHER_STOP_EXCLUDE,

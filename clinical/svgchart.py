@@ -17,20 +17,14 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from adherence.baseline import baseline_answer
+
 from .selectors import ResponsePoint, Trajectory
 
 # A change of 2 points on the 0-10 BPI scale is one a patient notices: the minimal clinically
 # important difference for BPI pain, and the response definition of SWOG S1202 (Henry et al.,
 # JCO 2018: "a drop of at least 2 points" in average joint pain).
 MEANINGFUL_CHANGE = 2.0  # points, 0-10 scale
-# The product's baseline rule (as the cohort analysis applies it): the 24-hour-recall response
-# nearest the AIMSS diagnosis from 14 days before to 7 days after it (ties: the earlier), never
-# after the first intervention that started on or after the diagnosis. Without one, her chart
-# compares with her first response. (analytics.eligibility states the same rule; the two apps
-# are independent siblings in the layers, so neither imports the other.)
-BASELINE_BEFORE_DAYS = 14
-BASELINE_AFTER_DAYS = 7
-RECALL_24H = "24h"
 
 # Drawing, in SVG user units (the SVG scales to the width of the page).
 WIDTH, HEIGHT = 420, 250
@@ -45,23 +39,16 @@ MAX_WIDTH_REM = 28  # the chart is not drawn wider than this on a desktop
 
 
 def baseline_of(trajectory: Trajectory) -> ResponsePoint | None:
-    """Her baseline response (see :data:`BASELINE_BEFORE_DAYS`), else her first response."""
+    """Her baseline response (the product's rule, :mod:`adherence.baseline`); without one, her
+    chart compares with her first response."""
     if not trajectory.series:
         return None
-    diagnosis = trajectory.diagnosis
-    if diagnosis is not None:
-        starts = [i.start for i in trajectory.interventions if i.start >= diagnosis]
-        limit = min(starts) if starts else None
-        candidates = [
-            p
-            for p in trajectory.series
-            if p.recall_period == RECALL_24H
-            and -BASELINE_BEFORE_DAYS <= (p.date - diagnosis).days <= BASELINE_AFTER_DAYS
-            and (limit is None or p.date <= limit)
-        ]
-        if candidates:  # oldest first, so min() keeps the earlier of two equally near
-            return min(candidates, key=lambda p: abs((p.date - diagnosis).days))
-    return trajectory.series[0]
+    baseline = baseline_answer(
+        trajectory.series,
+        diagnosis=trajectory.diagnosis,
+        intervention_starts=(i.start for i in trajectory.interventions),
+    )
+    return baseline or trajectory.series[0]
 
 
 def change_in_words(latest: float, baseline: float) -> str:
