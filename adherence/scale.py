@@ -16,7 +16,12 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from assessments.instrument import FORMAT, REQUIRED_LANGUAGES, read_definition, text
+from assessments.instrument import (
+    FORMAT,
+    labels_errors,
+    read_definition,
+    text,
+)
 from assessments.models import Instrument
 from patients.models import Clinic
 from patients.rules import rules_of
@@ -27,16 +32,6 @@ MARS5 = "mars-5"
 BUNDLED_MARS5 = Path(__file__).resolve().parent / "instruments" / "mars_5.json"
 MARS5_FIELDS = tuple(f"item_{n}" for n in range(1, MARS5_ITEMS + 1))
 MARS5_ANSWERS = tuple(str(n) for n in range(MARS5_ITEM_MIN, MARS5_ITEM_MAX + 1))
-
-
-def _labels_errors(where: str, labels: Any) -> list[str]:
-    if not isinstance(labels, dict):
-        return [f"{where}: expected an object of language -> text"]
-    return [
-        f"{where}: no text for language {language!r}"
-        for language in REQUIRED_LANGUAGES
-        if not str(labels.get(language, "")).strip()
-    ]
 
 
 def scale_definition_errors(data: Any) -> list[str]:
@@ -55,7 +50,7 @@ def scale_definition_errors(data: Any) -> list[str]:
         errors.append("version is missing")
     if not isinstance(data.get("licensed_wording"), bool):
         errors.append("licensed_wording must be true or false")
-    errors += _labels_errors("title", data.get("title"))
+    errors += labels_errors("title", data.get("title"))
     items = data.get("items")
     if not isinstance(items, list):
         return [*errors, "items must be a list"]
@@ -78,14 +73,14 @@ def scale_definition_errors(data: Any) -> list[str]:
             errors.append(
                 f"{where} must run from {MARS5_ITEM_MIN} to {MARS5_ITEM_MAX} in steps of 1"
             )
-        errors += _labels_errors(f"{where} label", item.get("label"))
+        errors += labels_errors(f"{where} label", item.get("label"))
         if licensed:
             options = item.get("options")
             if not isinstance(options, dict) or set(options) != set(MARS5_ANSWERS):
                 errors.append(f"{where} options must label each answer 1 to 5")
             else:
                 for answer in MARS5_ANSWERS:
-                    errors += _labels_errors(f"{where} option {answer}", options[answer])
+                    errors += labels_errors(f"{where} option {answer}", options[answer])
     return errors
 
 

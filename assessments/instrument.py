@@ -46,7 +46,7 @@ def read_definition(path: Path | str) -> dict[str, Any]:
     return data
 
 
-def _labels_errors(where: str, labels: Any) -> list[str]:
+def labels_errors(where: str, labels: Any) -> list[str]:
     if not isinstance(labels, dict):
         return [f"{where}: expected an object of language -> text"]
     return [
@@ -66,9 +66,9 @@ def definition_errors(data: Any) -> list[str]:
     for key in ("code", "version"):
         if not str(data.get(key, "")).strip():
             errors.append(f"{key} is missing")
-    errors += _labels_errors("title", data.get("title"))
+    errors += labels_errors("title", data.get("title"))
     for period in RECALL_PERIODS:
-        errors += _labels_errors(
+        errors += labels_errors(
             f"recall_periods.{period}", data.get("recall_periods", {}).get(period)
         )
     items = {item.get("field"): item for item in data.get("items", []) if isinstance(item, dict)}
@@ -85,18 +85,18 @@ def definition_errors(data: Any) -> list[str]:
             step,
         ):
             errors.append(f"item {field!r} must run from {low} to {high} in steps of {step}")
-        errors += _labels_errors(f"item {field!r} label", item.get("label"))
+        errors += labels_errors(f"item {field!r} label", item.get("label"))
         if kind in ("scale", "scale_group"):
             anchors = item.get("anchors", {})
-            errors += _labels_errors(f"item {field!r} anchor min", anchors.get("min"))
-            errors += _labels_errors(f"item {field!r} anchor max", anchors.get("max"))
+            errors += labels_errors(f"item {field!r} anchor min", anchors.get("min"))
+            errors += labels_errors(f"item {field!r} anchor max", anchors.get("max"))
     group = items.get("interference", {})
     parts = [part.get("field") for part in group.get("items", []) if isinstance(part, dict)]
     if group and tuple(parts) != EXPECTED_INTERFERENCE:
         errors.append(f"item 9 must list, in order: {', '.join(EXPECTED_INTERFERENCE)}")
     for part in group.get("items", []):
         if isinstance(part, dict):
-            errors += _labels_errors(f"item 9 {part.get('field')!r} label", part.get("label"))
+            errors += labels_errors(f"item 9 {part.get('field')!r} label", part.get("label"))
     return errors
 
 

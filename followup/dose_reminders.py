@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from adherence.models import DoseReminder
 from adherence.selectors import off_ai
-from patients.clock import zone_of
+from patients.clock import local_date, zone_of
 from patients.invitations import sender_name_of, sender_of
 from patients.models import Patient
 
@@ -117,7 +117,7 @@ def dose_reminders_send_due(*, now: dt.datetime | None = None) -> int:
         for reminder in batch:
             if not is_due(reminder, now):
                 continue
-            day = _local_now(reminder.patient, now).date()
+            day = local_date(now, reminder.patient)
             if dose_reminder_claim(reminder_id=reminder.pk, day=day, now=now):
                 sent += dose_reminder_send(reminder=reminder, day=day, now=now)
     if sent:
