@@ -25,7 +25,6 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from adherence.models import CARE_STOP_KINDS
 from assessments.scoring import PainBand
 
 from .selectors import ResponsePoint, Trajectory
@@ -112,7 +111,7 @@ def decision_support(trajectory: Trajectory) -> DecisionSupport:
     latest = trajectory.latest
     stratum = stratum_of(latest)
     threshold = float(trajectory.thresholds.high_interference_from)
-    if any(event.kind in CARE_STOP_KINDS for event in trajectory.events):
+    if trajectory.off_ai:
         # The study's pathway is for managing AIMSS while she stays on the aromatase inhibitor.
         stratum = None
         suggestion: str | None = gettext(

@@ -158,7 +158,13 @@ class Trajectory:
     events: list[EventMark]
     interventions: list[InterventionSpan]
     check_ins: list[CheckInPoint]  # oldest first
+    # the day her AI care stopped (a discontinuation, recurrence or death), or None
+    care_stop: dt.date | None = None
     open_flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def off_ai(self) -> bool:
+        return self.care_stop is not None
 
     @property
     def latest(self) -> ResponsePoint | None:
@@ -334,6 +340,7 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
         events=events,
         interventions=interventions,
         check_ins=check_ins,
+        care_stop=care_stop,
         open_flags=open_flags,
     )
 

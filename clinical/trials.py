@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext
 
-from adherence.models import CARE_STOP_KINDS, EventKind, StopReason, TreatmentEvent
+from adherence.models import EventKind, StopReason, TreatmentEvent
 from followup.checks import check_due_date
 from followup.models import CheckOutcome, ResponseCheck
 from followup.trials import (
@@ -115,7 +115,7 @@ def check_text(check: ResponseCheck, trial: Trial) -> str:
 def trial_panel(trajectory: Trajectory) -> TrialPanel:
     """Her options today and her checks (two queries)."""
     patient = trajectory.patient
-    off_ai = any(event.kind in CARE_STOP_KINDS for event in trajectory.events)
+    off_ai = trajectory.off_ai
     latest = trajectory.latest
     interrupted = TreatmentEvent.objects.filter(
         patient=patient, kind=EventKind.INTERRUPTION, reason=StopReason.AIMSS
