@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from aimss_tracker import sms
 from aimss_tracker.db_roles import app_role_grant
+from followup.models import ReassessmentSlot
 from followup.schedules import reminders_send_due, schedules_sync
 from patients.models import Clinic, Patient, Role, User
 from tests.factories import TEST_PASSWORD, ClinicFactory, PatientFactory, UserFactory
@@ -132,7 +133,16 @@ def reminder_link(patient: Patient) -> str:
     """Send her due reminder and read the link's path from the e-mail in the outbox."""
     schedules_sync(patients=[patient], today=timezone.localdate())
     mail.outbox.clear()
-    reminders_send_due(now=timezone.now() + dt.timedelta(hours=1))
+    # An hour after her earliest open slot fell due (at its local due time, 09:00 by default),
+    # or after now: the sweep sends only what is due, whatever the time of day the tests run.
+    due = (
+        ReassessmentSlot.objects.filter(patient=patient, completed_at__isnull=True)
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first()
+    )
+    now = max(timezone.now(), due or timezone.now())
+    reminders_send_due(now=now + dt.timedelta(hours=1))
     [message] = [m for m in mail.outbox if m.to == [patient.email]]
     found = re.search(r"https?://[^/]+(/q/[^/\s]+/)", str(message.body))
     assert found is not None
