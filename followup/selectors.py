@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -14,14 +15,11 @@ from django.core.cache import cache
 from django.db.models import (
     Count,
     F,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
 )
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -45,6 +43,7 @@ from .models import (
     ReminderSend,
     TriggerSource,
     urgency,
+    urgency_of,
 )
 
 RESPONSE_TIME_DAYS = 90
@@ -453,9 +452,6 @@ class FlagItem:
     high: bool
     raised_by: str  # the values that raised it, e.g. "Interference 8.1"
     triggers: str
-    opened_iso: str
-    waited: str
-    target_hours: int
     over_target: bool
     status: str
     mine: bool
@@ -520,6 +516,18 @@ def _raised_by(
     return ""
 
 
+def waited_words(waited: dt.timedelta) -> str:
+    """How long a flag has waited, in the unit a nurse holds against a target in hours:
+    minutes under an hour, hours under two days, then days."""
+    minutes = max(int(waited.total_seconds() // 60), 0)
+    if minutes < 60:
+        return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
+    hours = minutes // 60
+    if hours < 48:
+        return ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours}
+    return ngettext("%(n)s day", "%(n)s days", hours // 24) % {"n": hours // 24}
+
+
 def url_maker(name: str) -> Callable[[int], str]:
     """``reverse(name, args=[pk])`` for many pks: reversed once, each pk put in its place
     (reversing costs tens of microseconds, and a page of cards has three links a flag)."""
@@ -528,76 +536,106 @@ def url_maker(name: str) -> Callable[[int], str]:
     return lambda pk: f"{head}{pk}{tail}"
 
 
-@dataclass(frozen=True)
-class _CardUrls:
-    flag: Callable[[int], str]
-    do: Callable[[int], str]
-    actions: Callable[[int], str]
-    patient: Callable[[int], str]
-    resolve_overdue: Callable[[int], str]
+class _CardMaker:
+    """Builds a page's cards. A page holds a hundred flags, so what is the same for many of
+    them (a kind's or status's label, the words of a value or a wait, a link's shape) is
+    worked out once a page, not once a flag."""
+
+    def __init__(self, user: User, rules: dict[int, ClinicRules], now: dt.datetime) -> None:
+        self.user, self.rules, self.now = user, rules, now
+        self.today = timezone.localdate(now)
+        self.kinds = {kind.value: str(kind.label) for kind in FlagKind}
+        self.statuses = {status.value: str(status.label) for status in FlagStatus}
+        self.raised_by = functools.cache(_raised_by)
+        self.wait = functools.cache(self._wait)
+        self.triggers = functools.cache(self._triggers)
+        self.flag_url = url_maker("followup:flag")
+        self.do_url = url_maker("followup:queue_flag")
+        self.actions_url = url_maker("followup:flag_actions")
+        self.patient_url = url_maker("clinical:patient")
+        self.resolve_overdue_url = url_maker("followup:queue_patient")
+
+    @staticmethod
+    def _wait(waited: str, hours: int) -> str:
+        return _("Waiting %(waited)s · target %(hours)s h") % {"waited": waited, "hours": hours}
+
+    @staticmethod
+    def _triggers(n: int) -> str:
+        return ngettext("%(counter)s trigger", "%(counter)s triggers", n) % {"counter": n}
+
+    def flag(self, flag: dict[str, Any]) -> FlagItem:
+        pk, status = flag["pk"], flag["status"]
+        target_hours = self.rules[flag["clinic_id"]].target_hours
+        waited = self.now - flag["opened_at"]
+        label = self.statuses[status]
+        if flag["claimed_by_id"] is not None:
+            name = f"{flag['claimed_by__first_name']} {flag['claimed_by__last_name']}".strip()
+            label += f" · {name or flag['claimed_by__username']}"
+        mine = flag["claimed_by_id"] == self.user.pk
+        snoozed = flag["snoozed_until"]
+        snoozed = snoozed if snoozed and snoozed > self.today else None
+        return FlagItem(
+            pk=pk,
+            kind=flag["kind"],
+            kind_label=self.kinds[flag["kind"]],
+            high=flag["priority"] == Priority.HIGH,
+            raised_by=self.raised_by(
+                flag["kind"],
+                flag["last_value"],
+                flag["last_source"],
+                flag["last_reason"],
+                flag["intentional"],
+            ),
+            triggers=self.triggers(flag["trigger_count"]) if flag["trigger_count"] > 1 else "",
+            over_target=waited > dt.timedelta(hours=target_hours),
+            status=label,
+            mine=mine,
+            escalated=flag["escalated_at"] is not None,
+            snoozed_until=snoozed,
+            snooze_reason=flag["snooze_reason"] if snoozed else "",
+            can_claim=status == FlagStatus.OPEN,
+            can_act=status == FlagStatus.OPEN or (status == FlagStatus.CLAIMED and mine),
+            url=self.flag_url(pk),
+            do_url=self.do_url(pk),
+            actions_url=self.actions_url(pk),
+            wait=self.wait(waited_words(waited), target_hours),
+        )
+
+    def card(self, patient_id: int, flags: list[dict[str, Any]]) -> PatientRow:
+        first, phone = flags[0], flags[0]["patient__phone"]
+        return PatientRow(
+            patient_id=patient_id,
+            name=f"{first['patient__family_name']}, {first['patient__given_name']}",
+            meta=f"{first['patient__record_number']} · {first['clinic__code'].upper()}",
+            phone_e164=phone.as_e164 if phone else "",
+            phone_national=phone.as_national if phone else "",
+            flags=[self.flag(flag) for flag in flags],
+            url=self.patient_url(patient_id),
+            resolve_overdue_url=self.resolve_overdue_url(patient_id),
+            died_on=first["patient__died_on"],
+        )
 
 
-def _card_urls() -> _CardUrls:
-    return _CardUrls(
-        url_maker("followup:flag"),
-        url_maker("followup:queue_flag"),
-        url_maker("followup:flag_actions"),
-        url_maker("clinical:patient"),
-        url_maker("followup:queue_patient"),
-    )
-
-
-def _flag_item(
-    flag: Any, user: User, rules: ClinicRules, now: dt.datetime, urls: _CardUrls
-) -> FlagItem:
-    claimed_by = flag.claimed_by
-    status = flag.status_label
-    if claimed_by is not None:
-        status += f" · {claimed_by.get_full_name() or claimed_by.username}"
-    mine = flag.claimed_by_id == user.pk
-    today = timezone.localdate(now)
-    snoozed = flag.snoozed_until if flag.snoozed_until and flag.snoozed_until > today else None
-    waited = timesince(flag.opened_at, now)
-    return FlagItem(
-        pk=flag.pk,
-        kind=flag.kind,
-        kind_label=flag.kind_label,
-        high=flag.priority == Priority.HIGH,
-        raised_by=_raised_by(
-            flag.kind, flag.last_value, flag.last_source, flag.last_reason, flag.intentional
-        ),
-        triggers=ngettext("%(counter)s trigger", "%(counter)s triggers", flag.trigger_count)
-        % {"counter": flag.trigger_count}
-        if flag.trigger_count > 1
-        else "",
-        opened_iso=timezone.localtime(flag.opened_at).isoformat(),
-        waited=waited,
-        target_hours=rules.target_hours,
-        over_target=now - flag.opened_at > dt.timedelta(hours=rules.target_hours),
-        status=status,
-        mine=mine,
-        escalated=flag.escalated_at is not None,
-        snoozed_until=snoozed,
-        snooze_reason=flag.snooze_reason if snoozed else "",
-        can_claim=flag.status == FlagStatus.OPEN,
-        can_act=flag.status == FlagStatus.OPEN or (flag.status == FlagStatus.CLAIMED and mine),
-        url=urls.flag(flag.pk),
-        do_url=urls.do(flag.pk),
-        actions_url=urls.actions(flag.pk),
-        wait=_("Waiting %(waited)s · target %(hours)s h")
-        % {"waited": waited, "hours": rules.target_hours},
-    )
-
-
-# What a card shows of a flag, its patient and clinic: a patient has some forty columns.
-TRIAGE_FIELDS = (
-    *("kind", "status", "priority", "opened_at", "last_triggered_at", "trigger_count"),
-    *("claimed_by_id", "escalated_at", "snoozed_until", "snooze_reason", "patient_id"),
-    "intentional",
+# What a card shows of a flag, its patient, clinic and claimant, read as plain values: a page
+# holds a hundred flags, and a model instance of each with its patient (some forty columns),
+# clinic and claimant cost more than the rest of the card.
+CARD_FIELDS = (
+    *("pk", "kind", "status", "priority", "opened_at", "last_triggered_at", "trigger_count"),
+    "claimed_by_id",
+    *("escalated_at", "snoozed_until", "snooze_reason", "intentional", "patient_id", "clinic_id"),
     *("patient__family_name", "patient__given_name", "patient__record_number", "patient__phone"),
-    "patient__died_on",
-    *("clinic__code", "claimed_by__username", "claimed_by__first_name", "claimed_by__last_name"),
+    *("patient__died_on", "clinic__code"),
+    *("claimed_by__username", "claimed_by__first_name", "claimed_by__last_name"),
 )
+
+
+NO_TRIGGER = {"last_value": None, "last_source": None, "last_reason": None}
+
+
+def _card_order(flag: dict[str, Any]) -> tuple[int, float, int]:
+    """Most urgent first, then newest trigger: the queue's own order (``urgency``)."""
+    urgency = urgency_of(flag["kind"], flag["intentional"])
+    return (urgency, -flag["last_triggered_at"].timestamp(), flag["pk"])
 
 
 def queue_rows(
@@ -611,46 +649,31 @@ def queue_rows(
     the flags with their latest trigger, and the clinics' rules. A flag's secondary actions
     (note, snooze, reassign) are not on the card: ``flag_actions`` reads them when opened."""
     now = now or timezone.now()
-    latest = FlagTrigger.objects.filter(flag=OuterRef("pk")).order_by("-triggered_at", "-id")
     flags = list(
         triage_flags(user=user, filters=filters, now=now)
         .filter(patient_id__in=patient_ids)
-        .only(*TRIAGE_FIELDS)
-        .annotate(
-            last_value=Subquery(latest.values("value")[:1]),
-            last_source=Subquery(latest.values("source")[:1]),
-            last_reason=Subquery(latest.values("reason")[:1]),
-            urgency=urgency(),
-        )
-        .order_by("urgency", "-last_triggered_at", "id")
+        .values(*CARD_FIELDS)
     )
-    clinic_ids = {flag.clinic_id for flag in flags}
-    rules = {c.pk: rules_of(c) for c in Clinic.objects.filter(pk__in=clinic_ids)}
-    urls = _card_urls()
-    by_patient: dict[int, list[Flag]] = {}
+    # Each flag's latest trigger (the values that raised it), one row a flag.
+    flags_by_pk = {flag["pk"]: flag | NO_TRIGGER for flag in flags}
+    latest = (
+        FlagTrigger.objects.filter(flag_id__in=flags_by_pk)
+        .order_by("flag_id", "-triggered_at", "-id")
+        .distinct("flag_id")
+        .values_list("flag_id", "value", "source", "reason")
+    )
+    for flag_id, value, source, reason in latest:
+        flags_by_pk[flag_id].update(last_value=value, last_source=source, last_reason=reason)
+    # A page's few dozen flags are put in the queue's order here rather than by the urgency
+    # expression in SQL, which cost more to build than sorting them.
+    flags = sorted(flags_by_pk.values(), key=_card_order)
+    by_patient: dict[int, list[dict[str, Any]]] = {}
     for flag in flags:
-        by_patient.setdefault(flag.patient_id, []).append(flag)
-    rows = []
-    for patient_id in patient_ids:
-        hers = by_patient.get(patient_id)
-        if not hers:
-            continue
-        patient, clinic = hers[0].patient, hers[0].clinic
-        clinic_rules = rules[clinic.pk]
-        rows.append(
-            PatientRow(
-                patient_id=patient_id,
-                name=patient.listed_name,
-                meta=f"{patient.record_number} · {clinic.code.upper()}",
-                phone_e164=patient.phone.as_e164 if patient.phone else "",
-                phone_national=patient.phone.as_national if patient.phone else "",
-                flags=[_flag_item(flag, user, clinic_rules, now, urls) for flag in hers],
-                url=urls.patient(patient_id),
-                resolve_overdue_url=urls.resolve_overdue(patient_id),
-                died_on=patient.died_on,
-            )
-        )
-    return rows
+        by_patient.setdefault(flag["patient_id"], []).append(flag)
+    clinic_ids = {hers[0]["clinic_id"] for hers in by_patient.values()}
+    rules = {c.pk: rules_of(c) for c in Clinic.objects.filter(pk__in=clinic_ids)}
+    cards = _CardMaker(user, rules, now)
+    return [cards.card(pk, by_patient[pk]) for pk in patient_ids if pk in by_patient]
 
 
 def colleagues_of(clinic_id: int) -> list[tuple[int, str]]:
