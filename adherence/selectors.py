@@ -519,24 +519,37 @@ class PdcEstimate:
         return None if self.pdc is None else round(self.pdc * 100)
 
 
+def course_start_of(patient: Patient) -> dt.date | None:
+    """The day her AI course started, or None before one is recorded."""
+    return AiCourse.objects.filter(patient=patient).values_list("start_date", flat=True).first()
+
+
 def pdc_estimate(patient: Patient, today: dt.date | None = None) -> PdcEstimate:
     """PDC = days taken reported / days in the weeks covered by check-ins, over the last 12
     months (or since her AI started, if later)."""
     today = today or local_date(timezone.now(), patient)
-    start = today - dt.timedelta(days=PDC_WINDOW_DAYS - 1)
-    course = AiCourse.objects.filter(patient=patient).only("start_date").first()
-    if course is not None and course.start_date > start:
-        start = min(course.start_date, today)
+    course_start = course_start_of(patient)
     zone = zone_of(patient)
     answers = (
         AdherenceCheckIn.objects.filter(patient=patient)
         .order_by("-submitted_at", "-id")
         .values_list("submitted_at", "days_taken_last_7")
     )
+    days = ((submitted_at.astimezone(zone).date(), taken) for submitted_at, taken in answers)
+    return pdc_from_check_ins(days, today=today, course_start=course_start)
+
+
+def pdc_from_check_ins(
+    answers: Iterable[tuple[dt.date, int]], *, today: dt.date, course_start: dt.date | None
+) -> PdcEstimate:
+    """The same estimate from check-ins already read: (her local day, days taken), newest
+    first (the trajectory page has them)."""
+    start = today - dt.timedelta(days=PDC_WINDOW_DAYS - 1)
+    if course_start is not None and course_start > start:
+        start = min(course_start, today)
     counted: list[tuple[dt.date, int]] = []
     earliest_covered: dt.date | None = None
-    for submitted_at, days in answers:
-        day = submitted_at.astimezone(zone).date()
+    for day, days in answers:
         if day > today:
             continue
         first = day - dt.timedelta(days=DAYS_IN_WEEK - 1)

@@ -146,7 +146,7 @@ def _event_traces_and_shapes(
         for e in events:
             text = f"{e.label}: {_day(e.start)}"
             if kind == EventKind.INTERRUPTION:
-                text += f" – {_day(e.end) if e.end else _('still off')}"
+                text += " – " + (_day(e.end) if e.end else _("still off"))
                 shapes.append(
                     {
                         "type": "rect",

@@ -126,6 +126,7 @@ class EventMark:
     start: dt.date
     end: dt.date | None = None  # interruptions: last day off; None while still off
     detail: str = ""
+    reason: str = ""  # a treatment event's StopReason value (empty for a regimen change)
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,7 @@ def patient_trajectory(patient: Patient, *, with_flags: bool = True) -> Trajecto
             start=start,
             end=end,
             detail=reasons.get(reason, reason) if reason else "",
+            reason=reason,
         )
         for pk, kind, start, end, reason in TreatmentEvent.objects.filter(patient=patient)
         .order_by("start_date", "id")

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext
 
-from adherence.models import EventKind, StopReason, TreatmentEvent
+from adherence.models import EventKind, StopReason
 from followup.checks import check_due_date
 from followup.models import CheckOutcome, ResponseCheck
 from followup.trials import (
@@ -113,13 +113,14 @@ def check_text(check: ResponseCheck, trial: Trial) -> str:
 
 
 def trial_panel(trajectory: Trajectory) -> TrialPanel:
-    """Her options today and her checks (two queries)."""
+    """Her options today and her checks (one query, none when no intervention is tied to a
+    trial)."""
     patient = trajectory.patient
     off_ai = trajectory.off_ai
     latest = trajectory.latest
-    interrupted = TreatmentEvent.objects.filter(
-        patient=patient, kind=EventKind.INTERRUPTION, reason=StopReason.AIMSS
-    ).exists()
+    interrupted = any(
+        e.kind == EventKind.INTERRUPTION and e.reason == StopReason.AIMSS for e in trajectory.events
+    )
     trials = (
         []
         if off_ai
@@ -135,15 +136,21 @@ def trial_panel(trajectory: Trajectory) -> TrialPanel:
         if latest
         else gettext("No BPI-SF response yet.")
     )
-    rows = {
-        c.intervention_id: c
-        for c in ResponseCheck.objects.filter(patient=patient).order_by("due_date", "id")
-    }
+    tied = [
+        (span, trial)
+        for span in trajectory.interventions
+        if (trial := trial_of_measure(span.measure)) is not None and trial.measure is not None
+    ]
+    rows = (
+        {
+            c.intervention_id: c
+            for c in ResponseCheck.objects.filter(patient=patient).order_by("due_date", "id")
+        }
+        if tied
+        else {}
+    )
     checks = []
-    for span in trajectory.interventions:
-        trial = trial_of_measure(span.measure)
-        if trial is None or trial.measure is None:
-            continue
+    for span, trial in tied:
         check = rows.get(span.id) or ResponseCheck(
             intervention_id=span.id,
             trial=trial.key,

@@ -20,9 +20,9 @@ from django.views.decorators.http import require_POST
 
 from adherence.enrolment import PATIENT_FIELDS, patient_enrol
 from adherence.forms import CheckInForm, apply_service_errors
-from adherence.models import AdherenceCheckIn, AiCourse, Drug, MissedReason
+from adherence.models import AdherenceCheckIn, Drug, MissedReason
 from adherence.scale import scale_in_use
-from adherence.selectors import care_stop_of, current_drug, pdc_estimate
+from adherence.selectors import care_stop_of, course_start_of, current_drug, pdc_from_check_ins
 from adherence.services import check_in_submit
 from adherence.views import therapy_forms, therapy_post
 from aimss_tracker.inputs import id_param
@@ -38,7 +38,7 @@ from patients.access import (
     patient_required,
     record_list_access,
 )
-from patients.clock import zone_of
+from patients.clock import local_date, zone_of
 from patients.http import AuthenticatedHttpRequest
 from patients.invitations import invitation_send
 from patients.models import Patient
@@ -149,22 +149,29 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
         if not bound:
             return redirect("clinical:patient", pk=patient.pk)
     trajectory = patient_trajectory(patient)
-    has_course = AiCourse.objects.filter(patient=patient).exists()
+    course_start = course_start_of(patient)
+    # her PDC from the check-ins the chart has read, newest first
+    adherence_pdc = pdc_from_check_ins(
+        ((c.date, c.days_taken) for c in reversed(trajectory.check_ins)),
+        today=local_date(timezone.now(), patient),
+        course_start=course_start,
+    )
     context = {
         "patient": patient,
         "trajectory": trajectory,
         "figure": trajectory_figure(trajectory),
         "support": decision_support(trajectory),
         "current_interventions": trajectory.current_interventions(timezone.localdate()),
-        "care_stop": care_stop_of(patient.pk),
+        # the event that stopped her AI care, read only when the chart found one
+        "care_stop": care_stop_of(patient.pk) if trajectory.off_ai else None,
         "sms_status": sms_status_of(patient),
-        "adherence_pdc": pdc_estimate(patient),
+        "adherence_pdc": adherence_pdc,
         "recent": list(reversed(trajectory.series[-RECENT_RESPONSES:])),
         # (name, title, the bound form with its errors or None: fetched when opened)
         "records": [
             (name, title, bound.get(name))
             for name, title in RECORD_FORMS.items()
-            if name != "course" or not has_course
+            if name != "course" or course_start is None
         ],
     }
     return render(request, "clinical/patient.html", context, status=400 if bound else 200)
