@@ -21,6 +21,7 @@ from decimal import Decimal
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from assessments.models import Response
 from patients.access import clinic_ids_of
@@ -37,6 +38,7 @@ from .models import (
     FlagTrigger,
     TriggerSource,
 )
+from .trials import RESPONSE_DROP_POINTS
 
 # PRO-TECT (Basch et al., JAMA 2022): share of weekly surveys that raised an alert, percent.
 PRO_TECT_ALERT_PCT = 34
@@ -306,3 +308,32 @@ def burden_csv_rows(burden: list[ClinicBurden]) -> list[list[object]]:
             ]
             lines.append([_cell(v) for v in values])
     return lines
+
+
+def rule_in_words(kind: str, rules: ClinicRules) -> str:
+    """The rule that raises a flag of this kind, with the clinic's threshold. (A new flag kind
+    needs its words here, beside its priority and urgency in ``models``; a test checks all
+    three.)"""
+    words = {
+        FlagKind.HIGH_INTERFERENCE: _("Interference score ≥ %(n)s")
+        % {"n": rules.high_interference_from},
+        FlagKind.WORSENING: _("Pain or interference up ≥ %(n)s points")
+        % {"n": rules.worsening_points},
+        FlagKind.ADHERENCE_LAPSE: _("AI taken on fewer than %(n)s of 7 days")
+        % {"n": rules.adherence_min_days},
+        FlagKind.OVERDUE: _("Reassessment missing %(n)s days after due")
+        % {"n": rules.overdue_days},
+        FlagKind.REVIEW_MANAGEMENT: _(
+            "Less than a %(n)s-point drop at the trial's time point after an intervention"
+        )
+        % {"n": RESPONSE_DROP_POINTS},
+    }
+    return str(words[FlagKind(kind)])
+
+
+def rules_beside_burden(b: ClinicBurden) -> list[tuple[str, str, float | None]]:
+    """Each kind's rule in words and its flags per 100 responses over the period."""
+    return [
+        (str(FlagKind(k).label), rule_in_words(k, b.rules), b.total.per_100(k))
+        for k in FlagKind.values
+    ]

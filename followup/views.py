@@ -43,9 +43,9 @@ from .burden import (
     BURDEN_WEEKS,
     CSV_COLUMNS,
     PRO_TECT_ALERT_PCT,
-    ClinicBurden,
     alert_burden,
     burden_csv_rows,
+    rules_beside_burden,
 )
 from .forms import FlagRulesForm
 from .models import CARE_ACTIONS, Flag, FlagKind, FlagStatus
@@ -425,7 +425,7 @@ def burden(request: HttpRequest) -> HttpResponse:
             (bound if b.clinic.pk == posted_clinic else _rules_form(b.clinic))
             if user.is_admin_role
             else None,
-            _rules_beside_burden(b),
+            rules_beside_burden(b),
         )
         for b in clinics
     ]
@@ -440,27 +440,6 @@ def burden(request: HttpRequest) -> HttpResponse:
         },
         status=400 if bound is not None and bound.errors else 200,
     )
-
-
-def _rules_beside_burden(b: ClinicBurden) -> list[tuple[str, str, float | None]]:
-    """Each kind's rule in words and its flags per 100 responses over the period."""
-    clinic, rules = b.clinic, b.rules
-    words = {
-        FlagKind.HIGH_INTERFERENCE: _("Interference score ≥ %(n)s")
-        % {"n": clinic.high_interference_from},
-        FlagKind.WORSENING: _("Pain or interference up ≥ %(n)s points")
-        % {"n": rules.worsening_points},
-        FlagKind.ADHERENCE_LAPSE: _("AI taken on fewer than %(n)s of 7 days")
-        % {"n": clinic.adherence_min_days},
-        FlagKind.OVERDUE: _("Reassessment missing %(n)s days after due")
-        % {"n": rules.overdue_days},
-        FlagKind.REVIEW_MANAGEMENT: _(
-            "Less than a 2-point drop at the trial's time point after an intervention"
-        ),
-    }
-    return [
-        (str(FlagKind(k).label), words[FlagKind(k)], b.total.per_100(k)) for k in FlagKind.values
-    ]
 
 
 @care_staff_required
