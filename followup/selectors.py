@@ -536,7 +536,7 @@ def url_maker(name: str) -> Callable[[int], str]:
     return lambda pk: f"{head}{pk}{tail}"
 
 
-class _CardMaker:
+class CardMaker:
     """Builds a page's cards. A page holds a hundred flags, so what is the same for many of
     them (a kind's or status's label, the words of a value or a wait, a link's shape) is
     worked out once a page, not once a flag."""
@@ -672,7 +672,7 @@ def queue_rows(
         by_patient.setdefault(flag["patient_id"], []).append(flag)
     clinic_ids = {hers[0]["clinic_id"] for hers in by_patient.values()}
     rules = {c.pk: rules_of(c) for c in Clinic.objects.filter(pk__in=clinic_ids)}
-    cards = _CardMaker(user, rules, now)
+    cards = CardMaker(user, rules, now)
     return [cards.card(pk, by_patient[pk]) for pk in patient_ids if pk in by_patient]
 
 
