@@ -286,6 +286,8 @@ class SmsStatus:
 
 
 def sms_status_of(patient: Patient) -> SmsStatus:
+    if not patient.phone:
+        return SmsStatus()  # no number: no text can go, and nothing of texts to check with her
     failed = (
         ReminderSend.objects.filter(
             slot__patient=patient, channel=ChannelKind.SMS, status=SendStatus.FAILED
