@@ -1,7 +1,8 @@
 """``make bench-scale``: how the cost of the busiest requests grows with the cohort.
 
 For each size in ``BENCH_SCALE`` (patients, default "10000 1000000") it builds a database of its
-own (``aimss_bench_scale_<size>``, dropped first; ``manage.py bench_scale build``), measures the
+own (``aimss_bench_scale_<size>``, dropped first unless ``BENCH_SCALE_REUSE=true`` keeps what an
+earlier run built; ``manage.py bench_scale build``), measures the
 patient list, the queue and a submission with one client per core (p50 and p95, as
 ``make bench``), and times the reminder sweep with a tenth of the patients due. It writes
 ``bench/results/scale.json``: each size's figures, and the ratio of the largest size's p50 to
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.run import (  # noqa: E402
     drive,
+    ensure_database,
     free_port,
     gunicorn_command,
     manage,
@@ -62,7 +64,10 @@ def timed(env: dict[str, str], *args: str) -> dict[str, Any]:
 def measure(size: int, seconds: float, clients: int) -> dict[str, Any]:
     base = os.environ.get("BENCH_SCALE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432")
     database_url = f"{base}/aimss_bench_scale_{size}"
-    recreate_database(database_url)
+    if os.environ.get("BENCH_SCALE_REUSE", "").lower() in ("1", "true", "yes"):
+        ensure_database(database_url)  # keep what an earlier run built (a million take minutes)
+    else:
+        recreate_database(database_url)
     env = server_env(database_url)
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "collectstatic", "--noinput", "-v", "0")
