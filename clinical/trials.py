@@ -136,8 +136,9 @@ def trial_panel(trajectory: Trajectory) -> TrialPanel:
         if latest
         else gettext("No BPI-SF response yet.")
     )
+    # (the intervention, its trial, the trial's outcome measure) for those tied to a trial
     tied = [
-        (span, trial)
+        (span, trial, trial.measure)
         for span in trajectory.interventions
         if (trial := trial_of_measure(span.measure)) is not None and trial.measure is not None
     ]
@@ -150,11 +151,11 @@ def trial_panel(trajectory: Trajectory) -> TrialPanel:
         else {}
     )
     checks = []
-    for span, trial in tied:
+    for span, trial, measure in tied:
         check = rows.get(span.id) or ResponseCheck(
             intervention_id=span.id,
             trial=trial.key,
-            measure=trial.measure,
+            measure=measure,
             started_on=span.start,
             due_date=check_due_date(started_on=span.start, trial=trial),
             window_days=CHECK_WINDOW_DAYS,
