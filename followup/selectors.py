@@ -15,8 +15,10 @@ from django.core.cache import cache
 from django.db.models import (
     Count,
     F,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
 )
 from django.urls import reverse
 from django.utils import timezone
@@ -649,20 +651,19 @@ def queue_rows(
     the flags with their latest trigger, and the clinics' rules. A flag's secondary actions
     (note, snooze, reassign) are not on the card: ``flag_actions`` reads them when opened."""
     now = now or timezone.now()
+    latest = FlagTrigger.objects.filter(flag=OuterRef("pk")).order_by("-triggered_at", "-id")
     flags = list(
         triage_flags(user=user, filters=filters, now=now)
         .filter(patient_id__in=patient_ids)
-        .values(*CARD_FIELDS)
+        .annotate(last_trigger_id=Subquery(latest.values("pk")[:1]))
+        .values(*CARD_FIELDS, "last_trigger_id")
     )
-    # Each flag's latest trigger (the values that raised it), one row a flag.
+    # Each flag's latest trigger (the values that raised it), read by its id.
     flags_by_pk = {flag["pk"]: flag | NO_TRIGGER for flag in flags}
-    latest = (
-        FlagTrigger.objects.filter(flag_id__in=flags_by_pk)
-        .order_by("flag_id", "-triggered_at", "-id")
-        .distinct("flag_id")
-        .values_list("flag_id", "value", "source", "reason")
-    )
-    for flag_id, value, source, reason in latest:
+    triggers = FlagTrigger.objects.filter(
+        pk__in=[f["last_trigger_id"] for f in flags if f["last_trigger_id"] is not None]
+    ).values_list("flag_id", "value", "source", "reason")
+    for flag_id, value, source, reason in triggers:
         flags_by_pk[flag_id].update(last_value=value, last_source=source, last_reason=reason)
     # A page's few dozen flags are put in the queue's order here rather than by the urgency
     # expression in SQL, which cost more to build than sorting them.
