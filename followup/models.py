@@ -246,15 +246,11 @@ class Flag(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} flag #{self.pk}"
 
-    # For the queue's rows: Django's get_FOO_display hashes every (lazily translated) choice
-    # on each call; these translate just the one label.
+    # Django's get_FOO_display hashes every (lazily translated) choice on each call; this
+    # translates just the one label.
     @property
     def kind_label(self) -> str:
         return str(FlagKind(self.kind).label)
-
-    @property
-    def status_label(self) -> str:
-        return str(FlagStatus(self.status).label)
 
     @property
     def is_high_priority(self) -> bool:

@@ -31,7 +31,7 @@ from assessments.models import Response
 from assessments.selectors import responses_of
 from patients.access import clinic_ids_of
 from patients.clock import local_date
-from patients.models import CARE_ROLES, Clinic, Patient, StaffMembership, User
+from patients.models import CARE_ROLES, Clinic, Patient, StaffMembership, User, listed_name
 from patients.rules import TARGET_HOURS, ClinicRules, rules_of
 
 from .models import (
@@ -607,7 +607,7 @@ class CardMaker:
         first, phone = flags[0], flags[0]["patient__phone"]
         return PatientRow(
             patient_id=patient_id,
-            name=f"{first['patient__family_name']}, {first['patient__given_name']}",
+            name=listed_name(first["patient__family_name"], first["patient__given_name"]),
             meta=f"{first['patient__record_number']} · {first['clinic__code'].upper()}",
             phone_e164=phone.as_e164 if phone else "",
             phone_national=phone.as_national if phone else "",
@@ -647,8 +647,8 @@ def queue_rows(
     filters: QueueFilters,
     now: dt.datetime | None = None,
 ) -> list[PatientRow]:
-    """The cards of these patients (in this order), in two queries whatever their number:
-    the flags with their latest trigger, and the clinics' rules. A flag's secondary actions
+    """The cards of these patients (in this order), in three queries whatever their number:
+    the flags, their latest triggers, and the clinics' rules. A flag's secondary actions
     (note, snooze, reassign) are not on the card: ``flag_actions`` reads them when opened."""
     now = now or timezone.now()
     latest = FlagTrigger.objects.filter(flag=OuterRef("pk")).order_by("-triggered_at", "-id")

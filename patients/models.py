@@ -476,6 +476,12 @@ def bmi(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
     return (Decimal(weight_kg) / (metres * metres)).quantize(Decimal("0.1"))
 
 
+def listed_name(family_name: str, given_name: str) -> str:
+    """Her name as the lists sorted by family name show it: "Family, Given" (also for lists
+    that read the two fields as values)."""
+    return f"{family_name}, {given_name}"
+
+
 @audited(bulk_written=True)
 class Patient(models.Model):
     """A woman on adjuvant aromatase-inhibitor therapy, with the study's baseline record."""
@@ -606,8 +612,7 @@ class Patient(models.Model):
 
     @property
     def listed_name(self) -> str:
-        """Her name as the lists sorted by family name show it: "Family, Given"."""
-        return f"{self.family_name}, {self.given_name}"
+        return listed_name(self.family_name, self.given_name)
 
     @property
     def age(self) -> int:
