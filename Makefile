@@ -60,13 +60,16 @@ security-check:
 	  $(VENV)/bin/pip-audit -r var/requirements-audit.txt --disable-pip --no-deps --progress-spinner off; \
 	else echo "pip-audit: no vulnerability database is reachable from this machine; dependencies not audited"; fi
 
+# The unit suite runs on one pytest-xdist worker per core (at most 4), each with a test database
+# and a Redis database of its own (tests/conftest.py); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
 pytest:
-	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The three journeys in Chromium (Debian's /usr/bin/chromium), with axe-core, in English and
 # Simplified Chinese, at 360 and 1280 px; screenshots go to var/screenshots/ (not committed).
 test-browser:
-	$(TEST_ENV) $(PY) -m pytest -m browser tests/browser $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) -m browser tests/browser $(PYTEST_ARGS)
 
 # Fault tests run a Redis of their own on FAULTS_REDIS_PORT (started and stopped by the tests),
 # so the machine's Redis and PostgreSQL stay as they were; they need redis-server on the PATH.

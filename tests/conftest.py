@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,11 +18,27 @@ from django.test import Client
 from django.utils import timezone
 
 from aimss_tracker import sms
+from aimss_tracker.celery import app as celery_app
 from aimss_tracker.db_roles import app_role_grant
 from followup.models import ReassessmentSlot
 from followup.schedules import reminders_send_due, schedules_sync
 from patients.models import Clinic, Patient, Role, User
 from tests.factories import TEST_PASSWORD, ClinicFactory, PatientFactory, UserFactory
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``pytest -n`` (pytest-xdist) each worker has its own test database (pytest-django
+    names it) and its own Redis database, counted down from the one configured: a worker's
+    tests empty and read their broker, and must not see the other's messages."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", ... or unset
+    url = settings.CELERY_BROKER_URL
+    if not worker or not url.startswith("redis://"):
+        return
+    base, _, number = url.rpartition("/")
+    url = f"{base}/{int(number or 0) - int(worker.removeprefix('gw'))}"
+    os.environ["CELERY_BROKER_URL"] = url  # Celery reads the variable before its settings
+    settings.CELERY_BROKER_URL = url
+    celery_app.conf.broker_url = url
 
 
 @dataclass

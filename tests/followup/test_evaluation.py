@@ -195,6 +195,11 @@ def test_a_submission_queues_its_evaluation_after_commit_with_the_id_only(
         assert _queued(broker) == []
     for callback in callbacks:
         callback()
+    # The request waits at most PUBLISH_WAIT for the publish; on a loaded machine the first
+    # publish (a new connection) may take longer and finish in the background: wait for it.
+    deadline = time.monotonic() + 10
+    while not _queued(broker) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _queued(broker) == [("followup.tasks.evaluate_response_task", [response.pk])]
     assert "MARKER-TEXT" not in str(broker.lrange("celery", 0, -1))
 
