@@ -18,7 +18,6 @@ from django.test import Client
 from django.utils import timezone
 
 from aimss_tracker import sms
-from aimss_tracker.celery import app as celery_app
 from aimss_tracker.db_roles import app_role_grant
 from followup.models import ReassessmentSlot
 from followup.schedules import reminders_send_due, schedules_sync
@@ -36,9 +35,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     base, _, number = url.rpartition("/")
     url = f"{base}/{int(number or 0) - int(worker.removeprefix('gw'))}"
-    os.environ["CELERY_BROKER_URL"] = url  # Celery reads the variable before its settings
+    os.environ["CELERY_BROKER_URL"] = url  # Celery's broker_url reads the variable first
     settings.CELERY_BROKER_URL = url
-    celery_app.conf.broker_url = url
 
 
 @dataclass
