@@ -20,7 +20,7 @@ import hashlib
 import logging
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -415,7 +415,9 @@ def _claim_batch(
 ) -> tuple[int, int]:
     """Claim up to BATCH slots whose reminder ``attempt`` fell due and is unsent, one row per
     channel she chose; returns (candidates seen, slots claimed). Slots in the patient's quiet
-    hours wait for a later sweep."""
+    hours wait for a later sweep. Slots another sweep is claiming at this moment are skipped
+    (locked, not waited for), so sweeps running at once on several workers take disjoint
+    batches."""
     due_from = now - dt.timedelta(days=offset_days)
     already = ReminderSend.objects.filter(slot=OuterRef("pk"), attempt=attempt)
     candidates = list(
@@ -428,6 +430,7 @@ def _claim_batch(
         .filter(~Exists(already), ~off_ai("patient_id"))
         .exclude(patient__schedule__paused=True)
         .select_related("patient")
+        .select_for_update(skip_locked=True, of=("self",))
         .order_by("due_at")[:BATCH]
     )
     ready = [slot for slot in candidates if not in_quiet_hours(slot.patient, now)]
@@ -551,8 +554,14 @@ def _email_instead(row: ReminderSend, claim: uuid.UUID) -> list[ReminderSend]:
     return list(fallback) if created else []
 
 
-def reminders_send_due(*, now: dt.datetime | None = None) -> int:
-    """Send every reminder attempt that fell due and was not sent; returns how many went."""
+def reminders_send_due(
+    *, now: dt.datetime | None = None, on_more: Callable[[], object] | None = None
+) -> int:
+    """Send every reminder attempt that fell due and was not sent; returns how many went.
+
+    ``on_more`` is called once, before the first full batch is sent (more may be due): the
+    sweep task asks another worker to join in. Sweeps running at once claim disjoint batches,
+    so the time a large sweep takes divides by the number of workers."""
     now = now or timezone.now()
     sent = 0
     for attempt, offset_days in enumerate(REMINDER_DAYS):
@@ -560,6 +569,9 @@ def reminders_send_due(*, now: dt.datetime | None = None) -> int:
             claim = uuid.uuid4()
             with transaction.atomic():
                 seen, claimed = _claim_batch(attempt, offset_days, now, claim)
+            if on_more is not None and seen == BATCH:
+                on_more()
+                on_more = None
             sent += _send_claimed(claim, now)
             if seen < BATCH or claimed == 0:
                 break

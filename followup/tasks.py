@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from aimss_tracker.dispatch import send_now
+
 from . import services
 
 
@@ -50,9 +52,11 @@ def schedules_sync_task() -> None:
 
 @shared_task(ignore_result=True)
 def reminders_sweep_task() -> None:
+    """Send the due reminders; a sweep that finds a full batch asks one more worker to join in
+    (each joiner may ask another), so a large sweep spreads over the whole worker pool."""
     from .schedules import reminders_send_due
 
-    reminders_send_due()
+    reminders_send_due(on_more=lambda: send_now(reminders_sweep_task.name))
 
 
 @shared_task(ignore_result=True)

@@ -4,16 +4,21 @@ DST) and the overdue flag."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import threading
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from followup import schedules
 from followup.models import Flag, PatientSchedule, ReassessmentSlot, ReminderSend
 from followup.schedules import (
     add_months,
@@ -22,6 +27,7 @@ from followup.schedules import (
     schedules_sync,
     schedules_sync_all,
 )
+from followup.tasks import reminders_sweep_task
 from patients.models import Patient
 from tests.factories import ClinicFactory, PatientFactory
 
@@ -257,3 +263,42 @@ def test_the_reminder_is_in_her_language(due_patient: Patient) -> None:
     message = mail.outbox[0]
     assert "问卷" in str(message.subject)
     assert "只能使用一次" in str(message.body)
+
+
+def _queued_tasks(broker: redis.Redis, wait_for: int) -> list[str]:
+    """The task names on the broker's default queue, once ``wait_for`` are there (a publish
+    may finish after the caller stopped waiting for it) or after ten seconds."""
+    deadline = time.monotonic() + 10
+    while broker.llen("celery") < wait_for and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [json.loads(raw)["headers"]["task"] for raw in broker.lrange("celery", 0, -1)]
+
+
+def test_a_sweep_that_finds_a_full_batch_asks_one_more_worker_to_join(
+    db: None, broker: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given three patients with a reassessment due an hour ago, and batches of two
+    monkeypatch.setattr(schedules, "BATCH", 2)
+    patients = [
+        PatientFactory.create(
+            time_zone="UTC", quiet_hours_start=dt.time(0, 0), quiet_hours_end=dt.time(0, 0)
+        )
+        for _ in range(3)
+    ]
+    schedules_sync(patients=patients, today=timezone.localdate())
+    first = ReassessmentSlot.objects.filter(patient__in=patients).order_by("patient", "due_at")
+    for patient in patients:
+        slot = first.filter(patient=patient).first()
+        assert slot is not None
+        slot_due = timezone.now() - dt.timedelta(hours=1)
+        ReassessmentSlot.objects.filter(pk=slot.pk).update(due_at=slot_due)
+    # when the beat's sweep task runs
+    reminders_sweep_task.run()
+    # then every reminder went, and its first full batch asked for one more sweep
+    assert len(mail.outbox) == 3
+    assert _queued_tasks(broker, wait_for=1) == ["followup.tasks.reminders_sweep_task"]
+    # and that sweep, finding nothing due, asks no one
+    broker.delete("celery")
+    reminders_sweep_task.run()
+    assert len(mail.outbox) == 3
+    assert _queued_tasks(broker, wait_for=0) == []
