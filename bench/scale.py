@@ -2,9 +2,11 @@
 
 For each size in ``BENCH_SCALE`` (patients, default "10000 1000000") it builds a database of its
 own (``aimss_bench_scale_<size>``, dropped first unless ``BENCH_SCALE_REUSE=true`` keeps what an
-earlier run built; ``manage.py bench_scale build``), measures the
+earlier run built; ``manage.py bench_scale build``), its patients in clinics of
+``BENCH_SCALE_CLINIC_SIZE`` (10,000; staff see their clinic's), measures the first clinic's
 patient list, the queue and a submission with one client per core (p50 and p95, as
-``make bench``), and times the reminder sweep with a tenth of the patients due. It writes
+``make bench``), and times the reminder sweep with a tenth of the patients due, run by one
+worker process per core (as the Celery pool runs it: the sweep task spreads itself). It writes
 ``bench/results/scale.json``: each size's figures, and the ratio of the largest size's p50 to
 the smallest's (the goal: within 1.25x) and the sweep against its 120 s goal. Not part of CI: a
 million patients take several minutes to build.
@@ -71,7 +73,10 @@ def measure(size: int, seconds: float, clients: int) -> dict[str, Any]:
     env = server_env(database_url)
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "collectstatic", "--noinput", "-v", "0")
-    build = timed(env, "bench_scale", "build", "--patients", str(size))
+    clinic_size = os.environ.get("BENCH_SCALE_CLINIC_SIZE", "10000")
+    build = timed(
+        env, "bench_scale", "build", "--patients", str(size), "--clinic-size", clinic_size
+    )
     print(f"{size:>9} patients built in {build['seconds']} s", flush=True)
     port = free_port()
     server = subprocess.Popen(gunicorn_command(port, clients + 1, 4), cwd=ROOT, env=env)
@@ -91,8 +96,12 @@ def measure(size: int, seconds: float, clients: int) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    sweep = timed(env, "bench_scale", "sweep")
-    print(f"{size:>9} reminder sweep: {sweep['due']} due in {sweep['seconds']} s", flush=True)
+    sweep = timed(env, "bench_scale", "sweep", "--workers", str(clients))
+    print(
+        f"{size:>9} reminder sweep: {sweep['due']} due in {sweep['seconds']} s "
+        f"on {clients} workers",
+        flush=True,
+    )
     return {
         "patients": size,
         "build_seconds": build["seconds"],

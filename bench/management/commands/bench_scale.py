@@ -1,22 +1,30 @@
 """Data and timings for the scale scenario (``make bench-scale``; not part of CI).
 
-``bench_scale build --patients N``: one clinic of N patients, each with one BPI-SF response
-(and its score summary) and a reassessment slot, a tenth of them due now; one patient in
-twenty with two open flags; the logins the request scenarios use. Rows go in with PostgreSQL's
-COPY, triggers off (a benchmark database only), so a million patients take minutes, not hours.
-``bench_scale sweep``: times the reminder sweep over those slots and prints JSON.
+``bench_scale build --patients N``: N patients in clinics of ``--clinic-size`` (10,000 by default:
+a cohort grows by clinics, and staff see their own), each patient with one BPI-SF response (and
+its score summary) and a reassessment slot, a tenth of them due now; one patient in twenty with
+two open flags; the logins the request scenarios use, members of the first clinic. Rows go in
+with PostgreSQL's COPY, triggers off (a benchmark database only), so a million patients take
+minutes, not hours.
+``bench_scale sweep --workers W``: times the reminder sweep over those slots as W workers run it
+(W processes sweeping at once, as W Celery worker processes do when the sweep task spreads
+itself) and prints JSON.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, models, transaction
@@ -32,7 +40,8 @@ from followup.schedules import reminders_send_due
 from patients.models import Clinic, Patient, Role
 from patients.services import user_create
 
-CLINIC = "bench-scale"
+CLINIC = "bench-scale"  # the first clinic, whose staff the request scenarios log in as
+CLINIC_SIZE = 10_000  # patients per clinic
 DUE_SHARE = 10  # one patient in ten is due for her reassessment
 FLAGGED_SHARE = 20  # one patient in twenty has open flags
 SWEEP_TARGET_SECONDS = 120  # over a million patients, 100,000 due
@@ -54,8 +63,8 @@ def copy_rows(model: type[models.Model], rows: Iterable[models.Model]) -> int:
     return count
 
 
-def _patients(clinic: Clinic, n: int) -> Iterator[Patient]:
-    for i in range(n):
+def _patients(clinic: Clinic, n: int, first: int = 0) -> Iterator[Patient]:
+    for i in range(first, first + n):
         yield Patient(
             clinic=clinic,
             record_number=f"SC-{i:07d}",
@@ -123,18 +132,23 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("what", choices=["build", "sweep"])
+        parser.add_argument("what", choices=["build", "sweep", "sweep-worker"])
+        parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
         parser.add_argument("--patients", type=int, default=10_000)
+        parser.add_argument("--clinic-size", type=int, default=CLINIC_SIZE)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if connection.vendor != "postgresql":
             raise CommandError("the scale scenario needs PostgreSQL (COPY)")
         if options["what"] == "build":
-            self._build(options["patients"])
-        else:
-            self._sweep()
+            self._build(options["patients"], options["clinic_size"])
+        elif options["what"] == "sweep":
+            self._sweep(options["workers"])
+        else:  # one of the sweep's workers: how many it sent
+            with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+                self.stdout.write(str(reminders_send_due()))
 
-    def _build(self, n: int) -> None:
+    def _build(self, n: int, clinic_size: int) -> None:
         started = time.perf_counter()
         if Clinic.objects.filter(code=CLINIC).exists():  # built by an earlier run
             self.stdout.write(json.dumps({"scenario": "scale_build", "patients": n, "seconds": 0}))
@@ -164,16 +178,20 @@ class Command(BaseCommand):
                 )
             with connection.cursor() as cursor:  # a benchmark database: no audit, no triggers
                 cursor.execute("SET LOCAL session_replication_role = replica")
-            copy_rows(Patient, _patients(clinic, n - BENCH_PATIENTS))
-            ids = list(
-                Patient.objects.filter(clinic=clinic, user__isnull=True).values_list(
-                    "pk", flat=True
-                )
-            )
+            clinics = [clinic] + [
+                Clinic.objects.create(code=f"{CLINIC}-{c}", name=f"Bench scale clinic {c}")
+                for c in range(2, -(-n // clinic_size) + 1)
+            ]
+            for c, each in enumerate(clinics):
+                first = max(c * clinic_size, BENCH_PATIENTS)
+                copy_rows(Patient, _patients(each, min(n, (c + 1) * clinic_size) - first, first))
+            ids = list(Patient.objects.filter(user__isnull=True).values_list("pk", flat=True))
             copy_rows(Response, _responses(sample, ids))
-            all_ids = list(Patient.objects.filter(clinic=clinic).values_list("pk", flat=True))
+            all_ids = list(Patient.objects.values_list("pk", flat=True))
             copy_rows(ReassessmentSlot, _slots(all_ids, now))
-            copy_rows(Flag, _flags(clinic, all_ids, now))
+            for each in clinics:
+                in_clinic = list(Patient.objects.filter(clinic=each).values_list("pk", flat=True))
+                copy_rows(Flag, _flags(each, in_clinic, now))
             for start in range(0, len(ids), 100_000):
                 score_summaries_refresh(patient_ids=ids[start : start + 100_000])
         with connection.cursor() as cursor:
@@ -188,15 +206,23 @@ class Command(BaseCommand):
             )
         )
 
-    def _sweep(self) -> None:
+    def _sweep(self, workers_n: int) -> None:
         due = ReassessmentSlot.objects.filter(
-            patient__clinic__code=CLINIC, completed_at__isnull=True, due_at__lte=timezone.now()
+            completed_at__isnull=True, due_at__lte=timezone.now()
         ).count()
-        patients = Patient.objects.filter(clinic__code=CLINIC).count()
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
-            started = time.perf_counter()
-            sent = reminders_send_due()
-            seconds = time.perf_counter() - started
+        patients = Patient.objects.count()
+        started = time.perf_counter()
+        workers = [
+            subprocess.Popen(  # noqa: S603
+                [sys.executable, "manage.py", "bench_scale", "sweep-worker"],
+                cwd=settings.BASE_DIR,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(workers_n)
+        ]
+        sent = sum(int(worker.communicate()[0].split()[-1]) for worker in workers)
+        seconds = time.perf_counter() - started
         self.stdout.write(
             json.dumps(
                 {
@@ -204,6 +230,7 @@ class Command(BaseCommand):
                     "patients": patients,
                     "due": due,
                     "sent": sent,
+                    "workers": workers_n,
                     "seconds": round(seconds, 2),
                     "target_seconds": SWEEP_TARGET_SECONDS,
                 }
