@@ -152,6 +152,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The planner prices a random read for solid-state storage, not PostgreSQL's default spinning
+    # disk (4): with the default, one clinic's patient list among a million patients hashes every
+    # score summary of the cohort instead of looking up the clinic's (docs/adr/0007).
+    _planner = f"-c random_page_cost={env.float('DATABASE_RANDOM_PAGE_COST', default=1.1)}"
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} {_planner}".strip()
     # The audit trail's triggers exist on PostgreSQL only; this attaches the user and path to
     # every audit event written during a request (it cannot work on SQLite).
     _auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 
 from aimss_tracker.celery import app
 
@@ -63,6 +64,14 @@ def test_tests_run_on_the_production_parts() -> None:
     # make test points the suite at PostgreSQL and Redis, as production runs
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     assert settings.CELERY_BROKER_URL.startswith("redis://")
+
+
+def test_the_planner_prices_random_reads_for_solid_state_storage(db: None) -> None:
+    # given the application's PostgreSQL connection (DATABASE_RANDOM_PAGE_COST unset)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        # then a random read costs 1.1 sequential ones, not PostgreSQL's default 4
+        assert cursor.fetchone()[0] == "1.1"
 
 
 PRODUCTION = {
