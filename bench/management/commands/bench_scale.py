@@ -35,7 +35,14 @@ from assessments.models import Response
 from assessments.services import Answers, response_submit
 from assessments.summaries import score_summaries_refresh
 from bench.scenarios import BENCH_PASSWORD, BENCH_PATIENTS, SUBMISSION
-from followup.models import Flag, FlagKind, FlagStatus, ReassessmentSlot
+from followup.models import (
+    Flag,
+    FlagKind,
+    FlagStatus,
+    QuestionnaireLink,
+    ReassessmentSlot,
+    ReminderSend,
+)
 from followup.schedules import reminders_send_due
 from patients.models import Clinic, Patient, Role
 from patients.services import user_create
@@ -207,6 +214,10 @@ class Command(BaseCommand):
         )
 
     def _sweep(self, workers_n: int) -> None:
+        # An earlier run's sends and links are forgotten, so that every run sends the same.
+        with transaction.atomic():
+            ReminderSend.objects.all().delete()
+            QuestionnaireLink.objects.all().delete()
         due = ReassessmentSlot.objects.filter(
             completed_at__isnull=True, due_at__lte=timezone.now()
         ).count()
