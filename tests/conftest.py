@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -142,6 +144,16 @@ def broker() -> redis.Redis:
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     client.delete("celery")
     return client
+
+
+def queued_messages(broker: redis.Redis, *, at_least: int) -> list[dict[str, Any]]:
+    """The messages on the broker's default queue, once ``at_least`` are there or after ten
+    seconds: a publish the caller stopped waiting for (``dispatch.PUBLISH_WAIT``, or a publisher
+    still busy with an earlier test's) lands afterwards."""
+    deadline = time.monotonic() + 10
+    while broker.llen("celery") < at_least and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [json.loads(raw) for raw in broker.lrange("celery", 0, -1)]
 
 
 def reminder_link(patient: Patient) -> str:

@@ -4,10 +4,8 @@ DST) and the overdue flag."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import threading
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,6 +27,7 @@ from followup.schedules import (
 )
 from followup.tasks import reminders_sweep_task
 from patients.models import Patient
+from tests.conftest import queued_messages
 from tests.factories import ClinicFactory, PatientFactory
 
 LONDON = ZoneInfo("Europe/London")
@@ -265,13 +264,8 @@ def test_the_reminder_is_in_her_language(due_patient: Patient) -> None:
     assert "只能使用一次" in str(message.body)
 
 
-def _queued_tasks(broker: redis.Redis, wait_for: int) -> list[str]:
-    """The task names on the broker's default queue, once ``wait_for`` are there (a publish
-    may finish after the caller stopped waiting for it) or after ten seconds."""
-    deadline = time.monotonic() + 10
-    while broker.llen("celery") < wait_for and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return [json.loads(raw)["headers"]["task"] for raw in broker.lrange("celery", 0, -1)]
+def _queued_tasks(broker: redis.Redis, *, at_least: int) -> list[str]:
+    return [message["headers"]["task"] for message in queued_messages(broker, at_least=at_least)]
 
 
 def test_a_sweep_that_finds_a_full_batch_asks_one_more_worker_to_join(
@@ -296,9 +290,9 @@ def test_a_sweep_that_finds_a_full_batch_asks_one_more_worker_to_join(
     reminders_sweep_task.run()
     # then every reminder went, and its first full batch asked for one more sweep
     assert len(mail.outbox) == 3
-    assert _queued_tasks(broker, wait_for=1) == ["followup.tasks.reminders_sweep_task"]
+    assert _queued_tasks(broker, at_least=1) == ["followup.tasks.reminders_sweep_task"]
     # and that sweep, finding nothing due, asks no one
     broker.delete("celery")
     reminders_sweep_task.run()
     assert len(mail.outbox) == 3
-    assert _queued_tasks(broker, wait_for=0) == []
+    assert _queued_tasks(broker, at_least=0) == []
