@@ -24,6 +24,7 @@ EVALUATE_RESPONSE = "followup.tasks.evaluate_response_task"
 EVALUATE_CHECK_IN = "followup.tasks.evaluate_check_in_task"
 EVALUATE_TREATMENT_EVENT = "followup.tasks.evaluate_treatment_event_task"
 PATIENT_CLINIC_CHANGED = "followup.tasks.patient_clinic_changed_task"
+PATIENT_LISTING_CHANGED = "assessments.tasks.score_summary_follow_patient_task"
 CARE_STOPPED = "followup.tasks.care_stopped_task"
 
 

@@ -344,11 +344,20 @@ class ScoreSummary(models.Model):
     latest scores with a join instead of a subquery per patient. One row per patient with at
     least one current (not superseded) response; "latest" is the newest by ``submitted_at``,
     then id, as the trajectory orders them. The previous response's scores give the trend.
+
+    Her clinic and family name are copied here (kept by the same functions, and by a move or a
+    rename of her) so that one clinic's list sorted by average pain is read in order from one
+    index, whatever the number of patients in other clinics (ADR 0008).
     """
 
     patient = models.OneToOneField(
         Patient, on_delete=models.CASCADE, primary_key=True, related_name="score_summary"
     )
+    # (Indexed below, as the first column of the list's index.)
+    clinic = models.ForeignKey(
+        "patients.Clinic", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    family_name = models.CharField(max_length=100)  # as Patient.family_name
     # Responses are deleted only when a demo is erased; their summary goes with them.
     latest_response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="+")
     latest_at = models.DateTimeField()
@@ -365,9 +374,14 @@ class ScoreSummary(models.Model):
 
     class Meta:
         ordering = ["patient"]
-        # Joined to the patients by its primary key. Only the band filters can start here: a
-        # sort must keep patients without a summary (a left join), so no index serves it.
+        # Joined to the patients by its primary key. The list sorted by average pain reads a
+        # clinic's patients with a score from the first index, in the list's order (then those
+        # without a score, by name, from the patients' own index).
         indexes = [
+            models.Index(
+                fields=["clinic", "-latest_average", "family_name", "patient"],
+                name="summary_list_average_idx",
+            ),
             models.Index(fields=["latest_band"], name="summary_band_idx"),
             models.Index(
                 fields=["latest_high"], name="summary_high_idx", condition=Q(latest_high=True)

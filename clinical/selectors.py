@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from django.core.paginator import Page, Paginator
@@ -49,10 +50,10 @@ from adherence.strategy import (
     strategy_filter,
     strategy_of,
 )
-from assessments.models import EntryMode, Response
+from assessments.models import EntryMode, Response, ScoreSummary
 from assessments.scoring import PainBand, in_pain_band, pain_band, score_shown
 from followup.models import Flag, FlagStatus, ReassessmentSlot
-from patients.access import patients_visible_to
+from patients.access import clinic_ids_of, patients_visible_to
 from patients.clock import DAYS_PER_MONTH, zone_of
 from patients.models import Patient, User
 from patients.rules import ClinicRules, rules_of
@@ -527,6 +528,62 @@ class PatientListRow:
         )
 
 
+class _ScoredFirst:
+    """The ids of the list sorted by average pain, as a sequence the paginator slices: the
+    patients with a score first, read in order from their summaries' index (her clinic, average
+    pain, family name), then those without one by name, from the patients' index. As one query
+    (patients left-joined to their summaries) PostgreSQL sorts every patient of the clinic, or
+    hashes every summary of the cohort, to show 25 of them.
+
+    The same order as ``SORTS["average"]``: an average is never empty on a summary."""
+
+    def __init__(self, user: User, filters: PatientListFilters) -> None:
+        everyone = patient_list(
+            user=user, filters=replace(filters, sort=DEFAULT_SORT), annotate_all=False
+        )
+        self._everyone = everyone
+        scored = ScoreSummary.objects.all()
+        clinics = clinic_ids_of(user)
+        if clinics is not None:
+            scored = scored.filter(clinic_id__in=clinics)
+        if filters.clinic_id:
+            scored = scored.filter(clinic_id=filters.clinic_id)
+        if filters.band == BAND_HIGH_INTERFERENCE:
+            scored = scored.filter(latest_high=True)
+        elif filters.band:
+            scored = scored.filter(in_pain_band(filters.band, "latest_average"))
+        if filters.search or filters.open_flags or filters.strategy in STRATEGIES:
+            scored = scored.filter(patient__in=everyone.values("pk"))
+        self._scored = scored.order_by(
+            F("latest_average").desc(), "family_name", "patient_id"
+        ).values_list("patient_id", flat=True)
+        # Everyone in a band has a score.
+        self._unscored = (
+            everyone.none()
+            if filters.band
+            else everyone.filter(score_summary__isnull=True).order_by("family_name", "id")
+        ).values_list("pk", flat=True)
+
+    @cached_property
+    def _count(self) -> int:
+        return self._everyone.count()
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, page: slice) -> list[int]:
+        start, stop = page.start or 0, min(page.stop, self._count)
+        ids = list(self._scored[start:stop])
+        if len(ids) == stop - start:
+            return ids
+        # Past the last patient with a score (counted only here).
+        scored = start + len(ids) if ids else self._scored.count()
+        return ids + list(self._unscored[max(start - scored, 0) : stop - scored])
+
+
 PATIENTS_PER_PAGE = 25
 # What a row shows of the patient herself (the rest of her record is not loaded).
 # Her clinic whole: its rules give the band of her average pain.
@@ -541,7 +598,12 @@ def patient_list_page(
     today = today or timezone.localdate()
     # The page's ids first (only the annotations its filters and sort need), then every
     # annotation for those 25 rows.
-    ids = patient_list(user=user, filters=filters, annotate_all=False).values_list("pk", flat=True)
+    ids: Any
+    if filters.sort == "average":
+        ids = _ScoredFirst(user, filters)
+    else:
+        ids = patient_list(user=user, filters=filters, annotate_all=False)
+        ids = ids.values_list("pk", flat=True)
     paginator = Paginator(ids, PATIENTS_PER_PAGE)
     page = paginator.get_page(page_number)
     page_ids = list(page.object_list)

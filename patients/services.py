@@ -12,7 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aimss_tracker.dispatch import PATIENT_CLINIC_CHANGED, run_in_transaction
+from aimss_tracker.dispatch import (
+    PATIENT_CLINIC_CHANGED,
+    PATIENT_LISTING_CHANGED,
+    run_in_transaction,
+)
 
 from .models import (
     Clinic,
@@ -107,11 +111,11 @@ def patient_update(*, patient: Patient, **fields: Any) -> Patient:
     commit, whichever screen made the move (this is the one transfer path)."""
     # The stored clinic, not the instance's: a caller (the admin's form) may have set the new
     # one on the instance already. Locked, so two moves of her cannot interleave.
-    old_clinic_id = (
+    old_clinic_id, old_family_name = (
         Patient.objects.select_for_update()
         .filter(pk=patient.pk)
-        .values_list("clinic_id", flat=True)
-        .first()
+        .values_list("clinic_id", "family_name")
+        .get()
     )
     for name, value in fields.items():
         setattr(patient, name, value)
@@ -119,6 +123,9 @@ def patient_update(*, patient: Patient, **fields: Any) -> Patient:
     patient.save()
     if patient.clinic_id != old_clinic_id:
         run_in_transaction(PATIENT_CLINIC_CHANGED, patient.pk)
+    if (patient.clinic_id, patient.family_name) != (old_clinic_id, old_family_name):
+        # her scores' summary keeps both, for the list sorted by her scores
+        run_in_transaction(PATIENT_LISTING_CHANGED, patient.pk)
     return patient
 
 

@@ -38,7 +38,10 @@ def _expected(patient_id: int) -> dict[str, Any] | None:
     if not current:
         return None
     latest, previous = current[0], (current[1] if len(current) > 1 else None)
+    her = Patient.objects.get(pk=patient_id)
     return {
+        "clinic_id": her.clinic_id,  # copied from her record as it is now
+        "family_name": her.family_name,
         "latest_response_id": latest.pk,
         "latest_at": latest.submitted_at,
         "latest_average": latest.average_pain,

@@ -8,6 +8,7 @@ import logging
 import re
 from typing import Any
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -15,10 +16,12 @@ from django.utils import translation
 
 from adherence.models import InterventionCategory, Measure
 from adherence.selectors import survival_records
+from assessments.models import ScoreSummary
 from assessments.services import Answers, response_correct
-from clinical.selectors import PatientListFilters, patient_list
+from clinical.selectors import PatientListFilters, patient_list, patient_list_page
 from followup.services import flag_raise
 from patients.models import Patient
+from patients.services import patient_update
 from tests.conftest import World, client_for
 from tests.factories import (
     AiCourseFactory,
@@ -39,24 +42,29 @@ def _patients(world: World, n: int) -> None:
             flag_raise(patient_id=patient.pk, kind="worsening", source="response", source_id=i)
 
 
-def _queries_for_list(world: World) -> tuple[int, str]:
+def _queries_for_list(world: World, page: int = 1) -> tuple[int, str]:
     client = client_for(world.clinician_a)
     client.get(reverse("clinical:patients"))  # session warm-up
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("clinical:patients"), {"sort": "average"})
+        response = client.get(reverse("clinical:patients"), {"sort": "average", "page": str(page)})
     assert response.status_code == 200
     return len(queries), response.content.decode()
 
 
 def test_the_list_costs_the_same_number_of_queries_for_3_and_30_patients(world: World) -> None:
-    # given 3 patients with responses, courses, interventions and flags
+    # given 3 patients with responses, courses, interventions and flags (and one without
+    # responses, the world's patient A: the page reaches the patients without a score)
     _patients(world, 3)
     few, _body = _queries_for_list(world)
     # when 27 more are added
     _patients(world, 27)
-    many, body = _queries_for_list(world)
-    # then the page costs the same number of queries
+    many, body = _queries_for_list(world, page=2)
+    # then the page that reaches the patients without a score costs the same number of queries
     assert few == many
+    assert "Listed026" in body  # (the last of the 27 added)
+    # and a page of patients with a score one query fewer (it needs nothing of the others)
+    first, body = _queries_for_list(world)
+    assert first == few - 1
     assert "Listed000" in body
 
 
@@ -150,6 +158,83 @@ def test_sorting_by_average_follows_corrections_and_puts_patients_without_answer
     response_correct(response=wrong, answers=answers, corrected_by=world.nurse_a, reason="typo")
     # then she sorts below the 3, and the patient without answers stays last
     assert order() == ["Sorted2", "Sorted1", "Sorted3"]
+
+
+def _cohort_for_sorting(world: World) -> None:
+    """Patients with and without scores, ties in average pain and in family name, in two
+    clinics: the order across a page boundary has to hold in every case."""
+    for i in range(40):
+        clinic = world.clinic_a if i % 4 else world.clinic_b
+        patient = PatientFactory.create(clinic=clinic, family_name=f"Tied{i % 7}")
+        if i % 3:  # two in three have answered, some twice
+            ResponseFactory.create(patient=patient, average_pain=i % 5)
+            if i % 2:
+                ResponseFactory.create(patient=patient, average_pain=(i * 7) % 11)
+        if i % 5 == 0:
+            flag_raise(patient_id=patient.pk, kind="worsening", source="response", source_id=i)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        PatientListFilters(),
+        PatientListFilters(band="mild"),
+        PatientListFilters(band="high_interference"),
+        PatientListFilters(search="Tied3"),
+        PatientListFilters(open_flags=True),
+        PatientListFilters(strategy="none"),
+    ],
+    ids=["all", "band", "high", "search", "flags", "strategy"],
+)
+@pytest.mark.parametrize("who", ["clinician_a", "admin"])
+def test_every_page_sorted_by_average_is_the_one_query_order(
+    world: World, filters: PatientListFilters, who: str
+) -> None:
+    # given patients with and without scores, ties, and another clinic
+    _cohort_for_sorting(world)
+    user = getattr(world, who)
+    filters = dataclasses.replace(filters, sort="average")
+    # when the list is read page by page (scored patients first, then the rest, separately)
+    expected = list(patient_list(user=user, filters=filters).values_list("pk", flat=True))
+    pages, number = [], 1
+    while True:
+        page, rows = patient_list_page(user=user, filters=filters, page_number=number)
+        pages += [row.patient_id for row in rows]
+        if not page.has_next():
+            break
+        number += 1
+    # then it is the order of the single query over patients left-joined to their scores
+    assert pages == expected
+    assert page.paginator.count == len(expected)
+
+
+def test_a_move_or_a_rename_follows_her_into_the_list_sorted_by_average(world: World) -> None:
+    # given a patient of clinic A with a score
+    patient = PatientFactory.create(clinic=world.clinic_a, family_name="Before")
+    ResponseFactory.create(patient=patient, average_pain=7)
+    by_average = PatientListFilters(sort="average")
+
+    def listed(user: Any) -> list[str]:
+        _page, rows = patient_list_page(user=user, filters=by_average, page_number=1)
+        return [row.name for row in rows if row.patient_id == patient.pk]
+
+    # when she is renamed, then moved to clinic B
+    patient_update(patient=patient, family_name="After")
+    assert listed(world.clinician_a) == [f"After, {patient.given_name}"]
+    patient_update(patient=patient, clinic=world.clinic_b)
+    # then clinic B's list sorted by average shows her under her new name, clinic A's no more
+    assert listed(world.clinician_a) == []
+    assert listed(world.clinician_b) == [f"After, {patient.given_name}"]
+    summary = ScoreSummary.objects.get(patient=patient)
+    assert (summary.clinic_id, summary.family_name) == (world.clinic_b.pk, "After")
+    # and a later submission keeps the copy as her record has it
+    ResponseFactory.create(patient=patient, average_pain=2)
+    summary.refresh_from_db()
+    assert (summary.clinic_id, summary.family_name, summary.latest_average) == (
+        world.clinic_b.pk,
+        "After",
+        2,
+    )
 
 
 def test_a_search_never_puts_its_text_in_a_url(world: World, caplog: Any) -> None:
